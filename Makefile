@@ -1,0 +1,109 @@
+# rlbpf: one entry point. See README.md.
+PREFIX  ?= /usr/local
+DESTDIR ?=
+B       := build
+
+CC      ?= gcc
+CLANG   ?= clang
+BPFTOOL ?= bpftool
+ARCH    := $(shell uname -m | sed -e 's/x86_64/x86/' -e 's/aarch64/arm64/')
+
+PKGS    := libbpf libseccomp jansson libarchive libcap
+CFLAGS  ?= -O2 -g
+CFLAGS  += -std=gnu11 -Wall -Wextra -Werror -D_GNU_SOURCE -Iuserspace -Ibpf -I$(B)/bpf
+LDLIBS  += $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lelf -lz
+SAN     := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
+
+# Modules shared by rlbpf, rlbpfd and the unit tests (one file per concern).
+COMMON  := error paths host_probe bpf_features
+# The unprivileged CLI.
+RLBPF   := cli run_opts idmap mounts caps seccomp container supervise pty image \
+	   state info setup agent_client
+RLBPFD  := rlbpfd
+
+COMMON_O := $(COMMON:%=$(B)/obj/%.o)
+RLBPF_O  := $(RLBPF:%=$(B)/obj/%.o)
+RLBPFD_O := $(RLBPFD:%=$(B)/obj/%.o)
+
+BIN      := $(B)/bin/rlbpf $(B)/bin/rlbpfd
+IMAGE    := $(B)/share/rlbpf/busybox.tar
+SKEL     := $(B)/bpf/rlbpf.skel.h
+
+.PHONY: all deps test unit unit-san integration demo bench vmtest fuzz install clean vmlinux
+all: deps $(BIN) $(IMAGE)
+
+deps:
+	@tools/deps.sh build
+
+# ---- BPF: clang -target bpf, CO-RE against the checked-in vmlinux.h, bpftool skeleton
+BPF_SRC := $(wildcard bpf/*.bpf.c)
+$(B)/bpf/rlbpf.bpf.o: $(BPF_SRC) $(wildcard bpf/*.h) | $(B)/bpf
+	$(CLANG) -g -O2 -target bpf -D__TARGET_ARCH_$(ARCH) -Ibpf -c bpf/rlbpf.bpf.c -o $@
+$(SKEL): $(B)/bpf/rlbpf.bpf.o
+	$(BPFTOOL) gen skeleton $< name rlbpf > $@.tmp && mv $@.tmp $@
+vmlinux:
+	$(BPFTOOL) btf dump file /sys/kernel/btf/vmlinux format c > bpf/vmlinux.h
+
+# ---- userspace
+$(B)/obj/%.o: userspace/%.c $(wildcard userspace/*.h) bpf/events.h | $(B)/obj
+	$(CC) $(CFLAGS) -c $< -o $@
+$(B)/obj/bpf_features.o $(B)/obj/rlbpfd.o: $(SKEL)
+$(B)/bin/rlbpf: $(RLBPF_O) $(COMMON_O) | $(B)/bin
+	$(CC) $(CFLAGS) $(LDFLAGS) $^ -o $@ $(LDLIBS)
+$(B)/bin/rlbpfd: $(RLBPFD_O) $(COMMON_O) | $(B)/bin
+	$(CC) $(CFLAGS) $(LDFLAGS) $^ -o $@ $(LDLIBS)
+
+# ---- the embedded default image: Debian's busybox-static plus our hog
+$(B)/bin/hog: tools/hog.c | $(B)/bin
+	$(CC) -O2 -std=gnu11 -Wall -Wextra -Werror -static $< -o $@
+$(IMAGE): tools/mkimage.sh $(B)/bin/hog | $(B)/share/rlbpf
+	tools/mkimage.sh $@ $(B)/bin/hog
+
+$(B)/obj $(B)/bin $(B)/bpf $(B)/share/rlbpf $(B)/tests $(B)/tests-san:
+	mkdir -p $@
+
+# ---- tests: cmocka units (plain and under ASan+UBSan), then the integration suite
+UNIT_SRC := $(wildcard tests/unit/test_*.c)
+UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(B)/tests/%)
+UNIT_SAN := $(UNIT_SRC:tests/unit/%.c=$(B)/tests-san/%)
+# Every userspace module but the two main()s, so a test links what it exercises.
+LIB_SRC  := $(filter-out userspace/cli.c userspace/rlbpfd.c,$(wildcard userspace/*.c))
+
+$(B)/tests/%: tests/unit/%.c $(LIB_SRC) $(SKEL) | $(B)/tests
+	$(CC) $(CFLAGS) -Itests/unit $< $(LIB_SRC) -o $@ $(LDLIBS) -lcmocka
+$(B)/tests-san/%: tests/unit/%.c $(LIB_SRC) $(SKEL) | $(B)/tests-san
+	$(CC) $(CFLAGS) $(SAN) -Itests/unit $< $(LIB_SRC) -o $@ $(LDLIBS) -lcmocka
+
+unit: $(UNIT_BIN)
+	@tests/run-units.sh $(UNIT_BIN)
+unit-san: $(UNIT_SAN)
+	@tests/run-units.sh $(UNIT_SAN)
+
+integration: all
+	@tests/integration/run.sh
+
+test:
+	@tools/deps.sh test
+	@$(MAKE) --no-print-directory all
+	@$(MAKE) --no-print-directory unit unit-san integration
+
+demo:
+	@tools/deps.sh build
+	@$(MAKE) --no-print-directory all
+	@tools/demo.sh
+
+bench:
+	@tools/deps.sh bench
+	@$(MAKE) --no-print-directory all
+	@tools/bench.sh
+
+vmtest:
+	@vmtest/run.sh
+
+install: all
+	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/rlbpf
+	install -m 0755 $(BIN) $(DESTDIR)$(PREFIX)/bin/
+	install -m 0644 $(IMAGE) $(DESTDIR)$(PREFIX)/share/rlbpf/
+
+clean:
+	rm -rf $(B)

@@ -1,0 +1,33 @@
+#!/bin/sh
+# Installs the Debian packages rlbpf needs that are not there yet.
+# Usage: tools/deps.sh build|test|bench   (idempotent; silent when all is present)
+set -eu
+
+build="make gcc clang llvm pkg-config bpftool libbpf-dev libelf-dev zlib1g-dev
+libseccomp-dev libcap-dev libjansson-dev libarchive-dev busybox-static uidmap"
+test="$build libcmocka-dev procps iproute2 passwd util-linux"
+bench="$test bubblewrap runc hyperfine"
+
+case "${1:-build}" in
+build) want=$build ;;
+test) want=$test ;;
+bench) want=$bench ;;
+*) echo "tools/deps.sh: unknown set '$1'; use build, test or bench" >&2; exit 2 ;;
+esac
+
+missing=""
+for pkg in $want; do
+	dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "ok installed" ||
+		missing="$missing $pkg"
+done
+[ -z "$missing" ] && exit 0
+
+if [ "$(id -u)" -ne 0 ]; then
+	echo "tools/deps.sh: missing Debian packages:$missing; run 'sudo apt-get install$missing'" >&2
+	exit 1
+fi
+echo "tools/deps.sh: installing$missing"
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -qq >/dev/null
+# shellcheck disable=SC2086
+apt-get install -y -qq --no-install-recommends $missing >/dev/null

@@ -1,0 +1,23 @@
+/* The container's seccomp filter, built with libseccomp. The filter is built
+ * (and a profile validated) before anything is created, and loaded by the
+ * container just before exec. */
+#pragma once
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "error.h"
+#include "run_opts.h"
+
+struct rl_seccomp; /* opaque; NULL means unconfined */
+
+/* Builds the filter for the mode: the default profile (which relaxes the
+ * groups Docker relaxes for added capabilities in `caps`), nothing for
+ * unconfined, or a Docker-format JSON profile read from `profile_path`. */
+int rl_seccomp_build(enum rl_seccomp_mode mode, const char *profile_path, uint64_t caps,
+		     struct rl_seccomp **out, struct rl_error *err);
+
+/* Loads it into the calling process. With no_new_privs false, the caller
+ * must still hold CAP_SYS_ADMIN in its user namespace. */
+int rl_seccomp_load(struct rl_seccomp *s, bool no_new_privs, struct rl_error *err);
+
+void rl_seccomp_free(struct rl_seccomp *s);
