@@ -66,13 +66,14 @@ $(B)/obj $(B)/bin $(B)/bpf $(B)/share/rlbpf $(B)/tests $(B)/tests-san:
 UNIT_SRC := $(wildcard tests/unit/test_*.c)
 UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(B)/tests/%)
 UNIT_SAN := $(UNIT_SRC:tests/unit/%.c=$(B)/tests-san/%)
-# Every userspace module but the two main()s, so a test links what it exercises.
-LIB_SRC  := $(filter-out userspace/cli.c userspace/rlbpfd.c,$(wildcard userspace/*.c))
+# Each test names the modules it links on its first line: /* links: caps error */
+test_links = $(patsubst %,userspace/%.c,$(shell sed -n '1s@^/\* links: \(.*\) \*/@\1@p' $(1)))
 
-$(B)/tests/%: tests/unit/%.c $(LIB_SRC) $(SKEL) | $(B)/tests
-	$(CC) $(CFLAGS) -Itests/unit $< $(LIB_SRC) -o $@ $(LDLIBS) -lcmocka
-$(B)/tests-san/%: tests/unit/%.c $(LIB_SRC) $(SKEL) | $(B)/tests-san
-	$(CC) $(CFLAGS) $(SAN) -Itests/unit $< $(LIB_SRC) -o $@ $(LDLIBS) -lcmocka
+.SECONDEXPANSION:
+$(B)/tests/%: tests/unit/%.c $$(call test_links,tests/unit/$$*.c) | $(B)/tests
+	$(CC) $(CFLAGS) -Itests/unit $< $(call test_links,$<) -o $@ $(LDLIBS) -lcmocka
+$(B)/tests-san/%: tests/unit/%.c $$(call test_links,tests/unit/$$*.c) | $(B)/tests-san
+	$(CC) $(CFLAGS) $(SAN) -Itests/unit $< $(call test_links,$<) -o $@ $(LDLIBS) -lcmocka
 
 unit: $(UNIT_BIN)
 	@tests/run-units.sh $(UNIT_BIN)
