@@ -17,8 +17,8 @@ SAN     := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-re
 # Modules shared by rlbpf, rlbpfd and the unit tests (one file per concern).
 COMMON  := error paths host_probe bpf_features
 # The unprivileged CLI.
-RLBPF   := cli run_opts idmap mounts caps seccomp container supervise pty image \
-	   state info setup agent_client
+RLBPF   := cli run run_opts idmap mounts fsutil passwd caps seccomp container init \
+	   supervise pty image state info setup agent_client
 RLBPFD  := rlbpfd
 
 COMMON_O := $(COMMON:%=$(B)/obj/%.o)
@@ -36,9 +36,12 @@ deps:
 	@tools/deps.sh build
 
 # ---- BPF: clang -target bpf, CO-RE against the checked-in vmlinux.h, bpftool skeleton
+# (BPF_PROG's hidden ctx argument trips -Wunused-parameter, hence the -Wno.)
 BPF_SRC := $(wildcard bpf/*.bpf.c)
+BPF_CFLAGS := -g -O2 -target bpf -D__TARGET_ARCH_$(ARCH) -Ibpf \
+	      -Wall -Wextra -Wno-unused-parameter -Werror
 $(B)/bpf/rlbpf.bpf.o: $(BPF_SRC) $(wildcard bpf/*.h) | $(B)/bpf
-	$(CLANG) -g -O2 -target bpf -D__TARGET_ARCH_$(ARCH) -Ibpf -c bpf/rlbpf.bpf.c -o $@
+	$(CLANG) $(BPF_CFLAGS) -c bpf/rlbpf.bpf.c -o $@
 $(SKEL): $(B)/bpf/rlbpf.bpf.o
 	$(BPFTOOL) gen skeleton $< name rlbpf > $@.tmp && mv $@.tmp $@
 vmlinux:

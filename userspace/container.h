@@ -1,0 +1,39 @@
+/* Creating the container: clone into new user, mount, pid, uts, ipc and net
+ * namespaces, map ids, build the filesystem, drop privileges, exec. */
+#pragma once
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "error.h"
+#include "idmap.h"
+#include "mounts.h"
+#include "run_opts.h"
+#include "seccomp.h"
+
+struct rl_container_spec {
+	const struct rl_run_opts *opts;
+	const struct rl_idmap *idmap;
+	struct rl_mount_plan mounts;
+	const char *hostname;
+	char **env;  /* NULL-terminated KEY=VALUE; HOME is added from passwd if absent */
+	char **argv; /* the command, NULL-terminated, at least one word */
+	uint64_t caps;
+	struct rl_seccomp *seccomp;
+};
+
+struct rl_container {
+	pid_t pid;      /* host pid of the container's PID 1 */
+	int userns_fd;  /* keeps the user namespace to clean up its files later */
+	int pty_master; /* -t: the terminal's master side, else -1 */
+	int exit_code;  /* when start fails: 125, 126 or 127 as Docker */
+};
+
+/* Returns 0 once the command has been exec'd, or a negative errno with err
+ * set and c->exit_code telling the status to exit with. On failure no
+ * process is left behind. */
+int rl_container_start(const struct rl_container_spec *s, struct rl_container *c,
+		       struct rl_error *err);
+
+/* --init: PID 1 stays ours, reaps every child and passes signals on to the
+ * command; returns the command's wait status as an exit code. */
+int rl_init_loop(pid_t command);

@@ -1,0 +1,152 @@
+#include "image.h"
+
+#include <archive.h>
+#include <archive_entry.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "cleanup.h"
+#include "fsutil.h"
+#include "paths.h"
+
+#define BUILTIN_IMAGE "busybox"
+
+static int resolve_directory(const char *ref, struct rl_image *img, struct rl_error *err)
+{
+	struct stat st;
+	if (stat(ref, &st) < 0)
+		return rl_fail_errno(err, errno,
+				     "rootfs %s; give a directory holding a root filesystem, or the image 'busybox'",
+				     ref);
+	if (!S_ISDIR(st.st_mode))
+		return rl_fail(err, ENOTDIR,
+			       "rootfs %s is not a directory; give a directory holding a root filesystem, or the image 'busybox'",
+			       ref);
+	if (!realpath(ref, img->rootfs))
+		return rl_fail_errno(err, errno, "cannot resolve rootfs %s", ref);
+	snprintf(img->ref, sizeof(img->ref), "%s", img->rootfs);
+	img->default_cmd = NULL;
+	return 0;
+}
+
+/* Unpacks the tarball into dest with the caller as owner of everything.
+ * libarchive's secure modes work on relative paths, so the extraction runs
+ * with dest as the working directory: entries with "..", absolute paths or
+ * paths through symlinks are refused. */
+static int unpack(const char *tarball, const char *dest, struct rl_error *err)
+{
+	_cleanup_close_ int cwd = open(".", O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (cwd < 0 || chdir(dest) < 0)
+		return rl_fail_errno(err, errno, "cannot enter %s to unpack the image", dest);
+	struct archive *in = archive_read_new();
+	struct archive *out = archive_write_disk_new();
+	int r = 0, ar;
+	if (!in || !out) {
+		r = rl_fail(err, ENOMEM, "out of memory unpacking %s", tarball);
+		goto done;
+	}
+	archive_read_support_format_tar(in);
+	archive_read_support_filter_all(in);
+	archive_write_disk_set_options(out, ARCHIVE_EXTRACT_PERM | ARCHIVE_EXTRACT_TIME |
+						    ARCHIVE_EXTRACT_SECURE_NODOTDOT |
+						    ARCHIVE_EXTRACT_SECURE_SYMLINKS |
+						    ARCHIVE_EXTRACT_SECURE_NOABSOLUTEPATHS);
+	if (archive_read_open_filename(in, tarball, 64 * 1024) != ARCHIVE_OK) {
+		r = rl_fail(err, EIO, "cannot read image %s: %s; reinstall rlbpf", tarball,
+			    archive_error_string(in));
+		goto done;
+	}
+	struct archive_entry *e;
+	while ((ar = archive_read_next_header(in, &e)) == ARCHIVE_OK) {
+		if (archive_write_header(out, e) != ARCHIVE_OK) {
+			r = rl_fail(err, EIO, "cannot unpack %s: %s", archive_entry_pathname(e),
+				    archive_error_string(out));
+			goto done;
+		}
+		const void *buf;
+		size_t len;
+		la_int64_t off;
+		while ((ar = archive_read_data_block(in, &buf, &len, &off)) == ARCHIVE_OK)
+			if (archive_write_data_block(out, buf, len, off) != ARCHIVE_OK)
+				break;
+		if (ar != ARCHIVE_EOF || archive_write_finish_entry(out) != ARCHIVE_OK) {
+			r = rl_fail(err, EIO, "cannot unpack %s from %s: %s", archive_entry_pathname(e),
+				    tarball, ar != ARCHIVE_EOF ? archive_error_string(in)
+							       : archive_error_string(out));
+			goto done;
+		}
+	}
+	if (ar != ARCHIVE_EOF)
+		r = rl_fail(err, EIO, "corrupt image %s: %s", tarball, archive_error_string(in));
+done:
+	if (out) {
+		archive_write_close(out);
+		archive_write_free(out);
+	}
+	if (in)
+		archive_read_free(in);
+	if (fchdir(cwd) < 0 && r == 0)
+		r = rl_fail_errno(err, errno, "cannot return to the working directory");
+	return r;
+}
+
+/* The store keeps one unpacked copy per tarball version (size and mtime),
+ * swapped in atomically so concurrent first runs cannot see half of it. */
+static int ensure_builtin(struct rl_image *img, struct rl_error *err)
+{
+	char share[PATH_MAX], data[PATH_MAX], tarball[PATH_MAX + 16];
+	int r = rl_share_dir(share, sizeof(share), err);
+	if (r < 0 || (r = rl_data_dir(data, sizeof(data), err)) < 0)
+		return r;
+	snprintf(tarball, sizeof(tarball), "%s/busybox.tar", share);
+	struct stat st;
+	if (stat(tarball, &st) < 0)
+		return rl_fail_errno(err, errno,
+				     "the built-in image %s is missing; run 'make' or reinstall rlbpf",
+				     tarball);
+	char images[PATH_MAX + 16], final[PATH_MAX + 64];
+	snprintf(images, sizeof(images), "%s/images", data);
+	if (snprintf(final, sizeof(final), "%s/busybox-%lld-%lld", images, (long long)st.st_size,
+		     (long long)st.st_mtime) >= (int)sizeof(final))
+		return rl_fail(err, ENAMETOOLONG, "image store path too long");
+	snprintf(img->ref, sizeof(img->ref), BUILTIN_IMAGE);
+	img->default_cmd = "sh";
+	if (snprintf(img->rootfs, sizeof(img->rootfs), "%s/rootfs", final) >= (int)sizeof(img->rootfs))
+		return rl_fail(err, ENAMETOOLONG, "image store path too long");
+	if (access(img->rootfs, X_OK) == 0)
+		return 0;
+
+	if ((r = rl_mkdir_p(images, 0700, err)) < 0)
+		return r;
+	char tmp[PATH_MAX + 32];
+	snprintf(tmp, sizeof(tmp), "%s/.unpack-XXXXXX", images);
+	if (!mkdtemp(tmp))
+		return rl_fail_errno(err, errno, "cannot create a directory in %s", images);
+	char tmp_rootfs[PATH_MAX + 48];
+	snprintf(tmp_rootfs, sizeof(tmp_rootfs), "%s/rootfs", tmp);
+	if (mkdir(tmp_rootfs, 0755) < 0)
+		r = rl_fail_errno(err, errno, "cannot create %s", tmp_rootfs);
+	if (r == 0)
+		r = unpack(tarball, tmp_rootfs, err);
+	if (r == 0 && rename(tmp, final) < 0 && errno != EEXIST && errno != ENOTEMPTY)
+		r = rl_fail_errno(err, errno, "cannot store the image in %s", final);
+	/* Lost a race with another first run, or failed: ours goes. */
+	rl_remove_tree(tmp);
+	return r;
+}
+
+int rl_image_resolve(const char *ref, struct rl_image *img, struct rl_error *err)
+{
+	if (strchr(ref, '/') || strcmp(ref, ".") == 0 || strcmp(ref, "..") == 0)
+		return resolve_directory(ref, img, err);
+	if (strcmp(ref, BUILTIN_IMAGE) == 0 || strcmp(ref, BUILTIN_IMAGE ":latest") == 0)
+		return ensure_builtin(img, err);
+	return rl_fail(err, ENOENT,
+		       "unknown image '%s': the built-in image is 'busybox'; give a rootfs directory as a path (e.g. ./rootfs)",
+		       ref);
+}

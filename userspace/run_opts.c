@@ -1,0 +1,327 @@
+#include "run_opts.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <getopt.h>
+#include <limits.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "cleanup.h"
+
+void rl_run_usage(FILE *out)
+{
+	fputs("Usage: rlbpf run [OPTIONS] ROOTFS-DIR|IMAGE [COMMAND [ARG...]]\n"
+	      "\n"
+	      "Run a command in a new rootless container.\n"
+	      "\n"
+	      "Options:\n"
+	      "      --cap-add CAP          add a capability (or ALL) to the default set\n"
+	      "      --cap-drop CAP         drop a capability (or ALL)\n"
+	      "  -e, --env KEY[=VALUE]      set an environment variable (KEY alone: take ours)\n"
+	      "  -h, --hostname NAME        container host name (default: the short ID)\n"
+	      "  -i, --interactive          keep stdin open\n"
+	      "      --init                 run a small init as PID 1 that reaps and forwards signals\n"
+	      "      --name NAME            name the container\n"
+	      "      --read-only            mount the root filesystem read-only\n"
+	      "      --rm                   remove the container's state when it exits\n"
+	      "      --security-opt OPT     no-new-privileges, seccomp=unconfined, seccomp=PROFILE.json\n"
+	      "  -t, --tty                  allocate a pseudo-terminal\n"
+	      "  -u, --user UID[:GID]       run as this user (numbers or names from the image)\n"
+	      "  -v, --volume HOST:CTR[:ro|rw]  bind-mount a host path\n"
+	      "  -w, --workdir DIR          working directory inside the container\n"
+	      "      --help                 show this help\n"
+	      "\n"
+	      "IMAGE is the built-in 'busybox' image; a path (containing '/') is used as a rootfs.\n"
+	      "Exit status: the command's own, 125 for rlbpf's errors, 126 not executable,\n"
+	      "127 not found, 128+N when killed by signal N.\n",
+	      out);
+}
+
+static int push(char ***vec, size_t *n, const char *s)
+{
+	char **grown = realloc(*vec, (*n + 2) * sizeof(**vec));
+	if (!grown)
+		return -ENOMEM;
+	*vec = grown;
+	if (!(grown[*n] = strdup(s)))
+		return -ENOMEM;
+	grown[++*n] = NULL;
+	return 0;
+}
+
+static bool valid_name(const char *s)
+{
+	/* Docker's rule: [a-zA-Z0-9][a-zA-Z0-9_.-]+ */
+	if (!isalnum((unsigned char)s[0]) || !s[1] || strlen(s) > 128)
+		return false;
+	for (const char *p = s + 1; *p; p++)
+		if (!isalnum((unsigned char)*p) && !strchr("_.-", *p))
+			return false;
+	return true;
+}
+
+static bool valid_hostname(const char *s)
+{
+	size_t len = strlen(s);
+	if (len == 0 || len > 64 || s[0] == '-' || s[0] == '.')
+		return false;
+	for (const char *p = s; *p; p++)
+		if (!isalnum((unsigned char)*p) && *p != '-' && *p != '.')
+			return false;
+	return true;
+}
+
+/* A user or group: a number below 2^32-1, or a name as useradd accepts it. */
+static bool valid_id_part(const char *s, size_t len)
+{
+	if (len == 0 || len > 32 || s[0] == '-')
+		return false;
+	bool digits = true;
+	for (size_t i = 0; i < len; i++) {
+		if (!isdigit((unsigned char)s[i]))
+			digits = false;
+		if (!isalnum((unsigned char)s[i]) && !strchr("_.-", s[i]))
+			return false;
+	}
+	if (digits) {
+		errno = 0;
+		unsigned long long v = strtoull(s, NULL, 10);
+		if (errno || v >= UINT_MAX)
+			return false;
+	}
+	return true;
+}
+
+static int parse_user(struct rl_run_opts *o, const char *arg, struct rl_error *err)
+{
+	const char *colon = strchr(arg, ':');
+	size_t ulen = colon ? (size_t)(colon - arg) : strlen(arg);
+	if (!valid_id_part(arg, ulen) ||
+	    (colon && (strchr(colon + 1, ':') || !valid_id_part(colon + 1, strlen(colon + 1)))))
+		return rl_fail(err, EINVAL,
+			       "invalid --user '%s': use UID[:GID] or NAME[:GROUP], e.g. -u 1000:1000",
+			       arg);
+	free(o->user);
+	o->user = strdup(arg);
+	return o->user ? 0 : -ENOMEM;
+}
+
+static int parse_env(struct rl_run_opts *o, const char *arg, struct rl_error *err)
+{
+	const char *eq = strchr(arg, '=');
+	if (arg[0] == '\0' || eq == arg)
+		return rl_fail(err, EINVAL, "invalid --env '%s': use KEY=VALUE or KEY", arg);
+	for (const char *p = arg; *p && p != eq; p++)
+		if (isspace((unsigned char)*p))
+			return rl_fail(err, EINVAL,
+				       "invalid --env '%s': the name may not contain spaces", arg);
+	if (eq)
+		return push(&o->env, &o->n_env, arg);
+	/* KEY alone passes our own value, and nothing when we have none (as Docker). */
+	const char *ours = getenv(arg);
+	if (!ours)
+		return 0;
+	_cleanup_free_ char *kv = NULL;
+	if (asprintf(&kv, "%s=%s", arg, ours) < 0)
+		return -ENOMEM;
+	return push(&o->env, &o->n_env, kv);
+}
+
+static int parse_volume(struct rl_run_opts *o, const char *arg, struct rl_error *err)
+{
+	_cleanup_free_ char *copy = strdup(arg);
+	if (!copy)
+		return -ENOMEM;
+	char *host = copy, *ctr = strchr(copy, ':'), *mode = NULL;
+	if (!ctr)
+		return rl_fail(err, EINVAL, "invalid --volume '%s': use HOST:CONTAINER[:ro|rw]", arg);
+	*ctr++ = '\0';
+	if ((mode = strchr(ctr, ':')))
+		*mode++ = '\0';
+	if (host[0] != '/')
+		return rl_fail(err, EINVAL,
+			       "invalid --volume '%s': the host path must be absolute (named volumes are not supported)",
+			       arg);
+	if (ctr[0] != '/' || strcmp(ctr, "/") == 0 || strstr(ctr, "/../") ||
+	    (strlen(ctr) >= 3 && strcmp(ctr + strlen(ctr) - 3, "/..") == 0))
+		return rl_fail(err, EINVAL,
+			       "invalid --volume '%s': the container path must be absolute, not / and without ..",
+			       arg);
+	bool ro = false;
+	if (mode) {
+		if (strcmp(mode, "ro") == 0)
+			ro = true;
+		else if (strcmp(mode, "rw") != 0)
+			return rl_fail(err, EINVAL, "invalid --volume '%s': mode '%s' is not ro or rw",
+				       arg, mode);
+	}
+	struct stat st;
+	if (stat(host, &st) < 0)
+		return rl_fail_errno(err, errno, "invalid --volume '%s': cannot use host path %s",
+				     arg, host);
+	struct rl_volume *grown = realloc(o->volumes, (o->n_volumes + 1) * sizeof(*grown));
+	if (!grown)
+		return -ENOMEM;
+	o->volumes = grown;
+	struct rl_volume *v = &grown[o->n_volumes];
+	*v = (struct rl_volume){.host = strdup(host), .container = strdup(ctr), .read_only = ro};
+	o->n_volumes++;
+	return v->host && v->container ? 0 : -ENOMEM;
+}
+
+static int parse_security_opt(struct rl_run_opts *o, const char *arg, struct rl_error *err)
+{
+	if (strcmp(arg, "no-new-privileges") == 0 || strcmp(arg, "no-new-privileges:true") == 0 ||
+	    strcmp(arg, "no-new-privileges=true") == 0) {
+		o->no_new_privileges = true;
+		return 0;
+	}
+	if (strcmp(arg, "no-new-privileges:false") == 0 ||
+	    strcmp(arg, "no-new-privileges=false") == 0) {
+		o->no_new_privileges = false;
+		return 0;
+	}
+	if (strncmp(arg, "seccomp=", 8) == 0 || strncmp(arg, "seccomp:", 8) == 0) {
+		const char *v = arg + 8;
+		if (strcmp(v, "unconfined") == 0) {
+			o->seccomp = RL_SECCOMP_UNCONFINED;
+			return 0;
+		}
+		if (!v[0])
+			return rl_fail(err, EINVAL,
+				       "invalid --security-opt '%s': give seccomp=unconfined or seccomp=PROFILE.json",
+				       arg);
+		free(o->seccomp_profile);
+		if (!(o->seccomp_profile = strdup(v)))
+			return -ENOMEM;
+		o->seccomp = RL_SECCOMP_PROFILE;
+		return 0;
+	}
+	return rl_fail(err, EINVAL,
+		       "unsupported --security-opt '%s': use no-new-privileges or seccomp=unconfined|PROFILE.json",
+		       arg);
+}
+
+static int set_string(char **slot, const char *v)
+{
+	free(*slot);
+	*slot = strdup(v);
+	return *slot ? 0 : -ENOMEM;
+}
+
+enum { OPT_RM = 256, OPT_NAME, OPT_READ_ONLY, OPT_INIT, OPT_CAP_ADD, OPT_CAP_DROP,
+       OPT_SECURITY_OPT, OPT_HELP };
+
+int rl_run_opts_parse(int argc, char **argv, struct rl_run_opts *o, struct rl_error *err)
+{
+	static const struct option longs[] = {
+		{"rm", no_argument, NULL, OPT_RM},
+		{"name", required_argument, NULL, OPT_NAME},
+		{"env", required_argument, NULL, 'e'},
+		{"workdir", required_argument, NULL, 'w'},
+		{"user", required_argument, NULL, 'u'},
+		{"hostname", required_argument, NULL, 'h'},
+		{"volume", required_argument, NULL, 'v'},
+		{"read-only", no_argument, NULL, OPT_READ_ONLY},
+		{"interactive", no_argument, NULL, 'i'},
+		{"tty", no_argument, NULL, 't'},
+		{"init", no_argument, NULL, OPT_INIT},
+		{"cap-add", required_argument, NULL, OPT_CAP_ADD},
+		{"cap-drop", required_argument, NULL, OPT_CAP_DROP},
+		{"security-opt", required_argument, NULL, OPT_SECURITY_OPT},
+		{"help", no_argument, NULL, OPT_HELP},
+		{0},
+	};
+	*o = (struct rl_run_opts){.seccomp = RL_SECCOMP_DEFAULT};
+	opterr = 0;
+	optind = 0; /* 0 re-initialises getopt, which may have run before */
+	int c, r = 0;
+	/* '+' stops at the image: what follows it belongs to the command. */
+	while (r >= 0 && (c = getopt_long(argc, argv, "+:e:w:u:h:v:it", longs, NULL)) != -1) {
+		switch (c) {
+		case OPT_RM: o->rm = true; break;
+		case OPT_READ_ONLY: o->read_only = true; break;
+		case OPT_INIT: o->init = true; break;
+		case 'i': o->interactive = true; break;
+		case 't': o->tty = true; break;
+		case OPT_NAME:
+			if (!valid_name(optarg))
+				return rl_fail(err, EINVAL,
+					       "invalid --name '%s': use letters, digits and _.- (at least 2, starting with a letter or digit)",
+					       optarg);
+			r = set_string(&o->name, optarg);
+			break;
+		case 'h':
+			if (!valid_hostname(optarg))
+				return rl_fail(err, EINVAL,
+					       "invalid --hostname '%s': use up to 64 letters, digits, '-' and '.'",
+					       optarg);
+			r = set_string(&o->hostname, optarg);
+			break;
+		case 'w':
+			if (optarg[0] != '/')
+				return rl_fail(err, EINVAL,
+					       "invalid --workdir '%s': the path must be absolute", optarg);
+			r = set_string(&o->workdir, optarg);
+			break;
+		case 'u': r = parse_user(o, optarg, err); break;
+		case 'e': r = parse_env(o, optarg, err); break;
+		case 'v': r = parse_volume(o, optarg, err); break;
+		case OPT_CAP_ADD: r = push(&o->cap_add, &o->n_cap_add, optarg); break;
+		case OPT_CAP_DROP: r = push(&o->cap_drop, &o->n_cap_drop, optarg); break;
+		case OPT_SECURITY_OPT: r = parse_security_opt(o, optarg, err); break;
+		case OPT_HELP: return 1;
+		case ':':
+			return rl_fail(err, EINVAL, "option '%s' needs a value; see 'rlbpf run --help'",
+				       argv[optind - 1]);
+		default:
+			return rl_fail(err, EINVAL, "unknown option '%s'; see 'rlbpf run --help'",
+				       argv[optind - 1]);
+		}
+	}
+	if (r == -ENOMEM)
+		return rl_fail(err, ENOMEM, "out of memory while reading options");
+	if (r < 0)
+		return r;
+	if (optind >= argc)
+		return rl_fail(err, EINVAL,
+			       "no image given: use 'rlbpf run [OPTIONS] ROOTFS-DIR|IMAGE [COMMAND]', e.g. 'rlbpf run busybox sh'");
+	if (argv[optind][0] == '\0')
+		return rl_fail(err, EINVAL, "the image name is empty; give a rootfs directory or 'busybox'");
+	if (set_string(&o->image, argv[optind++]) < 0)
+		return -ENOMEM;
+	for (int i = optind; i < argc; i++)
+		if (push(&o->cmd, &o->n_cmd, argv[i]) < 0)
+			return -ENOMEM;
+	return 0;
+}
+
+static void free_vec(char **v, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		free(v[i]);
+	free(v);
+}
+
+void rl_run_opts_free(struct rl_run_opts *o)
+{
+	free(o->name);
+	free(o->hostname);
+	free(o->workdir);
+	free(o->user);
+	free_vec(o->env, o->n_env);
+	for (size_t i = 0; i < o->n_volumes; i++) {
+		free(o->volumes[i].host);
+		free(o->volumes[i].container);
+	}
+	free(o->volumes);
+	free_vec(o->cap_add, o->n_cap_add);
+	free_vec(o->cap_drop, o->n_cap_drop);
+	free(o->seccomp_profile);
+	free(o->image);
+	free_vec(o->cmd, o->n_cmd);
+	*o = (struct rl_run_opts){0};
+}

@@ -1,0 +1,29 @@
+/* A container's state directory: $RUNTIME/containers/<64-hex id>/ with its
+ * name, record, overlay upper and work dirs, the mount point of its root,
+ * and the /etc files rlbpf writes for it. */
+#pragma once
+#include <limits.h>
+#include <stdbool.h>
+
+#include "error.h"
+
+struct rl_state {
+	char id[65];
+	char name[130];
+	char dir[PATH_MAX];
+};
+
+/* Allocates an id and a unique name (`name`, or a random readable one when
+ * NULL) under a lock, and lays out the directory. On failure nothing stays. */
+int rl_state_create(const char *name, struct rl_state *st, struct rl_error *err);
+
+/* Writes hostname, hosts and resolv.conf for the container. */
+int rl_state_write_etc(const struct rl_state *st, const char *hostname, struct rl_error *err);
+
+/* Writes config.json (a JSON text) atomically. */
+int rl_state_record(const struct rl_state *st, const char *json_text, struct rl_error *err);
+
+/* Removes the directory. Files the container made as other uids belong to
+ * the subordinate range, so with a held user-namespace fd the removal runs
+ * inside that namespace. */
+int rl_state_remove(const struct rl_state *st, int userns_fd, struct rl_error *err);
