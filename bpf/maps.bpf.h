@@ -1,0 +1,26 @@
+/* Maps: the containers the agent registered, which host processes belong to
+ * them, and the ring buffer events leave by. Layouts live in events.h. */
+#pragma once
+
+/* container id -> limits set by the agent and counters kept by BPF */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, RL_MAX_CONTAINERS);
+	__type(key, __u64);
+	__type(value, struct rl_container);
+} containers SEC(".maps");
+
+/* host tgid -> container id. The agent inserts a container's init; every
+ * process forked from a member is a member (sched.bpf.h). Keyed by process,
+ * not thread, so a container with many threads costs one entry per process. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, RL_MAX_TASKS);
+	__type(key, __u32);
+	__type(value, __u64);
+} tasks SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_RINGBUF);
+	__uint(max_entries, RL_RINGBUF_BYTES);
+} events SEC(".maps");

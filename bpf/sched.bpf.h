@@ -1,0 +1,115 @@
+/* Membership by fork inheritance, and the exec and exit events. Classic
+ * tracepoints (tp/sched/...), not tp_btf: they work on every kernel rlbpf
+ * supports, and these three carry all we need. */
+#pragma once
+
+/* do_exit() may have ended the whole group (include/linux/sched/signal.h;
+ * not in BTF, unchanged since 2.6). */
+#define RL_SIGNAL_GROUP_EXIT 0x00000004
+
+/* sched_process_fork fires for new threads too, and the classic tracepoint
+ * does not say which. A new thread is appended to the parent's thread group
+ * (signal->thread_head); a new process starts a group of its own. If another
+ * thread of the parent clones at the same instant, a thread can be taken for
+ * a process: it then gets a tasks entry of its own, which rl_exit() removes
+ * when that thread exits, so the map and nr_tasks stay consistent. */
+static __always_inline bool rl_is_new_thread(__u32 child_tid)
+{
+	struct task_struct *cur = (void *)bpf_get_current_task();
+	struct list_head *last = BPF_CORE_READ(cur, signal, thread_head.prev);
+	struct task_struct *t = container_of(last, struct task_struct, thread_node);
+
+	return BPF_CORE_READ(t, pid) == (int)child_tid;
+}
+
+SEC("tp/sched/sched_process_fork")
+int rl_fork(struct trace_event_raw_sched_process_fork *ctx)
+{
+	/* the tracepoint runs in the parent */
+	__u32 parent = bpf_get_current_pid_tgid() >> 32;
+	__u32 child = ctx->child_pid;
+	struct rl_container *c;
+	__u64 *id, cid;
+
+	id = bpf_map_lookup_elem(&tasks, &parent);
+	if (!id)
+		return 0;
+	cid = *id;
+	c = bpf_map_lookup_elem(&containers, &cid);
+	if (!c || rl_is_new_thread(child))
+		return 0;
+	/* the pid is brand new, so an entry under it is stale: an exit we
+	 * missed (say, before the programs were attached). Forget it with
+	 * its count, rather than let the child inherit the wrong container. */
+	rl_task_forget(child);
+	if (bpf_map_update_elem(&tasks, &child, &cid, BPF_NOEXIST) == 0)
+		__sync_fetch_and_add(&c->nr_tasks, 1);
+	else
+		/* tasks map full: this process escapes tracking; say so */
+		__sync_fetch_and_add(&c->tasks_untracked, 1);
+	return 0;
+}
+
+SEC("tp/sched/sched_process_exec")
+int rl_exec(struct trace_event_raw_sched_process_exec *ctx)
+{
+	struct rl_container *c;
+	struct rl_event *e;
+	__u64 cid;
+
+	c = rl_current_container(&cid);
+	if (!c)
+		return 0;
+	e = rl_event_reserve(exec, RL_EV_EXEC, cid, c);
+	if (!e)
+		return 0;
+	/* __data_loc: low 16 bits are the offset of the string in the record */
+	bpf_probe_read_kernel_str(e->u.exec.filename, sizeof(e->u.exec.filename),
+				  (void *)ctx + (ctx->__data_loc_filename & 0xffff));
+	bpf_ringbuf_submit(e, 0);
+	return 0;
+}
+
+static __always_inline bool
+rl_group_dead(struct trace_event_raw_sched_process_exit *ctx,
+	      struct task_struct *task)
+{
+	/* 6.16+ passes it; before, signal->live has already been decremented
+	 * when the tracepoint fires */
+	if (bpf_core_field_exists(ctx->group_dead))
+		return ctx->group_dead;
+	return BPF_CORE_READ(task, signal, live.counter) == 0;
+}
+
+SEC("tp/sched/sched_process_exit")
+int rl_exit(struct trace_event_raw_sched_process_exit *ctx)
+{
+	struct task_struct *task = (void *)bpf_get_current_task();
+	__u64 pid_tgid = bpf_get_current_pid_tgid();
+	__u32 tgid = pid_tgid >> 32, tid = (__u32)pid_tgid;
+	struct rl_container *c;
+	struct rl_event *e;
+	__u64 cid;
+
+	if (tid != tgid)
+		rl_task_forget(tid); /* a thread taken for a process at fork */
+	if (!rl_group_dead(ctx, task))
+		return 0;
+	c = rl_current_container(&cid);
+	if (!c) {
+		rl_task_forget(tgid); /* its container is gone: just clean up */
+		return 0;
+	}
+	e = rl_event_reserve(exit, RL_EV_EXIT, cid, c);
+	if (e) {
+		/* what wait() will report: wait_task_zombie()'s choice */
+		if (BPF_CORE_READ(task, signal, flags) & RL_SIGNAL_GROUP_EXIT)
+			e->u.exit.status = BPF_CORE_READ(task, signal, group_exit_code);
+		else
+			e->u.exit.status = BPF_CORE_READ(task, exit_code);
+		e->u.exit.flags = RL_EXIT_GROUP_DEAD;
+		bpf_ringbuf_submit(e, 0);
+	}
+	rl_task_forget(tgid);
+	return 0;
+}
