@@ -8,29 +8,38 @@ CLANG   ?= clang
 BPFTOOL ?= bpftool
 ARCH    := $(shell uname -m | sed -e 's/x86_64/x86/' -e 's/aarch64/arm64/')
 
-PKGS    := libbpf libseccomp jansson libarchive libcap
 CFLAGS  ?= -O2 -g
-CFLAGS  += -std=gnu11 -Wall -Wextra -Werror -D_GNU_SOURCE -Iuserspace -Ibpf -I$(B)/bpf
-LDLIBS  += $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lelf -lz
+CFLAGS  += -std=gnu11 -Wall -Wextra -Werror -D_GNU_SOURCE -iquote userspace -Ibpf -I$(B)/bpf
+# rlbpf starts on every `run`, so its libraries are linked statically: each
+# shared library costs start-up time. libarchive (with its compression
+# libraries) is loaded only by the rlbpf-unpack helper.
+BPF_LIBS    := -lbpf -lelf -lz
+RLBPF_LIBS  := -Wl,-Bstatic -lseccomp -ljansson -lcap $(BPF_LIBS) -Wl,-Bdynamic
+RLBPFD_LIBS := $(BPF_LIBS)
+UNPACK_LIBS := -larchive
+TEST_LIBS   := -lseccomp -ljansson -lcap -larchive $(BPF_LIBS) -lcmocka
 SAN     := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
 
-# Modules shared by rlbpf, rlbpfd and the unit tests (one file per concern).
-COMMON  := error paths host_probe bpf_features
+# Modules shared by the programs (one file per concern).
+COMMON  := error paths bpf_features
 # The unprivileged CLI.
 RLBPF   := cli run run_opts idmap mounts fsutil passwd caps seccomp container init \
-	   supervise pty image state info setup agent_client
+	   supervise pty image spawn state info setup host_probe agent_client
 RLBPFD  := rlbpfd
+UNPACK  := rlbpf_unpack unpack error
 
 COMMON_O := $(COMMON:%=$(B)/obj/%.o)
 RLBPF_O  := $(RLBPF:%=$(B)/obj/%.o)
 RLBPFD_O := $(RLBPFD:%=$(B)/obj/%.o)
+UNPACK_O := $(UNPACK:%=$(B)/obj/%.o)
 
 BIN      := $(B)/bin/rlbpf $(B)/bin/rlbpfd
+LIBEXEC  := $(B)/libexec/rlbpf/rlbpf-unpack
 IMAGE    := $(B)/share/rlbpf/busybox.tar
 SKEL     := $(B)/bpf/rlbpf.skel.h
 
 .PHONY: all deps test unit unit-san integration demo bench vmtest fuzz install clean vmlinux
-all: deps $(BIN) $(IMAGE)
+all: deps $(BIN) $(LIBEXEC) $(IMAGE)
 
 deps:
 	@tools/deps.sh build
@@ -40,21 +49,29 @@ deps:
 BPF_SRC := $(wildcard bpf/*.bpf.c)
 BPF_CFLAGS := -g -O2 -target bpf -D__TARGET_ARCH_$(ARCH) -Ibpf \
 	      -Wall -Wextra -Wno-unused-parameter -Werror
+# `gen object` keeps the BTF that CO-RE needs and drops the DWARF, which would
+# otherwise make the object embedded in each binary ~12x larger; the .debug.o
+# stays for llvm-objdump -S.
 $(B)/bpf/rlbpf.bpf.o: $(BPF_SRC) $(wildcard bpf/*.h) | $(B)/bpf
-	$(CLANG) $(BPF_CFLAGS) -c bpf/rlbpf.bpf.c -o $@
+	$(CLANG) $(BPF_CFLAGS) -c bpf/rlbpf.bpf.c -o $(B)/bpf/rlbpf.debug.o
+	$(BPFTOOL) gen object $@ $(B)/bpf/rlbpf.debug.o
 $(SKEL): $(B)/bpf/rlbpf.bpf.o
 	$(BPFTOOL) gen skeleton $< name rlbpf > $@.tmp && mv $@.tmp $@
 vmlinux:
 	$(BPFTOOL) btf dump file /sys/kernel/btf/vmlinux format c > bpf/vmlinux.h
+# unit tests compile userspace/bpf_features.c themselves, so need the skeleton
+$(B)/tests/test_bpf_features $(B)/tests-san/test_bpf_features: $(SKEL)
 
 # ---- userspace
 $(B)/obj/%.o: userspace/%.c $(wildcard userspace/*.h) bpf/events.h | $(B)/obj
 	$(CC) $(CFLAGS) -c $< -o $@
 $(B)/obj/bpf_features.o $(B)/obj/rlbpfd.o: $(SKEL)
 $(B)/bin/rlbpf: $(RLBPF_O) $(COMMON_O) | $(B)/bin
-	$(CC) $(CFLAGS) $(LDFLAGS) $^ -o $@ $(LDLIBS)
+	$(CC) $(CFLAGS) $(LDFLAGS) $^ -o $@ $(RLBPF_LIBS)
 $(B)/bin/rlbpfd: $(RLBPFD_O) $(COMMON_O) | $(B)/bin
-	$(CC) $(CFLAGS) $(LDFLAGS) $^ -o $@ $(LDLIBS)
+	$(CC) $(CFLAGS) $(LDFLAGS) $^ -o $@ $(RLBPFD_LIBS)
+$(LIBEXEC): $(UNPACK_O) | $(B)/libexec/rlbpf
+	$(CC) $(CFLAGS) $(LDFLAGS) $^ -o $@ $(UNPACK_LIBS)
 
 # ---- the embedded default image: Debian's busybox-static plus our hog
 $(B)/bin/hog: tools/hog.c | $(B)/bin
@@ -62,7 +79,7 @@ $(B)/bin/hog: tools/hog.c | $(B)/bin
 $(IMAGE): tools/mkimage.sh $(B)/bin/hog | $(B)/share/rlbpf
 	tools/mkimage.sh $@ $(B)/bin/hog
 
-$(B)/obj $(B)/bin $(B)/bpf $(B)/share/rlbpf $(B)/tests $(B)/tests-san:
+$(B)/obj $(B)/bin $(B)/libexec/rlbpf $(B)/bpf $(B)/share/rlbpf $(B)/tests $(B)/tests-san:
 	mkdir -p $@
 
 # ---- tests: cmocka units (plain and under ASan+UBSan), then the integration suite
@@ -74,9 +91,9 @@ test_links = $(patsubst %,userspace/%.c,$(shell sed -n '1s@^/\* links: \(.*\) \*
 
 .SECONDEXPANSION:
 $(B)/tests/%: tests/unit/%.c $$(call test_links,tests/unit/$$*.c) | $(B)/tests
-	$(CC) $(CFLAGS) -Itests/unit $< $(call test_links,$<) -o $@ $(LDLIBS) -lcmocka
+	$(CC) $(CFLAGS) -Itests/unit $< $(call test_links,$<) -o $@ $(TEST_LIBS)
 $(B)/tests-san/%: tests/unit/%.c $$(call test_links,tests/unit/$$*.c) | $(B)/tests-san
-	$(CC) $(CFLAGS) $(SAN) -Itests/unit $< $(call test_links,$<) -o $@ $(LDLIBS) -lcmocka
+	$(CC) $(CFLAGS) $(SAN) -Itests/unit $< $(call test_links,$<) -o $@ $(TEST_LIBS)
 
 unit: $(UNIT_BIN)
 	@tests/run-units.sh $(UNIT_BIN)
@@ -107,6 +124,8 @@ vmtest:
 install: all
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/rlbpf
 	install -m 0755 $(BIN) $(DESTDIR)$(PREFIX)/bin/
+	install -d $(DESTDIR)$(PREFIX)/libexec/rlbpf
+	install -m 0755 $(LIBEXEC) $(DESTDIR)$(PREFIX)/libexec/rlbpf/
 	install -m 0644 $(IMAGE) $(DESTDIR)$(PREFIX)/share/rlbpf/
 
 clean:

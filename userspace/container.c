@@ -297,12 +297,10 @@ int rl_container_start(const struct rl_container_spec *s, struct rl_container *c
 	if (r < 0) {
 		kill(pid, SIGKILL);
 		waitpid(pid, NULL, 0);
-		if (c->userns_fd >= 0)
-			close(c->userns_fd);
 		if (c->pty_master >= 0)
 			close(c->pty_master);
 		c->pid = -1;
-		c->userns_fd = c->pty_master = -1;
+		c->pty_master = -1;
 	}
 	return r;
 }

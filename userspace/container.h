@@ -30,7 +30,7 @@ struct rl_container {
 
 /* Returns 0 once the command has been exec'd, or a negative errno with err
  * set and c->exit_code telling the status to exit with. On failure no
- * process is left behind. */
+ * process is left behind; userns_fd stays open for cleaning the state. */
 int rl_container_start(const struct rl_container_spec *s, struct rl_container *c,
 		       struct rl_error *err);
 

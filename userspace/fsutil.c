@@ -17,7 +17,10 @@ static int remove_entry(const char *path, const struct stat *st, int type, struc
 {
 	(void)st;
 	(void)ftw;
-	int r = type == FTW_DP ? rmdir(path) : unlink(path);
+	/* overlayfs leaves its work dir at mode 000; ours to open again. */
+	if (type == FTW_DNR && chmod(path, 0700) == 0)
+		return rl_remove_tree(path) < 0 ? EACCES : 0;
+	int r = type == FTW_DP || type == FTW_DNR ? rmdir(path) : unlink(path);
 	return r < 0 && errno != ENOENT ? errno : 0;
 }
 
