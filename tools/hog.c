@@ -1,0 +1,146 @@
+/* hog: grows its resident memory row by row so memory limits can be seen
+ * working (or not). Each row is an array of uint64 values; every value is
+ * written so every page is really faulted in: RSS grows by the row size,
+ * not just the virtual size. Built -static so it runs in the busybox image.
+ *
+ *   hog [-r VALUES] [-n ROWS] [-p MS]
+ *
+ * Prints one line per row, flushed, so a killed hog shows how far it got. */
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE
+#endif
+#include <errno.h>
+#include <getopt.h>
+#include <inttypes.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#define EXIT_USAGE 2
+
+struct hog_opts {
+	uint64_t row;   /* values per row */
+	uint64_t rows;  /* 0 = forever */
+	uint64_t pause; /* milliseconds between rows */
+};
+
+static void usage(FILE *out)
+{
+	fprintf(out,
+		"Usage: hog [OPTIONS]\n"
+		"Allocates rows of uint64 values and writes every one, so resident\n"
+		"memory really grows; prints one line per row and \"done\" at the end.\n"
+		"\n"
+		"  -r, --row VALUES   values per row (default 500000, 8 bytes each)\n"
+		"  -n, --rows COUNT   rows to allocate (default 20; 0 = until killed)\n"
+		"  -p, --pause MS     milliseconds to wait between rows (default 100)\n"
+		"  -h, --help         show this help\n");
+}
+
+/* A whole decimal number in [min, max]; anything else is a usage error. */
+static int parse_u64(const char *opt, const char *s, uint64_t min, uint64_t max,
+		     uint64_t *out)
+{
+	char *end = NULL;
+	errno = 0;
+	unsigned long long v = strtoull(s, &end, 10);
+	if (*s == '\0' || *s == '-' || *s == '+' || *end != '\0' || errno == ERANGE ||
+	    v < min || v > max) {
+		fprintf(stderr,
+			"hog: invalid %s value '%s': want a whole number from %" PRIu64
+			" to %" PRIu64 "\n",
+			opt, s, min, max);
+		return -EINVAL;
+	}
+	*out = v;
+	return 0;
+}
+
+static void pause_ms(uint64_t ms)
+{
+	struct timespec ts = {.tv_sec = ms / 1000, .tv_nsec = (long)(ms % 1000) * 1000000L};
+	/* Restart after a signal handler (a debugger, SIGCONT) so the pause holds. */
+	while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
+		;
+}
+
+int main(int argc, char **argv)
+{
+	struct hog_opts o = {.row = 500000, .rows = 20, .pause = 100};
+	static const struct option longopts[] = {
+		{"row", required_argument, NULL, 'r'},
+		{"rows", required_argument, NULL, 'n'},
+		{"pause", required_argument, NULL, 'p'},
+		{"help", no_argument, NULL, 'h'},
+		{0},
+	};
+	/* A row must be addressable as one allocation. */
+	const uint64_t max_row = (SIZE_MAX / sizeof(uint64_t)) / 2;
+
+	opterr = 0; /* one line of our own words instead of getopt's */
+	int c;
+	while ((c = getopt_long(argc, argv, ":r:n:p:h", longopts, NULL)) != -1) {
+		int r = 0;
+		switch (c) {
+		case 'r':
+			r = parse_u64("--row", optarg, 1, max_row, &o.row);
+			break;
+		case 'n':
+			r = parse_u64("--rows", optarg, 0, UINT64_MAX, &o.rows);
+			break;
+		case 'p':
+			r = parse_u64("--pause", optarg, 0, 86400000, &o.pause);
+			break;
+		case 'h':
+			usage(stdout);
+			return 0;
+		case ':':
+			fprintf(stderr, "hog: option '%s' needs a value; see 'hog --help'\n",
+				argv[optind - 1]);
+			return EXIT_USAGE;
+		default:
+			if (optopt) /* a short one, maybe inside a group like -rx */
+				fprintf(stderr, "hog: unknown option '-%c'; see 'hog --help'\n",
+					optopt);
+			else
+				fprintf(stderr, "hog: unknown option '%s'; see 'hog --help'\n",
+					argv[optind - 1]);
+			return EXIT_USAGE;
+		}
+		if (r < 0)
+			return EXIT_USAGE;
+	}
+	if (optind < argc) {
+		fprintf(stderr, "hog: unexpected argument '%s'; see 'hog --help'\n", argv[optind]);
+		return EXIT_USAGE;
+	}
+
+	const size_t row_bytes = (size_t)o.row * sizeof(uint64_t);
+	double total = 0;
+	for (uint64_t i = 1; o.rows == 0 || i <= o.rows; i++) {
+		/* Rows are never freed: holding them is the point. */
+		uint64_t *v = malloc(row_bytes);
+		if (!v) {
+			fprintf(stderr, "hog: row %" PRIu64 ": cannot allocate %zu bytes: %s\n", i,
+				row_bytes, strerror(errno));
+			return 1;
+		}
+		/* Distinct non-zero values, so no page stays the shared zero page
+		 * and nothing could merge them. */
+		for (uint64_t j = 0; j < o.row; j++)
+			v[j] = (i << 40) ^ (j + 1);
+		/* The compiler must not drop stores to memory nobody reads. */
+		__asm__ volatile("" : : "r"(v) : "memory");
+
+		total += (double)row_bytes;
+		printf("row %" PRIu64 ": %" PRIu64 " values, %.1f MiB total\n", i, o.row,
+		       total / (1024.0 * 1024.0));
+		fflush(stdout);
+		if (o.rows == 0 || i < o.rows)
+			pause_ms(o.pause);
+	}
+	printf("done\n");
+	return fflush(stdout) == 0 ? 0 : 1;
+}
