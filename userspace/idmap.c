@@ -1,0 +1,341 @@
+/* User-namespace id mapping: finds the caller's subordinate ranges and writes
+ * the container's uid_map/gid_map, through the setuid newuidmap/newgidmap
+ * helpers when there is a range, or directly (a single-id map) when there is
+ * none. */
+#include "idmap.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <pwd.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "cleanup.h"
+
+#define SUBUID_PATH "/etc/subuid"
+#define SUBGID_PATH "/etc/subgid"
+#define NEWUIDMAP "/usr/bin/newuidmap"
+#define NEWGIDMAP "/usr/bin/newgidmap"
+
+/* A whole field of decimal digits that fits in 32 bits. (uint32_t)-1 is
+ * refused too: the kernel never maps it. */
+static bool parse_u32(const char *s, uint32_t *out)
+{
+	uint64_t v = 0;
+	if (!*s)
+		return false;
+	for (; *s; s++) {
+		if (*s < '0' || *s > '9')
+			return false;
+		v = v * 10 + (uint64_t)(*s - '0');
+		if (v >= UINT32_MAX)
+			return false;
+	}
+	*out = (uint32_t)v;
+	return true;
+}
+
+/* Splits "owner:start:count" in place; false for anything else. */
+static bool parse_line(char *line, const char **owner, struct rl_id_range *r)
+{
+	line[strcspn(line, "\n")] = '\0';
+	char *c1 = strchr(line, ':');
+	if (!c1 || c1 == line)
+		return false;
+	char *c2 = strchr(c1 + 1, ':');
+	if (!c2 || strchr(c2 + 1, ':'))
+		return false;
+	*c1 = *c2 = '\0';
+	uint32_t start, count;
+	if (!parse_u32(c1 + 1, &start) || !parse_u32(c2 + 1, &count) || count == 0)
+		return false;
+	/* The last id of the range must itself be mappable. */
+	if ((uint64_t)start + count > UINT32_MAX)
+		return false;
+	*owner = line;
+	r->start = start;
+	r->count = count;
+	return true;
+}
+
+static bool owner_matches(const char *owner, const char *user, uint32_t id)
+{
+	uint32_t n;
+	if (user && strcmp(owner, user) == 0)
+		return true;
+	return parse_u32(owner, &n) && n == id;
+}
+
+int rl_subid_lookup(const char *path, const char *user, uint32_t id, struct rl_id_range *out,
+		    struct rl_error *err)
+{
+	_cleanup_fclose_ FILE *f = fopen(path, "re");
+	if (!f) {
+		if (errno == ENOENT)
+			return rl_fail(err, ENOENT, "%s does not exist", path);
+		return rl_fail_errno(err, errno, "cannot read %s", path);
+	}
+	_cleanup_free_ char *line = NULL;
+	size_t cap = 0;
+	errno = 0;
+	while (getline(&line, &cap, f) >= 0) {
+		const char *owner;
+		struct rl_id_range r;
+		if (parse_line(line, &owner, &r) && owner_matches(owner, user, id)) {
+			*out = r;
+			return 0;
+		}
+		errno = 0;
+	}
+	if (ferror(f))
+		return rl_fail_errno(err, errno ? errno : EIO, "cannot read %s", path);
+	return rl_fail(err, ENOENT, "no range for %s (uid %" PRIu32 ") in %s", user ? user : "?",
+		       id, path);
+}
+
+int rl_idmap_plan(struct rl_idmap *m, struct rl_error *err)
+{
+	*m = (struct rl_idmap){.uid = getuid(), .gid = getgid()};
+	/* getpwuid may fail (a uid with no passwd entry): the numeric form of
+	 * the owner still matches, as shadow's own helpers do. */
+	struct passwd *pw = getpwuid(m->uid);
+	const char *name = pw ? pw->pw_name : NULL;
+
+	/* shadow keys both files by the user (name or uid), never by group. */
+	int r = rl_subid_lookup(SUBUID_PATH, name, m->uid, &m->subuid, err);
+	if (r == 0)
+		r = rl_subid_lookup(SUBGID_PATH, name, m->uid, &m->subgid, err);
+	if (r < 0 && r != -ENOENT)
+		return r;
+	if (r == -ENOENT || access(NEWUIDMAP, X_OK) < 0 || access(NEWGIDMAP, X_OK) < 0) {
+		m->single = true;
+		m->subuid = m->subgid = (struct rl_id_range){0, 0};
+	}
+	if (err)
+		*err = (struct rl_error){0};
+	return 0;
+}
+
+/* Writes the whole of `s` to /proc/PID/<file>. */
+static int write_proc(pid_t pid, const char *file, const char *s, struct rl_error *err)
+{
+	char path[64];
+	snprintf(path, sizeof(path), "/proc/%d/%s", (int)pid, file);
+	_cleanup_close_ int fd = open(path, O_WRONLY | O_CLOEXEC);
+	if (fd < 0)
+		return rl_fail_errno(err, errno, "cannot open %s", path);
+	size_t len = strlen(s);
+	/* These files take the whole map in one write; a short write is an
+	 * error, not something to continue. */
+	ssize_t n = write(fd, s, len);
+	if (n < 0)
+		return rl_fail_errno(err, errno, "cannot write '%.*s' to %s", (int)strcspn(s, "\n"), s,
+				     path);
+	if ((size_t)n != len)
+		return rl_fail(err, EIO, "short write to %s", path);
+	return 0;
+}
+
+static int apply_single(const struct rl_idmap *m, pid_t pid, struct rl_error *err)
+{
+	char map[64];
+	/* Denying setgroups is what lets an unprivileged process write gid_map. */
+	int r = write_proc(pid, "setgroups", "deny", err);
+	if (r < 0)
+		return r;
+	snprintf(map, sizeof(map), "0 %u 1\n", (unsigned)m->uid);
+	r = write_proc(pid, "uid_map", map, err);
+	if (r < 0)
+		return r;
+	snprintf(map, sizeof(map), "0 %u 1\n", (unsigned)m->gid);
+	return write_proc(pid, "gid_map", map, err);
+}
+
+/* Returns fd moved to a number above 2 (close-on-exec), so that dup2 onto
+ * 0/1/2 in the child always really duplicates (dup2 of an fd onto itself
+ * would leave close-on-exec set). Closes the original. */
+static int above_stdio(int fd)
+{
+	if (fd < 0 || fd > 2)
+		return fd;
+	int moved = fcntl(fd, F_DUPFD_CLOEXEC, 3);
+	int saved = errno;
+	close(fd);
+	errno = saved;
+	return moved;
+}
+
+struct helper {
+	const char *path;
+	const char *what; /* the file whose range it maps */
+	char args[7][24]; /* PID 0 ID 1 1 START COUNT */
+	char *argv[9];
+	pid_t pid;
+	int out; /* read end of its stdout+stderr */
+	int status;
+	char msg[256]; /* first line of its output */
+};
+
+static void helper_init(struct helper *h, const char *path, const char *what, pid_t pid,
+			uint32_t id, const struct rl_id_range *range)
+{
+	const uint32_t vals[7] = {(uint32_t)pid, 0, id, 1, 1, range->start, range->count};
+	*h = (struct helper){.path = path, .what = what, .pid = -1, .out = -1};
+	h->argv[0] = (char *)path;
+	for (int i = 0; i < 7; i++) {
+		snprintf(h->args[i], sizeof(h->args[i]), "%" PRIu32, vals[i]);
+		h->argv[i + 1] = h->args[i];
+	}
+	h->argv[8] = NULL;
+}
+
+/* Starts the helper with stdin on /dev/null and stdout+stderr into a pipe.
+ * The child only calls dup2, execve and _exit: everything it needs was
+ * prepared before fork. */
+static int helper_start(struct helper *h, int devnull, struct rl_error *err)
+{
+	static char *const envp[] = {"PATH=/usr/sbin:/usr/bin:/sbin:/bin", "LC_ALL=C", NULL};
+	int p[2];
+	if (pipe2(p, O_CLOEXEC) < 0)
+		return rl_fail_errno(err, errno, "cannot create a pipe for %s", h->path);
+	p[0] = above_stdio(p[0]);
+	p[1] = above_stdio(p[1]);
+	if (p[0] < 0 || p[1] < 0) {
+		int e = errno;
+		if (p[0] >= 0)
+			close(p[0]);
+		if (p[1] >= 0)
+			close(p[1]);
+		return rl_fail_errno(err, e, "cannot create a pipe for %s", h->path);
+	}
+	pid_t pid = fork();
+	if (pid < 0) {
+		int e = errno;
+		close(p[0]);
+		close(p[1]);
+		return rl_fail_errno(err, e, "cannot start %s", h->path);
+	}
+	if (pid == 0) {
+		if (dup2(devnull, 0) < 0 || dup2(p[1], 1) < 0 || dup2(p[1], 2) < 0)
+			_exit(126);
+		execve(h->path, h->argv, envp);
+		_exit(127);
+	}
+	close(p[1]);
+	h->pid = pid;
+	h->out = p[0];
+	return 0;
+}
+
+/* Reads the helper's output to the end (so it never blocks on a full pipe),
+ * keeps its first line, and reaps it. */
+static void helper_finish(struct helper *h)
+{
+	size_t len = 0;
+	for (;;) {
+		char sink[256];
+		bool keep = len < sizeof(h->msg) - 1;
+		ssize_t n = keep ? read(h->out, h->msg + len, sizeof(h->msg) - 1 - len)
+				 : read(h->out, sink, sizeof(sink));
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			break;
+		if (keep)
+			len += (size_t)n;
+	}
+	h->msg[len] = '\0';
+	close(h->out);
+	h->out = -1;
+	len = strcspn(h->msg, "\n");
+	while (len > 0 && (h->msg[len - 1] == ' ' || h->msg[len - 1] == '\r'))
+		len--;
+	h->msg[len] = '\0';
+
+	while (waitpid(h->pid, &h->status, 0) < 0 && errno == EINTR)
+		;
+	h->pid = -1;
+}
+
+static bool helper_ok(const struct helper *h)
+{
+	return WIFEXITED(h->status) && WEXITSTATUS(h->status) == 0;
+}
+
+static int helper_error(const struct helper *h, struct rl_error *err)
+{
+	char how[48];
+	if (WIFEXITED(h->status))
+		snprintf(how, sizeof(how), "exit status %d", WEXITSTATUS(h->status));
+	else if (WIFSIGNALED(h->status))
+		snprintf(how, sizeof(how), "killed by signal %d", WTERMSIG(h->status));
+	else
+		snprintf(how, sizeof(how), "wait status %#x", (unsigned)h->status);
+
+	char cmd[200];
+	snprintf(cmd, sizeof(cmd), "%s %s %s %s %s %s %s %s", h->path, h->args[0], h->args[1],
+		 h->args[2], h->args[3], h->args[4], h->args[5], h->args[6]);
+	if (WIFEXITED(h->status) && WEXITSTATUS(h->status) == 127 && !h->msg[0])
+		return rl_fail(err, EPERM,
+			       "%s could not be executed (%s); install Debian's uidmap package "
+			       "and check /etc/subuid with 'rlbpf setup'",
+			       h->path, how);
+	return rl_fail(err, EPERM, "'%s' failed (%s)%s%s; check %s with 'rlbpf setup'", cmd, how,
+		       h->msg[0] ? ": " : "", h->msg, h->what);
+}
+
+static int apply_helpers(const struct rl_idmap *m, pid_t pid, struct rl_error *err)
+{
+	struct helper h[2];
+	helper_init(&h[0], NEWUIDMAP, SUBUID_PATH, pid, m->uid, &m->subuid);
+	helper_init(&h[1], NEWGIDMAP, SUBGID_PATH, pid, m->gid, &m->subgid);
+
+	_cleanup_close_ int devnull = above_stdio(open("/dev/null", O_RDONLY | O_CLOEXEC));
+	if (devnull < 0)
+		return rl_fail_errno(err, errno, "cannot open /dev/null");
+
+	/* Both setuid helpers start before either is waited for: they are
+	 * independent and each costs a fork+exec of a setuid binary. */
+	int r = helper_start(&h[0], devnull, err);
+	if (r < 0)
+		return r;
+	r = helper_start(&h[1], devnull, err);
+	helper_finish(&h[0]);
+	if (r < 0)
+		return r;
+	helper_finish(&h[1]);
+	for (int i = 0; i < 2; i++)
+		if (!helper_ok(&h[i]))
+			return helper_error(&h[i], err);
+	return 0;
+}
+
+int rl_idmap_apply(const struct rl_idmap *m, pid_t pid, struct rl_error *err)
+{
+	if (pid <= 0)
+		return rl_fail(err, EINVAL, "idmap: invalid pid %d", (int)pid);
+	return m->single ? apply_single(m, pid, err) : apply_helpers(m, pid, err);
+}
+
+static uint32_t host_id(uint32_t caller, bool single, const struct rl_id_range *r, uint32_t id)
+{
+	if (id == 0)
+		return caller;
+	if (single || id - 1 >= r->count)
+		return (uint32_t)-1;
+	return r->start + (id - 1);
+}
+
+uid_t rl_idmap_host_uid(const struct rl_idmap *m, uid_t container_uid)
+{
+	return (uid_t)host_id(m->uid, m->single, &m->subuid, container_uid);
+}
+
+gid_t rl_idmap_host_gid(const struct rl_idmap *m, gid_t container_gid)
+{
+	return (gid_t)host_id(m->gid, m->single, &m->subgid, container_gid);
+}
