@@ -1,0 +1,74 @@
+#!/bin/bash
+# make demo: rlbpf's main job, end to end. As root it runs the containers as
+# the unprivileged user rlbpf-t1 (made by tools/testusers.sh, with
+# subordinate ranges) and also shows what the agent side probes; as any other
+# user it runs them as that user.
+set -euo pipefail
+
+repo=$(cd "$(dirname "$0")/.." && pwd)
+tmp=$(mktemp -d /tmp/rlbpf-demo.XXXXXX)
+chmod 755 "$tmp"
+step() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
+show() { printf '$ %s\n' "$*"; }
+
+if [ "$(id -u)" -eq 0 ]; then
+	user=rlbpf-t1
+	"$repo/tools/testusers.sh" create
+	make -C "$repo" --no-print-directory install PREFIX="$tmp/prefix" >/dev/null
+	rlbpf=$tmp/prefix/bin/rlbpf
+	install -d -m 0700 -o "$user" "$tmp/home"
+	as_user() {
+		runuser -u "$user" -- env -i HOME="$tmp/home" XDG_RUNTIME_DIR="$tmp/home" \
+			TERM="${TERM:-dumb}" PATH=/usr/sbin:/usr/bin:/sbin:/bin "$@"
+	}
+else
+	user=$(id -un)
+	rlbpf=$repo/build/bin/rlbpf
+	as_user() { "$@"; }
+fi
+trap 'pkill -KILL -u "$user" -x sleep 2>/dev/null || true; rm -rf --one-file-system "$tmp"' EXIT
+
+step "rootless prerequisites for $user"
+show "rlbpf setup"
+as_user "$rlbpf" setup || true
+
+step "a container as $user: root inside, $user outside"
+show "rlbpf run --rm busybox sh -c 'id; hostname; ps -o pid,user,args'"
+as_user "$rlbpf" run --rm busybox sh -c 'id; hostname; ps -o pid,user,args'
+
+step "uid translation: container root is $user on the host"
+show "rlbpf run --rm busybox sleep 5 &   then on the host: ps -o user,pid,args -C sleep"
+as_user "$rlbpf" run --rm busybox sleep 5 &
+for _ in $(seq 50); do pgrep -u "$user" -x sleep >/dev/null && break; sleep 0.1; done
+ps -o user,pid,args -p "$(pgrep -u "$user" -x sleep | head -n 1)"
+pkill -TERM -u "$user" -x rlbpf || true
+wait || true
+
+step "a file made by container uid 1000 belongs to subuid-start+999 on the host"
+install -d -m 0777 -o "$user" "$tmp/vol"
+show "rlbpf run --rm -u 1000 -v $tmp/vol:/data busybox touch /data/by-uid-1000"
+as_user "$rlbpf" run --rm -u 1000 -v "$tmp/vol:/data" busybox touch /data/by-uid-1000
+show "stat -c '%u %n' $tmp/vol/by-uid-1000    ($(grep "^$user:" /etc/subuid | head -n 1))"
+stat -c '%u %n' "$tmp/vol/by-uid-1000"
+rm -f "$tmp/vol/by-uid-1000" 2>/dev/null || true
+
+step "the host stays out of reach: container root cannot delete a host file"
+show "rlbpf run --rm -v /:/host busybox rm /host/usr/bin/sh"
+as_user "$rlbpf" run --rm -v /:/host busybox rm /host/usr/bin/sh || echo "(exit $?; /usr/bin/sh is still there: $(ls /usr/bin/sh))"
+
+step "exit codes as Docker"
+for cmd in true false nosuchcmd /etc/passwd; do
+	set +e
+	as_user "$rlbpf" run --rm busybox $cmd 2>/dev/null
+	printf '%-14s -> exit %d\n' "$cmd" $?
+	set -e
+done
+
+step "what this host lets rlbpf do, and what it cannot keep"
+show "rlbpf info"
+as_user "$rlbpf" info
+if [ "$(id -u)" -eq 0 ]; then
+	step "the agent side: BPF features of this kernel"
+	show "rlbpfd --probe"
+	"$tmp/prefix/bin/rlbpfd" --probe
+fi
