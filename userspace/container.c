@@ -142,15 +142,17 @@ static int setup_stdio(const struct rl_container_spec *s, int tty_slave, const s
 	return 0;
 }
 
-static int drop_privileges(const struct rl_container_spec *s, const struct rl_user *u,
-			   struct rl_error *err)
+/* seccomp_fd: where the supervisor writes the filter program (-1: none). */
+static int drop_privileges(const struct rl_container_spec *s, int seccomp_fd,
+			   const struct rl_user *u, struct rl_error *err)
 {
 	int r = rl_caps_drop_bounding(s->caps, err);
 	if (r < 0)
 		return r;
 	/* Without no_new_privs, loading a filter needs CAP_SYS_ADMIN, which the
 	 * container may be about to lose. */
-	if (!s->opts->no_new_privileges && (r = rl_seccomp_load(s->seccomp, false, err)) < 0)
+	if (seccomp_fd >= 0 && !s->opts->no_new_privileges &&
+	    (r = rl_seccomp_load_from(seccomp_fd, false, err)) < 0)
 		return r;
 	/* A single-id map has setgroups denied by the kernel. */
 	if (!s->idmap->single && setgroups(u->n_groups, u->groups) < 0)
@@ -168,7 +170,7 @@ static int drop_privileges(const struct rl_container_spec *s, const struct rl_us
 	if (s->opts->no_new_privileges) {
 		if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
 			return rl_fail_errno(err, errno, "cannot set no_new_privs");
-		if ((r = rl_seccomp_load(s->seccomp, true, err)) < 0)
+		if (seccomp_fd >= 0 && (r = rl_seccomp_load_from(seccomp_fd, true, err)) < 0)
 			return r;
 	}
 	/* A change of uid clears the parent-death signal; arm it again. */
@@ -178,7 +180,8 @@ static int drop_privileges(const struct rl_container_spec *s, const struct rl_us
 
 /* Everything between clone and exec, in the new namespaces. Returns the exit
  * code to report when exec cannot be reached. */
-static int child_main(const struct rl_container_spec *s, int sock, struct rl_error *err)
+static int child_main(const struct rl_container_spec *s, int sock, int seccomp_fd,
+		      struct rl_error *err)
 {
 	char byte;
 	/* Wait until the supervisor has written our id map (EOF: it died). */
@@ -212,7 +215,7 @@ static int child_main(const struct rl_container_spec *s, int sock, struct rl_err
 	/* Docker creates a missing working directory, as root. */
 	if (s->opts->workdir && rl_mkdir_p(workdir, 0755, err) < 0)
 		return RL_EXIT_INTERNAL;
-	if (setup_stdio(s, tty_slave, &u, err) < 0 || drop_privileges(s, &u, err) < 0)
+	if (setup_stdio(s, tty_slave, &u, err) < 0 || drop_privileges(s, seccomp_fd, &u, err) < 0)
 		return RL_EXIT_INTERNAL;
 	if (chdir(workdir) < 0)
 		return rl_fail_errno(err, errno, "cannot enter working directory %s", workdir),
@@ -243,28 +246,43 @@ int rl_container_start(const struct rl_container_spec *s, struct rl_container *c
 	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sp) < 0)
 		return rl_fail_errno(err, errno, "cannot create the setup channel");
 	_cleanup_close_ int sock = sp[0];
+	/* The supervisor generates the seccomp program while the container
+	 * builds its filesystem, in parallel, and hands it over in a pipe. */
+	int prog[2] = {-1, -1};
+	if (s->seccomp && pipe2(prog, O_CLOEXEC) < 0) {
+		int e = errno;
+		close(sp[1]);
+		return rl_fail_errno(err, e, "cannot create the seccomp channel");
+	}
+	_cleanup_close_ int prog_w = prog[1];
 	const unsigned long flags = CLONE_NEWUSER | CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWUTS |
 				    CLONE_NEWIPC | CLONE_NEWNET;
 	pid_t pid = (pid_t)syscall(SYS_clone, flags | SIGCHLD, NULL, NULL, NULL, 0);
 	if (pid < 0) {
 		int e = errno;
 		close(sp[1]);
+		if (prog[0] >= 0)
+			close(prog[0]);
 		return rl_fail_errno(err, e,
 				     "cannot create the container's namespaces; run 'rlbpf setup' to check user namespaces");
 	}
 	if (pid == 0) {
 		close(sp[0]);
+		if (prog_w >= 0)
+			close(prog_w);
 		prctl(PR_SET_PDEATHSIG, SIGKILL);
 		/* The supervisor blocked its signals for signalfd; ours are default. */
 		sigset_t none;
 		sigemptyset(&none);
 		sigprocmask(SIG_SETMASK, &none, NULL);
 		struct rl_error child_err = {0};
-		int code = child_main(s, sp[1], &child_err);
+		int code = child_main(s, sp[1], prog[0], &child_err);
 		report(sp[1], code, &child_err);
 		_exit(code);
 	}
 	close(sp[1]);
+	if (prog[0] >= 0)
+		close(prog[0]);
 	c->pid = pid;
 
 	char ns[64];
@@ -274,6 +292,12 @@ int rl_container_start(const struct rl_container_spec *s, struct rl_container *c
 				 : rl_idmap_apply(s->idmap, pid, err);
 	if (r == 0 && write(sock, "m", 1) != 1)
 		r = rl_fail_errno(err, errno, "the container died before setup");
+	if (r == 0 && prog_w >= 0)
+		r = rl_seccomp_export(s->seccomp, prog_w, err);
+	/* EOF ends the program (or, after a failure, tells the container
+	 * there is none). */
+	if (prog_w >= 0)
+		close(RL_TAKE_FD(prog_w));
 
 	if (r == 0 && s->opts->tty) {
 		int fd = rl_fd_recv(sock);

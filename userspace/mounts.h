@@ -15,6 +15,7 @@ struct rl_mount_plan {
 	size_t n_volumes;
 	bool read_only;   /* --read-only: the root is remounted read-only at the end */
 	bool tty_group;   /* gid 5 (tty) is mapped: devpts may use it */
+	bool discard_upper; /* --rm: the upper layer is deleted at exit, never read again */
 };
 
 /* Runs in the container's mount namespace, as its root. Leaves the new root

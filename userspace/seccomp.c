@@ -11,9 +11,15 @@
 #include <stdio.h>
 #include <string.h>
 #include <strings.h>
+#include <linux/filter.h>
+#include <linux/seccomp.h>
+#include <stdlib.h>
 #include <sys/capability.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/utsname.h>
+#include <unistd.h>
 
 #include "caps.h"
 #include "cleanup.h"
@@ -821,6 +827,73 @@ int rl_seccomp_build(enum rl_seccomp_mode mode, const char *profile_path, uint64
 		return rl_fail(err, ENOMEM, "seccomp: out of memory");
 	s->ctx = RL_TAKE(ctx);
 	*out = s;
+	return 0;
+}
+
+int rl_seccomp_export(const struct rl_seccomp *s, int fd, struct rl_error *err)
+{
+	int r = seccomp_export_bpf(s->ctx, fd);
+	if (r < 0)
+		return rl_fail(err, -r, "generate the seccomp filter: %s", strerror(-r));
+	return 0;
+}
+
+/* Reads a whole program from fd, to EOF. */
+static int read_program(int fd, struct sock_fprog *prog, struct rl_error *err)
+{
+	/* Two more than the kernel takes, to see a program that is too long. */
+	size_t cap = (BPF_MAXINSNS + 2) * sizeof(struct sock_filter), len = 0;
+	struct sock_filter *insns = malloc(cap);
+	if (!insns)
+		return rl_fail(err, ENOMEM, "load the seccomp filter: out of memory");
+	for (;;) {
+		ssize_t n = read(fd, (char *)insns + len, cap - len);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			int e = errno;
+			free(insns);
+			return rl_fail_errno(err, e, "load the seccomp filter: read the program");
+		}
+		len += (size_t)n;
+		if (n == 0 || len == cap)
+			break;
+	}
+	if (len == 0 || len % sizeof(struct sock_filter) != 0 ||
+	    len / sizeof(struct sock_filter) > BPF_MAXINSNS) {
+		free(insns);
+		return rl_fail(err, EINVAL, "load the seccomp filter: bad program (%zu bytes)", len);
+	}
+	prog->filter = insns;
+	prog->len = (unsigned short)(len / sizeof(struct sock_filter));
+	return 0;
+}
+
+int rl_seccomp_load_from(int fd, bool no_new_privs, struct rl_error *err)
+{
+	struct sock_fprog prog;
+	int r = read_program(fd, &prog, err);
+	if (r < 0)
+		return r;
+	/* What seccomp_load does with our attributes (no TSYNC, LOG or SSB
+	 * flags), without generating the program again. */
+	if (no_new_privs && prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
+		r = -errno;
+	else if (syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, 0, &prog) < 0)
+		r = -errno;
+	free(prog.filter);
+	if ((r == -EACCES || r == -EPERM) && !no_new_privs)
+		return rl_fail(err, -r,
+			       "load the seccomp filter: %s; without no_new_privs "
+			       "the container needs CAP_SYS_ADMIN in its user "
+			       "namespace at this point",
+			       strerror(-r));
+	if (r < 0)
+		return rl_fail(err, -r,
+			       "load the seccomp filter: %s; check that the kernel has "
+			       "CONFIG_SECCOMP_FILTER, or use --security-opt "
+			       "seccomp=unconfined",
+			       strerror(-r));
 	return 0;
 }
 

@@ -41,12 +41,37 @@
 
 #define CHILD_LOAD_FAILED 100
 
-static int run_filtered(struct rl_seccomp *s, bool nnp, int (*fn)(void))
+/* With via_pipe, the parent generates the program into a pipe after the
+ * fork and the child loads it from there, as rlbpf run does. */
+static int run_filtered_how(struct rl_seccomp *s, bool nnp, int (*fn)(void), bool via_pipe)
 {
+	int prog[2] = {-1, -1};
+	if (via_pipe && pipe(prog) < 0)
+		return -1;
 	fflush(NULL);
 	pid_t pid = fork();
 	if (pid < 0)
 		return -1;
+	if (pid == 0 && via_pipe) {
+		const int fatal[] = {SIGSEGV, SIGBUS, SIGILL, SIGFPE, SIGSYS, SIGABRT};
+		for (size_t i = 0; i < sizeof(fatal) / sizeof(fatal[0]); i++)
+			signal(fatal[i], SIG_DFL);
+		close(prog[1]);
+		struct rl_error err = {0};
+		if (rl_seccomp_load_from(prog[0], nnp, &err) < 0) {
+			fprintf(stderr, "load: %s\n", err.msg);
+			_exit(CHILD_LOAD_FAILED);
+		}
+		_exit(fn());
+	}
+	if (via_pipe) {
+		struct rl_error err = {0};
+		close(prog[0]);
+		int r = rl_seccomp_export(s, prog[1], &err);
+		close(prog[1]);
+		if (r < 0)
+			fail_msg("rl_seccomp_export failed: %s", err.msg);
+	}
 	if (pid == 0) {
 		/* cmocka catches these and would resume the suite in the child. */
 		const int fatal[] = {SIGSEGV, SIGBUS, SIGILL, SIGFPE, SIGSYS, SIGABRT};
@@ -63,6 +88,11 @@ static int run_filtered(struct rl_seccomp *s, bool nnp, int (*fn)(void))
 	if (waitpid(pid, &status, 0) < 0)
 		return -1;
 	return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+}
+
+static int run_filtered(struct rl_seccomp *s, bool nnp, int (*fn)(void))
+{
+	return run_filtered_how(s, nnp, fn, false);
 }
 
 static struct rl_seccomp *build_ok(enum rl_seccomp_mode mode, const char *path, uint64_t caps)
@@ -193,6 +223,27 @@ static void default_blocks_what_docker_blocks(void **state)
 	struct rl_seccomp *s = build_ok(RL_SECCOMP_DEFAULT, NULL, rl_caps_docker_default());
 	assert_int_equal(run_filtered(s, true, default_blocks_child), 0);
 	rl_seccomp_free(s);
+}
+
+static void exported_program_filters_the_same(void **state)
+{
+	(void)state;
+	struct rl_seccomp *s = build_ok(RL_SECCOMP_DEFAULT, NULL, rl_caps_docker_default());
+	assert_int_equal(run_filtered_how(s, true, default_blocks_child, true), 0);
+	rl_seccomp_free(s);
+}
+
+static void load_from_refuses_an_empty_program(void **state)
+{
+	(void)state;
+	int p[2];
+	assert_int_equal(pipe(p), 0);
+	close(p[1]);
+	struct rl_error err = {0};
+	/* Fails before loading anything: safe in the test runner itself. */
+	assert_int_equal(rl_seccomp_load_from(p[0], true, &err), -EINVAL);
+	assert_non_null(strstr(err.msg, "bad program"));
+	close(p[0]);
 }
 
 static int sys_admin_child(void)
@@ -559,6 +610,8 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(unconfined_is_null),
 		cmocka_unit_test(default_blocks_what_docker_blocks),
+		cmocka_unit_test(exported_program_filters_the_same),
+		cmocka_unit_test(load_from_refuses_an_empty_program),
 		cmocka_unit_test(sys_admin_relaxes_namespaces_and_mounts),
 		cmocka_unit_test(other_caps_relax_their_groups),
 		cmocka_unit_test(no_new_privs_is_the_callers_choice),
