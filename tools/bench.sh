@@ -24,6 +24,7 @@ tmp=$(mktemp -d /tmp/rlbpf-bench.XXXXXX)
 chmod 755 "$tmp"
 cleanup() {
 	pkill -KILL -u "$user" 2>/dev/null || true
+	umount "$tmp/run" 2>/dev/null || true
 	rm -rf --one-file-system "$tmp"
 }
 trap cleanup EXIT
@@ -31,8 +32,12 @@ trap cleanup EXIT
 make -C "$repo" --no-print-directory install PREFIX="$tmp/prefix" >/dev/null
 "$repo/tools/testusers.sh" create
 install -d -m 0700 -o "$user" "$tmp/home"
+# A login session's runtime directory is a tmpfs (/run/user/UID); give the
+# user one, so that container state lives where it would in real use.
+install -d "$tmp/run"
+mount -t tmpfs -o "mode=0700,uid=$(id -u "$user"),gid=$(id -g "$user"),size=64m" rlbpf-bench "$tmp/run"
 as_user() {
-	runuser -u "$user" -- env -i HOME="$tmp/home" XDG_RUNTIME_DIR="$tmp/home" \
+	runuser -u "$user" -- env -i HOME="$tmp/home" XDG_RUNTIME_DIR="$tmp/run" \
 		PATH=/usr/sbin:/usr/bin:/sbin:/bin "$@"
 }
 rlbpf=$tmp/prefix/bin/rlbpf
@@ -52,7 +57,7 @@ csv=$tmp/home/times.csv
 as_user hyperfine -N --style basic --warmup 10 --runs "$runs" --export-csv "$csv" \
 	-n rlbpf "$rlbpf run --rm busybox /bin/true" \
 	-n bwrap "bwrap --unshare-all --uid 0 --gid 0 --bind $rootfs / --proc /proc --dev /dev /bin/true" \
-	-n runc "runc --root $tmp/home/runc run --bundle $bundle bench" >/dev/null
+	-n runc "runc --root $tmp/run/runc run --bundle $bundle bench" >/dev/null
 
 echo
 echo "start-to-exit of /bin/true in a busybox container, median of $runs runs:"

@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "cleanup.h"
+#include "spawn.h"
 
 #define SUBUID_PATH "/etc/subuid"
 #define SUBGID_PATH "/etc/subgid"
@@ -155,36 +156,19 @@ static int apply_single(const struct rl_idmap *m, pid_t pid, struct rl_error *er
 	return write_proc(pid, "gid_map", map, err);
 }
 
-/* Returns fd moved to a number above 2 (close-on-exec), so that dup2 onto
- * 0/1/2 in the child always really duplicates (dup2 of an fd onto itself
- * would leave close-on-exec set). Closes the original. */
-static int above_stdio(int fd)
-{
-	if (fd < 0 || fd > 2)
-		return fd;
-	int moved = fcntl(fd, F_DUPFD_CLOEXEC, 3);
-	int saved = errno;
-	close(fd);
-	errno = saved;
-	return moved;
-}
-
-struct helper {
-	const char *path;
+/* One newuidmap or newgidmap run: PID 0 ID 1 1 START COUNT. */
+struct map_helper {
 	const char *what; /* the file whose range it maps */
-	char args[7][24]; /* PID 0 ID 1 1 START COUNT */
+	char args[7][24];
 	char *argv[9];
-	pid_t pid;
-	int out; /* read end of its stdout+stderr */
-	int status;
-	char msg[256]; /* first line of its output */
+	struct rl_helper run;
 };
 
-static void helper_init(struct helper *h, const char *path, const char *what, pid_t pid,
-			uint32_t id, const struct rl_id_range *range)
+static void map_helper_init(struct map_helper *h, const char *path, const char *what, pid_t pid,
+			    uint32_t id, const struct rl_id_range *range)
 {
 	const uint32_t vals[7] = {(uint32_t)pid, 0, id, 1, 1, range->start, range->count};
-	*h = (struct helper){.path = path, .what = what, .pid = -1, .out = -1};
+	*h = (struct map_helper){.what = what};
 	h->argv[0] = (char *)path;
 	for (int i = 0; i < 7; i++) {
 		snprintf(h->args[i], sizeof(h->args[i]), "%" PRIu32, vals[i]);
@@ -193,124 +177,41 @@ static void helper_init(struct helper *h, const char *path, const char *what, pi
 	h->argv[8] = NULL;
 }
 
-/* Starts the helper with stdin on /dev/null and stdout+stderr into a pipe.
- * The child only calls dup2, execve and _exit: everything it needs was
- * prepared before fork. */
-static int helper_start(struct helper *h, int devnull, struct rl_error *err)
-{
-	static char *const envp[] = {"PATH=/usr/sbin:/usr/bin:/sbin:/bin", "LC_ALL=C", NULL};
-	int p[2];
-	if (pipe2(p, O_CLOEXEC) < 0)
-		return rl_fail_errno(err, errno, "cannot create a pipe for %s", h->path);
-	p[0] = above_stdio(p[0]);
-	p[1] = above_stdio(p[1]);
-	if (p[0] < 0 || p[1] < 0) {
-		int e = errno;
-		if (p[0] >= 0)
-			close(p[0]);
-		if (p[1] >= 0)
-			close(p[1]);
-		return rl_fail_errno(err, e, "cannot create a pipe for %s", h->path);
-	}
-	pid_t pid = fork();
-	if (pid < 0) {
-		int e = errno;
-		close(p[0]);
-		close(p[1]);
-		return rl_fail_errno(err, e, "cannot start %s", h->path);
-	}
-	if (pid == 0) {
-		if (dup2(devnull, 0) < 0 || dup2(p[1], 1) < 0 || dup2(p[1], 2) < 0)
-			_exit(126);
-		execve(h->path, h->argv, envp);
-		_exit(127);
-	}
-	close(p[1]);
-	h->pid = pid;
-	h->out = p[0];
-	return 0;
-}
-
-/* Reads the helper's output to the end (so it never blocks on a full pipe),
- * keeps its first line, and reaps it. */
-static void helper_finish(struct helper *h)
-{
-	size_t len = 0;
-	for (;;) {
-		char sink[256];
-		bool keep = len < sizeof(h->msg) - 1;
-		ssize_t n = keep ? read(h->out, h->msg + len, sizeof(h->msg) - 1 - len)
-				 : read(h->out, sink, sizeof(sink));
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			break;
-		if (keep)
-			len += (size_t)n;
-	}
-	h->msg[len] = '\0';
-	close(h->out);
-	h->out = -1;
-	len = strcspn(h->msg, "\n");
-	while (len > 0 && (h->msg[len - 1] == ' ' || h->msg[len - 1] == '\r'))
-		len--;
-	h->msg[len] = '\0';
-
-	while (waitpid(h->pid, &h->status, 0) < 0 && errno == EINTR)
-		;
-	h->pid = -1;
-}
-
-static bool helper_ok(const struct helper *h)
-{
-	return WIFEXITED(h->status) && WEXITSTATUS(h->status) == 0;
-}
-
-static int helper_error(const struct helper *h, struct rl_error *err)
+static int map_helper_error(const struct map_helper *h, struct rl_error *err)
 {
 	char how[48];
-	if (WIFEXITED(h->status))
-		snprintf(how, sizeof(how), "exit status %d", WEXITSTATUS(h->status));
-	else if (WIFSIGNALED(h->status))
-		snprintf(how, sizeof(how), "killed by signal %d", WTERMSIG(h->status));
-	else
-		snprintf(how, sizeof(how), "wait status %#x", (unsigned)h->status);
-
-	char cmd[200];
-	snprintf(cmd, sizeof(cmd), "%s %s %s %s %s %s %s %s", h->path, h->args[0], h->args[1],
-		 h->args[2], h->args[3], h->args[4], h->args[5], h->args[6]);
-	if (WIFEXITED(h->status) && WEXITSTATUS(h->status) == 127 && !h->msg[0])
+	rl_helper_describe(&h->run, how, sizeof(how));
+	const int status = h->run.status;
+	if (WIFEXITED(status) && WEXITSTATUS(status) == 127 && !h->run.msg[0])
 		return rl_fail(err, EPERM,
 			       "%s could not be executed (%s); install Debian's uidmap package "
 			       "and check /etc/subuid with 'rlbpf setup'",
-			       h->path, how);
-	return rl_fail(err, EPERM, "'%s' failed (%s)%s%s; check %s with 'rlbpf setup'", cmd, how,
-		       h->msg[0] ? ": " : "", h->msg, h->what);
+			       h->argv[0], how);
+	return rl_fail(err, EPERM, "'%s %s %s %s %s %s %s %s' failed (%s)%s%s; check %s with 'rlbpf setup'",
+		       h->argv[0], h->args[0], h->args[1], h->args[2], h->args[3], h->args[4],
+		       h->args[5], h->args[6], how, h->run.msg[0] ? ": " : "", h->run.msg, h->what);
 }
 
 static int apply_helpers(const struct rl_idmap *m, pid_t pid, struct rl_error *err)
 {
-	struct helper h[2];
-	helper_init(&h[0], NEWUIDMAP, SUBUID_PATH, pid, m->uid, &m->subuid);
-	helper_init(&h[1], NEWGIDMAP, SUBGID_PATH, pid, m->gid, &m->subgid);
-
-	_cleanup_close_ int devnull = above_stdio(open("/dev/null", O_RDONLY | O_CLOEXEC));
-	if (devnull < 0)
-		return rl_fail_errno(err, errno, "cannot open /dev/null");
+	static char *const envp[] = {"PATH=/usr/sbin:/usr/bin:/sbin:/bin", "LC_ALL=C", NULL};
+	struct map_helper h[2];
+	map_helper_init(&h[0], NEWUIDMAP, SUBUID_PATH, pid, m->uid, &m->subuid);
+	map_helper_init(&h[1], NEWGIDMAP, SUBGID_PATH, pid, m->gid, &m->subgid);
 
 	/* Both setuid helpers start before either is waited for: they are
 	 * independent and each costs a fork+exec of a setuid binary. */
-	int r = helper_start(&h[0], devnull, err);
+	int r = rl_helper_start(&h[0].run, h[0].argv, envp, err);
 	if (r < 0)
 		return r;
-	r = helper_start(&h[1], devnull, err);
-	helper_finish(&h[0]);
+	r = rl_helper_start(&h[1].run, h[1].argv, envp, err);
+	rl_helper_finish(&h[0].run);
 	if (r < 0)
 		return r;
-	helper_finish(&h[1]);
+	rl_helper_finish(&h[1].run);
 	for (int i = 0; i < 2; i++)
-		if (!helper_ok(&h[i]))
-			return helper_error(&h[i], err);
+		if (!rl_helper_ok(&h[i].run))
+			return map_helper_error(&h[i], err);
 	return 0;
 }
 

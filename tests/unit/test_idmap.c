@@ -1,4 +1,4 @@
-/* links: idmap error */
+/* links: idmap spawn error */
 #include <errno.h>
 #include <fcntl.h>
 #include <setjmp.h>
