@@ -81,14 +81,8 @@ int rl_data_dir(char *buf, size_t len, struct rl_error *err)
 	return r < 0 ? r : check_private_dir(buf, err);
 }
 
-int rl_share_dir(char *buf, size_t len, struct rl_error *err)
+int rl_install_path(const char *rel, char *buf, size_t len, struct rl_error *err)
 {
-	const char *env = getenv("RLBPF_SHARE_DIR");
-	if (env && env[0] == '/') {
-		if (snprintf(buf, len, "%s", env) >= (int)len)
-			return rl_fail(err, ENAMETOOLONG, "RLBPF_SHARE_DIR too long");
-		return 0;
-	}
 	char exe[PATH_MAX];
 	ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
 	if (n < 0)
@@ -97,7 +91,18 @@ int rl_share_dir(char *buf, size_t len, struct rl_error *err)
 	char *slash = strrchr(exe, '/');
 	if (slash)
 		*slash = '\0';
-	if (snprintf(buf, len, "%s/../share/rlbpf", exe) >= (int)len)
-		return rl_fail(err, ENAMETOOLONG, "share directory path too long");
+	if (snprintf(buf, len, "%s/../%s", exe, rel) >= (int)len)
+		return rl_fail(err, ENAMETOOLONG, "path of rlbpf's %s too long", rel);
 	return 0;
+}
+
+int rl_share_dir(char *buf, size_t len, struct rl_error *err)
+{
+	const char *env = getenv("RLBPF_SHARE_DIR");
+	if (env && env[0] == '/') {
+		if (snprintf(buf, len, "%s", env) >= (int)len)
+			return rl_fail(err, ENAMETOOLONG, "RLBPF_SHARE_DIR too long");
+		return 0;
+	}
+	return rl_install_path("share/rlbpf", buf, len, err);
 }

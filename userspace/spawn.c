@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "cleanup.h"
+#include "paths.h"
 
 /* Keeps fds off 0-2 so the child's dup2 onto stdio cannot clobber them. */
 static int above_stdio(int fd)
@@ -107,17 +108,10 @@ int rl_run_helper(char *const argv[], struct rl_error *err)
 
 int rl_libexec_path(const char *name, char *buf, size_t len, struct rl_error *err)
 {
-	char exe[PATH_MAX];
-	ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
-	if (n < 0)
-		return rl_fail_errno(err, errno, "cannot find the rlbpf executable");
-	exe[n] = '\0';
-	char *slash = strrchr(exe, '/');
-	if (slash)
-		*slash = '\0';
-	if (snprintf(buf, len, "%s/../libexec/rlbpf/%s", exe, name) >= (int)len)
-		return rl_fail(err, ENAMETOOLONG, "helper path too long");
-	if (access(buf, X_OK) < 0)
+	char rel[128];
+	snprintf(rel, sizeof(rel), "libexec/rlbpf/%s", name);
+	int r = rl_install_path(rel, buf, len, err);
+	if (r == 0 && access(buf, X_OK) < 0)
 		return rl_fail_errno(err, errno, "rlbpf's helper %s is missing; reinstall rlbpf", buf);
-	return 0;
+	return r;
 }
