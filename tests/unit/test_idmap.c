@@ -1,4 +1,4 @@
-/* links: idmap spawn error */
+/* links: idmap spawn paths error */
 #include <errno.h>
 #include <fcntl.h>
 #include <setjmp.h>
