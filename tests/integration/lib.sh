@@ -1,0 +1,281 @@
+# shellcheck shell=bash
+# Helpers for the integration cases (sourced by run.sh into each case's own
+# bash process; see run.sh for the variables it exports).
+#
+# A case is a function `test_NAME` in tests/integration/t_*.sh. It runs as
+# root and runs rlbpf as the test users with as_user. Assertions never stop
+# the case: each failure prints one line (where, what, expected vs got) and
+# marks the case failed, so one run shows every broken promise. A case that
+# cannot run on this machine calls `skip "reason"` at its top level.
+
+# Each command run as a test user is killed if it hangs this long (seconds).
+# This guards against hangs only; nothing asserts on durations.
+: "${T_CMD_TIMEOUT:=120}"
+
+# shellcheck disable=SC2034 # used by the cases
+T1=rlbpf-t1 # has subordinate ranges
+# shellcheck disable=SC2034
+T2=rlbpf-t2 # has none
+
+# ---- accounting (files in the case's directory, read back by run.sh)
+
+_where() {
+	# The first frame outside this file: the line of the case that asserted.
+	local i
+	for ((i = 1; i < ${#BASH_SOURCE[@]}; i++)); do
+		if [ "${BASH_SOURCE[$i]}" != "${BASH_SOURCE[0]}" ]; then
+			echo "${BASH_SOURCE[$i]##*/}:${BASH_LINENO[$((i - 1))]}"
+			return
+		fi
+	done
+	echo "?"
+}
+
+_counted() { echo . >>"$T_CASE_DIR/asserts"; }
+
+# fail MESSAGE: records a failure and goes on.
+fail() {
+	_counted
+	printf '    FAIL %s: %s\n' "$(_where)" "$*" | tee -a "$T_CASE_DIR/failures"
+}
+
+# pass: records an assertion that held (for checks written by hand).
+pass() { _counted; }
+
+# skip REASON: this case cannot run here; reported as skipped, never passed.
+skip() {
+	printf '%s\n' "$*" >"$T_CASE_DIR/skipped"
+	exit 0
+}
+
+# Shows a value on one line: newlines as \n, so expected/got stay readable.
+_show() {
+	local s=$1
+	if [ ${#s} -gt 600 ]; then s="${s:0:600}..."; fi
+	s=${s//$'\n'/\\n}
+	printf "'%s'" "${s//$'\t'/\\t}"
+}
+
+# assert_eq EXPECTED GOT WHAT
+assert_eq() {
+	if [ "$1" = "$2" ]; then pass; else fail "$3: expected $(_show "$1"), got $(_show "$2")"; fi
+}
+
+# assert_ne UNEXPECTED GOT WHAT
+assert_ne() {
+	if [ "$1" != "$2" ]; then pass; else fail "$3: expected anything but $(_show "$1")"; fi
+}
+
+# assert_contains HAYSTACK NEEDLE WHAT
+assert_contains() {
+	case "$1" in
+	*"$2"*) pass ;;
+	*) fail "$3: expected to contain $(_show "$2"), got $(_show "$1")" ;;
+	esac
+}
+
+# assert_not_contains HAYSTACK NEEDLE WHAT
+assert_not_contains() {
+	case "$1" in
+	*"$2"*) fail "$3: expected not to contain $(_show "$2"), got $(_show "$1")" ;;
+	*) pass ;;
+	esac
+}
+
+# assert_match HAYSTACK ERE WHAT: some line of HAYSTACK matches the regex.
+assert_match() {
+	if printf '%s\n' "$1" | grep -Eq -- "$2"; then
+		pass
+	else
+		fail "$3: expected a line matching /$2/, got $(_show "$1")"
+	fi
+}
+
+# assert_true WHAT CMD...: CMD (run as root) succeeds.
+assert_true() {
+	local what=$1
+	shift
+	if "$@"; then pass; else fail "$what: '$*' failed"; fi
+}
+
+# assert_false WHAT CMD...
+assert_false() {
+	local what=$1
+	shift
+	if "$@"; then fail "$what: '$*' succeeded"; else pass; fi
+}
+
+# ---- running things as the test users
+
+# Where run.sh put each user's private directories.
+user_runtime_dir() { echo "$T_TMP/home/$1/run"; }
+user_data_dir() { echo "$T_TMP/home/$1/data"; }
+
+# as_user USER [VAR=VALUE...] CMD...
+# Runs CMD as USER in a clean environment, as a user at a terminal would have
+# it: HOME, PATH (with the installed rlbpf), XDG_RUNTIME_DIR (a 0700 directory
+# of the user's own), plus the VAR=VALUE given. Signals are reset to their
+# defaults first: a background job of this script would otherwise start with
+# SIGINT ignored, and the container would inherit that.
+as_user() {
+	local user=$1 home
+	shift
+	local -a vars=()
+	while [ $# -gt 0 ] && [[ $1 =~ ^[A-Za-z_][A-Za-z0-9_]*= ]]; do
+		vars+=("$1")
+		shift
+	done
+	home=$(getent passwd "$user" | cut -d: -f6)
+	runuser -u "$user" -- env -i --default-signal \
+		HOME="${home:-/}" USER="$user" LOGNAME="$user" \
+		PATH="$T_PREFIX/bin:/usr/local/bin:/usr/bin:/bin" LANG=C.UTF-8 \
+		XDG_RUNTIME_DIR="$(user_runtime_dir "$user")" \
+		XDG_DATA_HOME="$(user_data_dir "$user")" \
+		"${vars[@]}" timeout -k 10 "$T_CMD_TIMEOUT" "$@"
+}
+
+# capture CMD...: runs CMD (usually as_user ...), stdin from /dev/null unless
+# redirected by the caller, and sets OUT, ERR (trailing newlines stripped)
+# and RC. Never fails.
+capture() {
+	local o="$T_CASE_DIR/out" e="$T_CASE_DIR/err"
+	RC=0
+	"$@" >"$o" 2>"$e" || RC=$?
+	OUT=$(cat "$o")
+	ERR=$(cat "$e")
+}
+
+# assert_exit CODE CMD...: captures CMD and checks its exit status. On a
+# mismatch the failure line shows what it printed.
+assert_exit() {
+	local want=$1
+	shift
+	capture "$@"
+	if [ "$RC" = "$want" ]; then
+		pass
+	else
+		fail "exit status of '$(_cmdline "$@")': expected $want, got $RC; stdout $(_show "$OUT"), stderr $(_show "$ERR")"
+	fi
+}
+
+# The command line without the as_user plumbing, for messages.
+_cmdline() {
+	local s="$*"
+	s=${s/#as_user /}
+	s=${s//$RLBPF/rlbpf}
+	echo "$s"
+}
+
+# rlbpf_run USER ARG...: `rlbpf run ARG...` as USER, captured.
+rlbpf_run() {
+	local user=$1
+	shift
+	capture as_user "$user" "$RLBPF" run "$@"
+}
+
+# ---- what the test users have and own
+
+# subid_start FILE USER: the first id of USER's range in FILE.
+subid_start() {
+	local uid
+	uid=$(id -u "$2")
+	awk -F: -v n="$2" -v u="$uid" 'NF == 3 && ($1 == n || $1 == u) { print $2; exit }' "$1"
+}
+
+# user_pids USER: processes running as USER or as one of USER's subordinate
+# uids (container users other than root show up as those on the host).
+user_pids() {
+	local uid start count
+	uid=$(id -u "$1")
+	start=$(subid_start /etc/subuid "$1")
+	count=$(awk -F: -v n="$1" -v u="$uid" 'NF == 3 && ($1 == n || $1 == u) { print $3; exit }' /etc/subuid)
+	ps -e -o pid=,uid= | awk -v u="$uid" -v s="${start:-0}" -v c="${count:-0}" \
+		'$2 == u || ($2 >= s && $2 < s + c) { print $1 }'
+}
+
+# describe_pids PID...: one line each, for failure messages.
+describe_pids() {
+	[ $# -gt 0 ] || return 0
+	ps -o pid=,uid=,args= -p "$(echo "$@" | tr ' ' ',')" 2>/dev/null | tr '\n' ';'
+}
+
+# kill_user_procs USER: SIGKILL everything of USER's (and its sub-ids').
+kill_user_procs() {
+	local pids
+	pids=$(user_pids "$1")
+	# shellcheck disable=SC2086
+	[ -z "$pids" ] || kill -KILL $pids 2>/dev/null || true
+}
+
+# wait_until TRIES CMD...: polls CMD every 0.1 s, at most TRIES times. A guard
+# against hangs, not a measure of speed: callers give generous counts.
+wait_until() {
+	local tries=$1
+	shift
+	while ! "$@"; do
+		tries=$((tries - 1))
+		[ "$tries" -gt 0 ] || return 1
+		sleep 0.1
+	done
+}
+
+_no_user_pids() { [ -z "$(user_pids "$1")" ]; }
+
+# assert_no_processes USER WHAT: nothing of USER's runs any more. A process
+# that is still on its way out gets a few seconds to go.
+assert_no_processes() {
+	if wait_until 100 _no_user_pids "$1"; then
+		pass
+	else
+		# shellcheck disable=SC2046
+		fail "$2: processes of $1 left behind: $(describe_pids $(user_pids "$1"))"
+	fi
+}
+
+# The container state directories of USER, one per line, sorted.
+state_dirs() {
+	local d
+	d="$(user_runtime_dir "$1")/rlbpf/containers"
+	[ -d "$d" ] || return 0
+	find "$d" -mindepth 1 -maxdepth 1 -printf '%f\n' | sort
+}
+
+# snapshot USER: what rlbpf may leave behind for USER, to compare before and
+# after a run: state directories, and files of the user's in /tmp and
+# /dev/shm.
+snapshot() {
+	local uid
+	uid=$(id -u "$1")
+	state_dirs "$1" | sed 's/^/state /'
+	find /tmp /dev/shm -mindepth 1 -maxdepth 1 -uid "$uid" -printf 'tmp %p\n' 2>/dev/null | sort
+}
+
+# assert_nothing_left USER BEFORE WHAT: no new state, temporary files or
+# processes since snapshot BEFORE was taken.
+assert_nothing_left() {
+	local now
+	now=$(snapshot "$1")
+	if [ "$now" = "$2" ]; then
+		pass
+	else
+		fail "$3: left behind: $(_show "$(comm -13 <(echo "$2") <(echo "$now"))")"
+	fi
+	assert_no_processes "$1" "$3"
+}
+
+# new_state_dir USER BEFORE: the one state directory that is not in BEFORE
+# (a state_dirs listing), as a full path; empty when none.
+new_state_dir() {
+	local name
+	name=$(comm -13 <(echo "$2") <(state_dirs "$1") | grep -v '^$' | head -n 1)
+	[ -z "$name" ] || echo "$(user_runtime_dir "$1")/rlbpf/containers/$name"
+}
+
+# scratch_dir NAME OWNER MODE: a fresh directory under the run's tmp.
+scratch_dir() {
+	local d="$T_TMP/scratch/$1"
+	mkdir -p "$d"
+	chown "$2" "$d"
+	chmod "$3" "$d"
+	echo "$d"
+}

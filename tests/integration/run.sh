@@ -1,0 +1,178 @@
+#!/bin/bash
+# The integration suite: runs containers with the installed rlbpf as real
+# unprivileged users and checks what those users see.
+#
+# Usage (as root): tests/integration/run.sh [FILTER...]
+#   FILTER  run only the cases whose "file:function" contains one of these
+#           substrings, e.g. `run.sh t_exit: signal`.
+# Environment:
+#   RLBPF_TEST_PREFIX  test this already installed prefix (it must be
+#                      readable by the test users) instead of installing the
+#                      build; e.g. for a packaged rlbpf.
+#   T_CMD_TIMEOUT      seconds before a hung command is killed (default 120).
+#   T_CASE_TIMEOUT     seconds before a hung case is killed (default 600).
+#
+# Each case runs in its own bash process with lib.sh; it is reported as ok,
+# FAIL or skip, and the last line is "N passed, N failed, N skipped". The exit
+# status is non-zero when any case failed or the suite could not start.
+# The test users (tools/testusers.sh) are created if missing and kept
+# afterwards; `tools/testusers.sh remove` deletes them.
+set -u
+
+here=$(cd "$(dirname "$0")" && pwd)
+repo=$(cd "$here/../.." && pwd)
+: "${T_CASE_TIMEOUT:=600}"
+
+die() {
+	echo "tests/integration/run.sh: $*" >&2
+	exit 1
+}
+
+[ "$(id -u)" -eq 0 ] || die "must run as root: it creates the test users rlbpf-t1 and rlbpf-t2 and runs rlbpf as them (try 'sudo make test')"
+for tool in runuser timeout pkill; do
+	command -v "$tool" >/dev/null || die "needs '$tool' (run 'tools/deps.sh test')"
+done
+
+# shellcheck source=tests/integration/lib.sh
+. "$here/lib.sh"
+
+tmp=$(mktemp -d /tmp/rlbpf-it.XXXXXX) || die "cannot create a temporary directory"
+# The test users must reach the install and their own directories in here.
+chmod 755 "$tmp"
+
+cleanup() {
+	local u
+	for u in "$T1" "$T2"; do
+		id "$u" >/dev/null 2>&1 && T_TMP=$tmp kill_user_procs "$u"
+	done
+	# --one-file-system: should anything still be mounted in there (a
+	# volume of a container gone wrong), never descend into it.
+	rm -rf --one-file-system "$tmp"
+}
+trap cleanup EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+trap 'exit 129' HUP
+
+# ---- the build, installed where the test users can run it
+if [ -n "${RLBPF_TEST_PREFIX:-}" ]; then
+	prefix=$RLBPF_TEST_PREFIX
+else
+	prefix=$tmp/prefix
+	if ! make -C "$repo" --no-print-directory install PREFIX="$prefix" >"$tmp/install.log" 2>&1; then
+		tail -n 30 "$tmp/install.log" >&2
+		die "'make install PREFIX=$prefix' failed (output above)"
+	fi
+fi
+[ -x "$prefix/bin/rlbpf" ] || die "no rlbpf in $prefix/bin"
+
+# ---- the users, and a private runtime and data directory for each
+"$repo/tools/testusers.sh" create || die "cannot create the test users (tools/testusers.sh create)"
+mkdir -p "$tmp/home" "$tmp/scratch" "$tmp/cases"
+for u in "$T1" "$T2"; do
+	# Leftovers of an earlier, interrupted run would confuse the checks.
+	T_TMP=$tmp kill_user_procs "$u"
+	install -d -m 0755 "$tmp/home/$u"
+	install -d -m 0700 -o "$u" -g "$(id -g "$u")" "$tmp/home/$u/run" "$tmp/home/$u/data"
+done
+
+export T_TMP=$tmp T_PREFIX=$prefix RLBPF=$prefix/bin/rlbpf T_CMD_TIMEOUT
+runuser -u "$T1" -- test -x "$RLBPF" ||
+	die "$T1 cannot run $RLBPF; the prefix must be readable by everyone"
+
+# ---- the cases
+passed=0 failed=0 skipped=0 n=0
+
+selected() {
+	[ ${#filters[@]} -eq 0 ] && return 0
+	local f
+	for f in "${filters[@]}"; do
+		case "$1" in *"$f"*) return 0 ;; esac
+	done
+	return 1
+}
+
+report() {
+	local status=$1 name=$2 dir=$3 detail=${4:-}
+	case $status in
+	ok) passed=$((passed + 1)) ;;
+	FAIL) failed=$((failed + 1)) ;;
+	skip) skipped=$((skipped + 1)) ;;
+	esac
+	printf '%-4s %s%s\n' "$status" "$name" "${detail:+ ($detail)}"
+	# A failure shows everything the case printed; its FAIL lines are in it.
+	if [ "$status" = FAIL ] && [ -s "$dir/log" ]; then
+		sed 's/^/  | /' "$dir/log"
+	fi
+}
+
+run_case() {
+	local file=$1 fn=$2 name dir rc=0 detail=""
+	name="$(basename "$file"):$fn"
+	n=$((n + 1))
+	dir=$tmp/cases/$n
+	mkdir -p "$dir"
+	# Its own process: a case cannot disturb the next one, and a hang is
+	# cut off. stdin is /dev/null so no case reads the terminal. A case
+	# that returns exits 0 whatever its last command said: its verdict is
+	# in the files its assertions write; any other status means it died.
+	# shellcheck disable=SC2016 # expanded by the inner bash
+	T_CASE_DIR=$dir timeout -k 10 "$T_CASE_TIMEOUT" \
+		bash -c 'set -u; . "$1"; . "$2"; "$3"; exit 0' case "$here/lib.sh" "$file" "$fn" \
+		</dev/null >"$dir/log" 2>&1 || rc=$?
+
+	# Whatever the case left running is killed now, and is a failure:
+	# rlbpf promises that nothing outlives the container.
+	local u left
+	for u in "$T1" "$T2"; do
+		if ! wait_until 100 _no_user_pids "$u"; then
+			# shellcheck disable=SC2046
+			left=$(describe_pids $(user_pids "$u"))
+			echo "    FAIL (harness): processes of $u still running after the case: $left" >>"$dir/log"
+			echo x >>"$dir/failures"
+			kill_user_procs "$u"
+		fi
+	done
+
+	if [ "$rc" = 124 ] || [ "$rc" = 137 ]; then
+		echo "    FAIL (harness): the case hung and was killed after ${T_CASE_TIMEOUT}s (status $rc)" >>"$dir/log"
+		report FAIL "$name" "$dir" "hung"
+	elif [ -s "$dir/failures" ]; then
+		report FAIL "$name" "$dir" "$(wc -l <"$dir/failures") failed"
+	elif [ "$rc" != 0 ]; then
+		echo "    FAIL (harness): the case exited with status $rc" >>"$dir/log"
+		report FAIL "$name" "$dir" "exit $rc"
+	elif [ -f "$dir/skipped" ]; then
+		report skip "$name" "$dir" "$(cat "$dir/skipped")"
+	elif [ ! -s "$dir/asserts" ]; then
+		# A case that checked nothing proves nothing.
+		echo "    FAIL (harness): the case made no assertion" >>"$dir/log"
+		report FAIL "$name" "$dir" "no assertion"
+	else
+		detail="$(wc -l <"$dir/asserts") checks"
+		report ok "$name" "$dir" "$detail"
+	fi
+}
+
+filters=("$@")
+shopt -s nullglob
+files=("$here"/t_*.sh)
+[ ${#files[@]} -gt 0 ] || die "no cases (tests/integration/t_*.sh)"
+echo "rlbpf integration tests: $RLBPF as $T1 (with subordinate ranges) and $T2 (without)"
+for file in "${files[@]}"; do
+	# Cases in the order the file defines them.
+	fns=$(sed -n 's/^\(test_[A-Za-z0-9_]*\)[[:space:]]*().*/\1/p' "$file")
+	if [ -z "$fns" ]; then
+		n=$((n + 1))
+		mkdir -p "$tmp/cases/$n"
+		echo "    FAIL (harness): defines no test_* function" >"$tmp/cases/$n/log"
+		report FAIL "$(basename "$file")" "$tmp/cases/$n" "no cases"
+		continue
+	fi
+	for fn in $fns; do
+		selected "$(basename "$file"):$fn" && run_case "$file" "$fn"
+	done
+done
+
+echo "$passed passed, $failed failed, $skipped skipped"
+[ "$failed" -eq 0 ]
