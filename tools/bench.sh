@@ -9,7 +9,8 @@ set -euo pipefail
 
 repo=$(cd "$(dirname "$0")/.." && pwd)
 runs=${BENCH_RUNS:-200}
-user=rlbpf-t1
+user=rlbpf-t1        # with subordinate ranges: maps written by newuidmap/newgidmap
+single_user=rlbpf-t2 # without: a single-id map, as bwrap makes
 
 die() {
 	echo "tools/bench.sh: $*" >&2
@@ -24,20 +25,30 @@ tmp=$(mktemp -d /tmp/rlbpf-bench.XXXXXX)
 chmod 755 "$tmp"
 cleanup() {
 	pkill -KILL -u "$user" 2>/dev/null || true
-	umount "$tmp/run" 2>/dev/null || true
+	pkill -KILL -u "$single_user" 2>/dev/null || true
+	umount "$tmp/run" "$tmp/run2" 2>/dev/null || true
 	rm -rf --one-file-system "$tmp"
 }
 trap cleanup EXIT
 
 make -C "$repo" --no-print-directory install PREFIX="$tmp/prefix" >/dev/null
 "$repo/tools/testusers.sh" create
-install -d -m 0700 -o "$user" "$tmp/home"
-# A login session's runtime directory is a tmpfs (/run/user/UID); give the
+# A login session's runtime directory is a tmpfs (/run/user/UID); give each
 # user one, so that container state lives where it would in real use.
-install -d "$tmp/run"
-mount -t tmpfs -o "mode=0700,uid=$(id -u "$user"),gid=$(id -g "$user"),size=64m" rlbpf-bench "$tmp/run"
+home_for() {
+	local who=$1 home=$2 run=$3
+	install -d -m 0700 -o "$who" "$home"
+	install -d "$run"
+	mount -t tmpfs -o "mode=0700,uid=$(id -u "$who"),gid=$(id -g "$who"),size=64m" rlbpf-bench "$run"
+}
+home_for "$user" "$tmp/home" "$tmp/run"
+home_for "$single_user" "$tmp/home2" "$tmp/run2"
 as_user() {
 	runuser -u "$user" -- env -i HOME="$tmp/home" XDG_RUNTIME_DIR="$tmp/run" \
+		PATH=/usr/sbin:/usr/bin:/sbin:/bin "$@"
+}
+as_single_user() {
+	runuser -u "$single_user" -- env -i HOME="$tmp/home2" XDG_RUNTIME_DIR="$tmp/run2" \
 		PATH=/usr/sbin:/usr/bin:/sbin:/bin "$@"
 }
 rlbpf=$tmp/prefix/bin/rlbpf
@@ -54,10 +65,18 @@ as_user sed -i -e "s|\"path\": \"rootfs\"|\"path\": \"$rootfs\"|" \
 	-e 's|"terminal": true|"terminal": false|' -e 's|"sh"|"/bin/true"|' "$bundle/config.json"
 
 csv=$tmp/home/times.csv
+csv2=$tmp/home2/times.csv
+bwrap_cmd="bwrap --unshare-all --uid 0 --gid 0 --bind $rootfs / --proc /proc --dev /dev /bin/true"
 as_user hyperfine -N --style basic --warmup 10 --runs "$runs" --export-csv "$csv" \
 	-n rlbpf "$rlbpf run --rm busybox /bin/true" \
-	-n bwrap "bwrap --unshare-all --uid 0 --gid 0 --bind $rootfs / --proc /proc --dev /dev /bin/true" \
+	-n bwrap "$bwrap_cmd" \
 	-n runc "runc --root $tmp/run/runc run --bundle $bundle bench" >/dev/null
+# The same pair for a user without subordinate ranges: no setuid helpers.
+chmod 755 "$tmp/home" "$tmp/home/.local" "$tmp/home/.local/share" "$tmp/home/.local/share/rlbpf" \
+	"$tmp/home/.local/share/rlbpf/images" "$(dirname "$rootfs")"
+as_single_user "$rlbpf" run --rm busybox true 2>/dev/null
+as_single_user hyperfine -N --style basic --warmup 10 --runs "$runs" --export-csv "$csv2" \
+	-n rlbpf "$rlbpf run --rm busybox /bin/true" -n bwrap "$bwrap_cmd" >/dev/null 2>&1
 
 echo
 echo "start-to-exit of /bin/true in a busybox container, median of $runs runs:"
@@ -67,3 +86,9 @@ awk -F, 'NR > 1 { med[$1] = $4 * 1000 }
 		printf "  %-6s %7.2f ms   rlbpf/bwrap = %.2fx (goal: at most 1.3x)\n", "bwrap", med["bwrap"], med["rlbpf"] / med["bwrap"]
 		printf "  %-6s %7.2f ms   rlbpf/runc  = %.2fx\n", "runc", med["runc"], med["rlbpf"] / med["runc"]
 	}' "$csv"
+echo "the same for a user without subordinate ranges (single-id map, as bwrap makes):"
+awk -F, 'NR > 1 { med[$1] = $4 * 1000 }
+	END {
+		printf "  %-6s %7.2f ms\n", "rlbpf", med["rlbpf"]
+		printf "  %-6s %7.2f ms   rlbpf/bwrap = %.2fx\n", "bwrap", med["bwrap"], med["rlbpf"] / med["bwrap"]
+	}' "$csv2"
