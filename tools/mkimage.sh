@@ -96,6 +96,7 @@ cat >etc/group <<'EOF'
 root:x:0:
 daemon:x:1:
 bin:x:2:
+tty:x:5:
 www-data:x:33:
 user:x:1000:
 nogroup:x:65534:

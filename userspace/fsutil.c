@@ -20,7 +20,19 @@ static int remove_entry(const char *path, const struct stat *st, int type, struc
 	/* overlayfs leaves its work dir at mode 000; ours to open again. */
 	if (type == FTW_DNR && chmod(path, 0700) == 0)
 		return rl_remove_tree(path) < 0 ? EACCES : 0;
-	int r = type == FTW_DP || type == FTW_DNR ? rmdir(path) : unlink(path);
+	bool dir = type == FTW_DP || type == FTW_DNR;
+	int r = dir ? rmdir(path) : unlink(path);
+	if (r < 0 && errno == EACCES) {
+		/* A directory made read-only inside the container: ours to reopen. */
+		char parent[PATH_MAX];
+		snprintf(parent, sizeof(parent), "%s", path);
+		char *slash = strrchr(parent, '/');
+		if (slash && slash != parent) {
+			*slash = '\0';
+			if (chmod(parent, 0700) == 0)
+				r = dir ? rmdir(path) : unlink(path);
+		}
+	}
 	return r < 0 && errno != ENOENT ? errno : 0;
 }
 
@@ -53,6 +65,8 @@ int rl_write_file(const char *path, const void *data, size_t len, unsigned mode,
 
 int rl_read_file(const char *path, char *buf, size_t len, struct rl_error *err)
 {
+	if (len == 0)
+		return rl_fail(err, EINVAL, "no room to read %s", path);
 	_cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
 		return rl_fail_errno(err, errno, "cannot read %s", path);

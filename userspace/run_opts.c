@@ -130,6 +130,32 @@ static int parse_env(struct rl_run_opts *o, const char *arg, struct rl_error *er
 	return push(&o->env, &o->n_env, kv);
 }
 
+/* Collapses "//" and "." components in place, so that "/." and "//" are
+ * seen as "/"; refuses "..". */
+static int normalize_path(char *path)
+{
+	char *out = path;
+	for (const char *p = path; *p;) {
+		while (*p == '/')
+			p++;
+		size_t n = strcspn(p, "/");
+		if (n == 0)
+			break;
+		if (n == 2 && p[0] == '.' && p[1] == '.')
+			return -EINVAL;
+		if (!(n == 1 && p[0] == '.')) {
+			*out++ = '/';
+			memmove(out, p, n);
+			out += n;
+		}
+		p += n;
+	}
+	if (out == path)
+		*out++ = '/';
+	*out = '\0';
+	return 0;
+}
+
 static int parse_volume(struct rl_run_opts *o, const char *arg, struct rl_error *err)
 {
 	_cleanup_free_ char *copy = strdup(arg);
@@ -145,8 +171,7 @@ static int parse_volume(struct rl_run_opts *o, const char *arg, struct rl_error 
 		return rl_fail(err, EINVAL,
 			       "invalid --volume '%s': the host path must be absolute (named volumes are not supported)",
 			       arg);
-	if (ctr[0] != '/' || strcmp(ctr, "/") == 0 || strstr(ctr, "/../") ||
-	    (strlen(ctr) >= 3 && strcmp(ctr + strlen(ctr) - 3, "/..") == 0))
+	if (ctr[0] != '/' || normalize_path(ctr) < 0 || strcmp(ctr, "/") == 0)
 		return rl_fail(err, EINVAL,
 			       "invalid --volume '%s': the container path must be absolute, not / and without ..",
 			       arg);
@@ -278,6 +303,10 @@ int rl_run_opts_parse(int argc, char **argv, struct rl_run_opts *o, struct rl_er
 			return rl_fail(err, EINVAL, "option '%s' needs a value; see 'rlbpf run --help'",
 				       argv[optind - 1]);
 		default:
+			/* A bad letter inside a group such as -xi: name the letter. */
+			if (optopt && optopt < 256)
+				return rl_fail(err, EINVAL, "unknown option '-%c'; see 'rlbpf run --help'",
+					       optopt);
 			return rl_fail(err, EINVAL, "unknown option '%s'; see 'rlbpf run --help'",
 				       argv[optind - 1]);
 		}

@@ -101,7 +101,9 @@ int rl_state_create(const char *name, struct rl_state *st, struct rl_error *err)
 		snprintf(path, sizeof(path), "%s%s", st->dir, subdirs[i]);
 		if (mkdir(path, i == 0 ? 0700 : 0755) < 0) {
 			r = rl_fail_errno(err, errno, "cannot create %s", path);
-			rl_remove_tree(st->dir);
+			/* Remove only what this call made. */
+			if (i > 0)
+				rl_remove_tree(st->dir);
 			return r;
 		}
 	}
