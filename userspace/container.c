@@ -209,11 +209,11 @@ static int child_main(const struct rl_container_spec *s, int sock, int seccomp_f
 		return RL_EXIT_INTERNAL;
 
 	struct rl_user u;
-	if (rl_user_resolve(s->opts->user, "/etc/passwd", "/etc/group", &u, err) < 0)
+	if (rl_user_resolve(s->user, "/etc/passwd", "/etc/group", &u, err) < 0)
 		return RL_EXIT_INTERNAL;
-	const char *workdir = s->opts->workdir ? s->opts->workdir : "/";
+	const char *workdir = s->workdir && s->workdir[0] ? s->workdir : "/";
 	/* Docker creates a missing working directory, as root. */
-	if (s->opts->workdir && rl_mkdir_p(workdir, 0755, err) < 0)
+	if (rl_mkdir_p(workdir, 0755, err) < 0)
 		return RL_EXIT_INTERNAL;
 	if (setup_stdio(s, tty_slave, &u, err) < 0 || drop_privileges(s, seccomp_fd, &u, err) < 0)
 		return RL_EXIT_INTERNAL;

@@ -15,6 +15,8 @@ struct rl_container_spec {
 	const struct rl_idmap *idmap;
 	struct rl_mount_plan mounts;
 	const char *hostname;
+	const char *user;    /* -u or the image's User; NULL: root */
+	const char *workdir; /* -w or the image's WorkingDir; NULL: / */
 	char **env;  /* NULL-terminated KEY=VALUE; HOME is added from passwd if absent */
 	char **argv; /* the command, NULL-terminated, at least one word */
 	uint64_t caps;

@@ -29,7 +29,6 @@ static int resolve_directory(const char *ref, struct rl_image *img, struct rl_er
 	if (!realpath(ref, img->rootfs))
 		return rl_fail_errno(err, errno, "cannot resolve rootfs %s", ref);
 	snprintf(img->ref, sizeof(img->ref), "%s", img->rootfs);
-	img->default_cmd = NULL;
 	return 0;
 }
 
@@ -65,7 +64,10 @@ static int ensure_builtin(struct rl_image *img, struct rl_error *err)
 		     (long long)st.st_mtime) >= (int)sizeof(final))
 		return rl_fail(err, ENAMETOOLONG, "image store path too long");
 	snprintf(img->ref, sizeof(img->ref), BUILTIN_IMAGE);
-	img->default_cmd = "sh";
+	static const char *const sh[] = {"sh", NULL};
+	if (!(img->config.cmd = calloc(2, sizeof(char *))) || !(img->config.cmd[0] = strdup(sh[0])))
+		return rl_fail(err, ENOMEM, "out of memory");
+	img->config.n_cmd = 1;
 	if (snprintf(img->rootfs, sizeof(img->rootfs), "%s/rootfs", final) >= (int)sizeof(img->rootfs))
 		return rl_fail(err, ENAMETOOLONG, "image store path too long");
 	if (access(img->rootfs, X_OK) == 0)
@@ -90,8 +92,26 @@ static int ensure_builtin(struct rl_image *img, struct rl_error *err)
 	return r;
 }
 
+static void free_strv(char **v)
+{
+	for (char **p = v; p && *p; p++)
+		free(*p);
+	free(v);
+}
+
+void rl_image_free(struct rl_image *img)
+{
+	free_strv(img->config.entrypoint);
+	free_strv(img->config.cmd);
+	free_strv(img->config.env);
+	free(img->config.workdir);
+	free(img->config.user);
+	img->config = (struct rl_image_config){0};
+}
+
 int rl_image_resolve(const char *ref, struct rl_image *img, struct rl_error *err)
 {
+	*img = (struct rl_image){0};
 	if (strchr(ref, '/') || strcmp(ref, ".") == 0 || strcmp(ref, "..") == 0)
 		return resolve_directory(ref, img, err);
 	if (strcmp(ref, BUILTIN_IMAGE) == 0 || strcmp(ref, BUILTIN_IMAGE ":latest") == 0)

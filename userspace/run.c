@@ -65,18 +65,38 @@ static int env_set(struct strv *env, const char *kv)
 	return strv_add(env, strdup(kv));
 }
 
-static int build_env(const struct rl_run_opts *o, const char *hostname, struct strv *env)
+/* Docker's order: a default PATH, the image's Env, HOSTNAME, TERM for -t,
+ * then -e, each replacing an earlier value of the same name. */
+static int build_env(const struct rl_run_opts *o, const struct rl_image_config *image,
+		     const char *hostname, struct strv *env)
 {
 	char *host = NULL;
 	if (asprintf(&host, "HOSTNAME=%s", hostname) < 0)
 		host = NULL;
 	int r = strv_add(env, strdup("PATH=" DEFAULT_PATH));
+	for (size_t i = 0; r == 0 && i < image->n_env; i++)
+		r = env_set(env, image->env[i]);
 	if (r == 0)
-		r = strv_add(env, host);
+		r = env_set(env, host);
+	free(host);
 	if (r == 0 && o->tty)
-		r = strv_add(env, strdup("TERM=xterm"));
+		r = env_set(env, "TERM=xterm");
 	for (size_t i = 0; r == 0 && i < o->n_env; i++)
 		r = env_set(env, o->env[i]);
+	return r;
+}
+
+/* The image's Entrypoint, then COMMAND if given, else the image's Cmd. */
+static int build_argv(const struct rl_run_opts *o, const struct rl_image_config *image,
+		      struct strv *argv)
+{
+	int r = 0;
+	for (size_t i = 0; r == 0 && i < image->n_entrypoint; i++)
+		r = strv_add(argv, strdup(image->entrypoint[i]));
+	char *const *cmd = o->n_cmd ? o->cmd : image->cmd;
+	size_t n = o->n_cmd ? o->n_cmd : image->n_cmd;
+	for (size_t i = 0; r == 0 && i < n; i++)
+		r = strv_add(argv, strdup(cmd[i]));
 	return r;
 }
 
@@ -155,7 +175,7 @@ int cmd_run(int argc, char **argv)
 	struct rl_state st = {0};
 	bool have_state = false;
 	struct rl_container c = {.pid = -1, .userns_fd = -1, .pty_master = -1};
-	struct rl_image img;
+	struct rl_image img = {0};
 	struct rl_idmap idmap;
 	uint64_t caps;
 	if (r < 0)
@@ -166,11 +186,7 @@ int cmd_run(int argc, char **argv)
 	    (r = rl_seccomp_build(o.seccomp, o.seccomp_profile, caps, &seccomp, &err)) < 0 ||
 	    (r = rl_image_resolve(o.image, &img, &err)) < 0 || (r = rl_idmap_plan(&idmap, &err)) < 0)
 		goto out;
-	for (size_t i = 0; i < o.n_cmd && r == 0; i++)
-		r = strv_add(&cmd, strdup(o.cmd[i]));
-	if (r == 0 && cmd.n == 0 && img.default_cmd)
-		r = strv_add(&cmd, strdup(img.default_cmd));
-	if (r < 0) {
+	if ((r = build_argv(&o, &img.config, &cmd)) < 0) {
 		rl_fail(&err, ENOMEM, "out of memory");
 		goto out;
 	}
@@ -188,7 +204,7 @@ int cmd_run(int argc, char **argv)
 	char short_id[13];
 	snprintf(short_id, sizeof(short_id), "%.12s", st.id);
 	const char *hostname = o.hostname ? o.hostname : short_id;
-	if ((r = build_env(&o, hostname, &env)) < 0) {
+	if ((r = build_env(&o, &img.config, hostname, &env)) < 0) {
 		rl_fail(&err, ENOMEM, "out of memory");
 		goto out;
 	}
@@ -209,6 +225,8 @@ int cmd_run(int argc, char **argv)
 			   .tty_group = !idmap.single && idmap.subgid.count >= 5,
 			   .discard_upper = o.rm},
 		.hostname = hostname,
+		.user = o.user ? o.user : img.config.user,
+		.workdir = o.workdir ? o.workdir : img.config.workdir,
 		.env = env.v,
 		.argv = cmd.v,
 		.caps = caps,
@@ -240,6 +258,7 @@ out:
 	if (c.pty_master >= 0)
 		close(c.pty_master);
 	rl_seccomp_free(seccomp);
+	rl_image_free(&img);
 	free(record);
 	strv_free(&env);
 	strv_free(&cmd);
