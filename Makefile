@@ -16,7 +16,7 @@ CFLAGS  += -std=gnu11 -Wall -Wextra -Werror -D_GNU_SOURCE -iquote userspace -Ibp
 BPF_LIBS    := -lbpf -lelf -lz
 RLBPF_LIBS  := -Wl,-Bstatic -lseccomp -ljansson -lcap $(BPF_LIBS) -Wl,-Bdynamic
 RLBPFD_LIBS := $(BPF_LIBS)
-UNPACK_LIBS := -larchive
+UNPACK_LIBS := -larchive -lcrypto -ljansson
 TEST_LIBS   := -lseccomp -ljansson -lcap -larchive $(BPF_LIBS) -lcmocka
 SAN     := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
 
@@ -24,14 +24,19 @@ SAN     := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-re
 COMMON  := error paths bpf_features
 # The unprivileged CLI.
 RLBPF   := cli run run_opts idmap mounts fsutil passwd caps seccomp container init \
-	   supervise pty image spawn state info setup host_probe agent_client
+	   supervise pty image spawn state status logfile detach humantime template inspect ps logs lifecycle top exec info setup host_probe agent_client \
+	   userns_exec image_store images_cmd
 RLBPFD  := rlbpfd
-UNPACK  := rlbpf_unpack unpack error
+UNPACK  := rlbpf_unpack image_loader unpack error
 
 COMMON_O := $(COMMON:%=$(B)/obj/%.o)
 RLBPF_O  := $(RLBPF:%=$(B)/obj/%.o)
 RLBPFD_O := $(RLBPFD:%=$(B)/obj/%.o)
 UNPACK_O := $(UNPACK:%=$(B)/obj/%.o)
+# The detached supervisor's long-lived half: static, so it stays small.
+MONITOR  := rlbpf_monitor detach logfile status fsutil supervise pty error
+MONITOR_O := $(MONITOR:%=$(B)/obj/%.o)
+MONITOR_BIN := $(B)/libexec/rlbpf/rlbpf-monitor
 
 BIN      := $(B)/bin/rlbpf $(B)/bin/rlbpfd
 LIBEXEC  := $(B)/libexec/rlbpf/rlbpf-unpack
@@ -39,7 +44,7 @@ IMAGE    := $(B)/share/rlbpf/busybox.tar
 SKEL     := $(B)/bpf/rlbpf.skel.h
 
 .PHONY: all deps test unit unit-san integration demo bench vmtest fuzz install clean vmlinux
-all: deps $(BIN) $(LIBEXEC) $(IMAGE)
+all: deps $(BIN) $(LIBEXEC) $(MONITOR_BIN) $(IMAGE)
 
 deps:
 	@tools/deps.sh build
@@ -70,6 +75,8 @@ $(B)/bin/rlbpf: $(RLBPF_O) $(COMMON_O) | $(B)/bin
 	$(CC) $(CFLAGS) $(LDFLAGS) $^ -o $@ $(RLBPF_LIBS)
 $(B)/bin/rlbpfd: $(RLBPFD_O) $(COMMON_O) | $(B)/bin
 	$(CC) $(CFLAGS) $(LDFLAGS) $^ -o $@ $(RLBPFD_LIBS)
+$(MONITOR_BIN): $(MONITOR_O) | $(B)/libexec/rlbpf
+	$(CC) $(CFLAGS) $(LDFLAGS) -static $^ -o $@ -ljansson
 $(LIBEXEC): $(UNPACK_O) | $(B)/libexec/rlbpf
 	$(CC) $(CFLAGS) $(LDFLAGS) $^ -o $@ $(UNPACK_LIBS)
 
@@ -125,7 +132,7 @@ install: all
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/rlbpf
 	install -m 0755 $(BIN) $(DESTDIR)$(PREFIX)/bin/
 	install -d $(DESTDIR)$(PREFIX)/libexec/rlbpf
-	install -m 0755 $(LIBEXEC) $(DESTDIR)$(PREFIX)/libexec/rlbpf/
+	install -m 0755 $(LIBEXEC) $(MONITOR_BIN) $(DESTDIR)$(PREFIX)/libexec/rlbpf/
 	install -m 0644 $(IMAGE) $(DESTDIR)$(PREFIX)/share/rlbpf/
 
 clean:

@@ -55,7 +55,7 @@ rlbpf=$tmp/prefix/bin/rlbpf
 
 # The busybox image unpacked by rlbpf is the one rootfs all three run.
 as_user "$rlbpf" run --rm busybox true
-rootfs=$(ls -d "$tmp"/home/.local/share/rlbpf/images/busybox-*/rootfs | head -n 1)
+rootfs=$(ls -d "$tmp"/home/.local/share/rlbpf/images/[0-9a-f]*/rootfs | head -n 1)
 
 # Rootless runc needs an OCI bundle: its own rootless spec, our rootfs.
 bundle=$tmp/home/bundle
@@ -92,3 +92,48 @@ awk -F, 'NR > 1 { med[$1] = $4 * 1000 }
 		printf "  %-6s %7.2f ms\n", "rlbpf", med["rlbpf"]
 		printf "  %-6s %7.2f ms   rlbpf/bwrap = %.2fx\n", "bwrap", med["bwrap"], med["rlbpf"] / med["bwrap"]
 	}' "$csv2"
+
+# Detached containers: 50 x (run -d, then rm -f), against rootless runc's
+# own detached run and delete on the same rootfs; and what each container's
+# supervisor keeps resident while it waits.
+detached() {
+	local n=50 i ids=() t0 t1 t2 rss=0 pid
+	t0=$(date +%s%N)
+	for i in $(seq $n); do
+		ids+=("$(as_user "$rlbpf" run -d busybox sleep 600)")
+	done
+	t1=$(date +%s%N)
+	for i in "${ids[@]}"; do
+		pid=$(as_user "$rlbpf" inspect -f '{{.Rlbpf.SupervisorPid}}' "$i")
+		rss=$((rss + $(ps -o rss= -p "$pid")))
+	done
+	t2=$(date +%s%N)
+	for i in "${ids[@]}"; do
+		as_user "$rlbpf" rm -f "$i" >/dev/null
+	done
+	local t3
+	t3=$(date +%s%N)
+	echo "$(((t1 - t0) / n / 1000)) $(((t3 - t2) / n / 1000)) $((rss / n))"
+}
+runc_detached() {
+	local n=50 i t0 t1 t2
+	as_user sed -i -e 's|"/bin/true"|"sleep", "600"|' "$bundle/config.json"
+	t0=$(date +%s%N)
+	for i in $(seq $n); do
+		as_user runc --root "$tmp/run/runc" run -d --bundle "$bundle" "c$i" >/dev/null
+	done
+	t1=$(date +%s%N)
+	for i in $(seq $n); do
+		as_user runc --root "$tmp/run/runc" delete -f "c$i"
+	done
+	t2=$(date +%s%N)
+	echo "$(((t1 - t0) / n / 1000)) $(((t2 - t1) / n / 1000))"
+}
+read -r run_us rm_us rss_kib < <(detached)
+read -r runc_run_us runc_rm_us < <(runc_detached)
+echo "detached containers, mean of 50 (each as one CLI call, as a user would):"
+awk -v a="$run_us" -v b="$runc_run_us" -v c="$rm_us" -v d="$runc_rm_us" -v m="$rss_kib" 'BEGIN {
+	printf "  run -d  rlbpf %7.2f ms   runc run -d %7.2f ms   ratio %.2fx\n", a / 1000, b / 1000, a / b
+	printf "  rm -f   rlbpf %7.2f ms   runc delete %7.2f ms   ratio %.2fx\n", c / 1000, d / 1000, c / d
+	printf "  supervisor resident memory per container: %d KiB (goal: under 1024 KiB)\n", m
+}'

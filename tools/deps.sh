@@ -4,8 +4,8 @@
 set -eu
 
 build="make gcc clang llvm pkg-config bpftool libbpf-dev libelf-dev zlib1g-dev
-libseccomp-dev libcap-dev libjansson-dev libarchive-dev busybox-static uidmap"
-test="$build libcmocka-dev procps iproute2 passwd util-linux bsdutils jq"
+libseccomp-dev libcap-dev libjansson-dev libarchive-dev libssl-dev busybox-static uidmap"
+test="$build libcmocka-dev procps iproute2 passwd util-linux bsdutils jq umoci skopeo python3"
 bench="$test bubblewrap runc hyperfine"
 
 case "${1:-build}" in

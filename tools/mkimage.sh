@@ -1,13 +1,20 @@
 #!/bin/sh
-# Builds rlbpf's embedded default image: a busybox rootfs plus our hog.
+# Builds rlbpf's embedded default image, busybox:latest, as a `docker save`
+# archive: a busybox rootfs plus our hog.
 # Usage: tools/mkimage.sh OUT.tar HOG_BINARY
 #
 # The rootfs is Debian's busybox-static (/bin/busybox, or $BUSYBOX) with every
 # applet as a relative symlink, a small /etc (root, daemon, bin, www-data,
 # user 1000, nobody) and empty /etc/hostname, /etc/hosts and /etc/resolv.conf
-# that rlbpf bind-mounts over. The tarball is reproducible (sorted names,
-# mtime 0, owner 0:0 numeric, GNU format) and replaces OUT atomically.
-# Quiet on success.
+# that rlbpf bind-mounts over. It is one layer tar, owned 0:0 except
+# /home/user (1000:1000); /root is 0700 and /tmp 1777.
+#
+# The archive holds what `docker save` writes: manifest.json (RepoTags
+# ["busybox:latest"]), the config blob <sha256>.json (Cmd ["sh"], Env PATH),
+# <sha256 of the layer>/layer.tar, and repositories. It is reproducible
+# (sorted names, mtime 0, numeric owners, GNU format; the config's "created"
+# is $SOURCE_DATE_EPOCH, else the busybox binary's mtime, which dpkg takes
+# from the package) and replaces OUT atomically. Quiet on success.
 set -eu
 
 prog=tools/mkimage.sh
@@ -24,6 +31,7 @@ busybox=${BUSYBOX:-/bin/busybox}
 [ -x "$busybox" ] || die "$busybox not found; install it with 'sudo apt-get install busybox-static'"
 [ -f "$hog" ] && [ -x "$hog" ] || die "$hog is not an executable file; build it with 'make build/bin/hog'"
 tar --version 2>/dev/null | grep -q 'GNU tar' || die "GNU tar is needed for a reproducible tarball; install it with 'sudo apt-get install tar'"
+command -v sha256sum >/dev/null || die "sha256sum is needed; install it with 'sudo apt-get install coreutils'"
 # A dynamically linked busybox would not run in a rootfs without its libc.
 applets=$("$busybox" --list-full) || die "$busybox --list-full failed; is it Debian's busybox-static?"
 [ -n "$applets" ] || die "$busybox --list-full listed no applets"
@@ -118,8 +126,39 @@ chmod 0640 etc/shadow
 : >etc/resolv.conf
 
 cd "$work"
-tar --create --file="$tmp_out" --format=gnu --sort=name --mtime=@0 \
-	--owner=0 --group=0 --numeric-owner --directory=rootfs . ||
+# Reproducible tar options; the layer's own owners are set per member.
+repro="--format=gnu --sort=name --mtime=@0 --numeric-owner"
+# shellcheck disable=SC2086
+tar --create --file=layer.tar $repro --owner=0 --group=0 --exclude=./home/user \
+	--directory=rootfs . || die "tar failed writing the layer"
+# shellcheck disable=SC2086
+tar --append --file=layer.tar $repro --owner=1000 --group=1000 --no-recursion \
+	--directory=rootfs ./home/user || die "tar failed writing the layer"
+layer=$(sha256sum layer.tar | cut -d' ' -f1)
+
+epoch=${SOURCE_DATE_EPOCH:-$(stat -c %Y -- "$busybox")}
+created=$(date -u -d "@$epoch" +%Y-%m-%dT%H:%M:%SZ) || die "bad SOURCE_DATE_EPOCH '$epoch'"
+arch=$(dpkg --print-architecture 2>/dev/null || uname -m)
+case $arch in x86_64) arch=amd64 ;; aarch64) arch=arm64 ;; esac
+path=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
+
+mkdir archive
+printf '{"architecture":"%s","config":{"Cmd":["sh"],"Env":["PATH=%s"]},"created":"%s","history":[{"created":"%s","created_by":"tools/mkimage.sh: Debian busybox-static and hog"}],"os":"linux","rootfs":{"type":"layers","diff_ids":["sha256:%s"]}}' \
+	"$arch" "$path" "$created" "$created" "$layer" >config.json
+config=$(sha256sum config.json | cut -d' ' -f1)
+mv config.json "archive/$config.json"
+mkdir "archive/$layer"
+mv layer.tar "archive/$layer/layer.tar"
+printf '[{"Config":"%s.json","RepoTags":["busybox:latest"],"Layers":["%s/layer.tar"]}]\n' \
+	"$config" "$layer" >archive/manifest.json
+printf '{"busybox":{"latest":"%s"}}\n' "$layer" >archive/repositories
+chmod 0644 archive/*.json archive/repositories "archive/$layer/layer.tar"
+chmod 0755 "archive/$layer"
+
+# Member names without "./", as docker save writes them.
+members=$(cd archive && find . -mindepth 1 -maxdepth 1 -printf '%P\n' | LC_ALL=C sort)
+# shellcheck disable=SC2086
+tar --create --file="$tmp_out" $repro --owner=0 --group=0 --directory=archive $members ||
 	die "tar failed writing $tmp_out"
 chmod 0644 "$tmp_out"
 mv -f -- "$tmp_out" "$out"

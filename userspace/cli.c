@@ -12,6 +12,20 @@ struct subcommand {
 
 static const struct subcommand subcommands[] = {
 	{"run", cmd_run, "run a command in a new rootless container"},
+	{"exec", cmd_exec, "run a command in a running container"},
+	{"ps", cmd_ps, "list containers"},
+	{"inspect", cmd_inspect, "show containers in detail, as JSON or through a template"},
+	{"logs", cmd_logs, "show what a detached container wrote"},
+	{"top", cmd_top, "show a container's processes, host and container view side by side"},
+	{"stop", cmd_stop, "stop containers: SIGTERM, then SIGKILL"},
+	{"kill", cmd_kill, "send a signal to containers"},
+	{"wait", cmd_wait, "wait for containers to stop and print their exit codes"},
+	{"restart", cmd_restart, "stop and start containers again"},
+	{"rm", cmd_rm, "remove containers"},
+	{"images", cmd_images, "list images"},
+	{"load", cmd_load, "load images from a 'docker save' archive or an OCI layout"},
+	{"tag", cmd_tag, "name an image"},
+	{"rmi", cmd_rmi, "remove images"},
 	{"info", cmd_info, "show what this host lets rlbpf do, and what it cannot keep"},
 	{"setup", cmd_setup, "check the rootless prerequisites and print the fixes"},
 };

@@ -27,15 +27,9 @@
 #include "paths.h"
 #include "pty.h"
 
-/* What the container tells its supervisor when it cannot reach exec. */
-struct child_report {
-	int exit_code;
-	char msg[sizeof(((struct rl_error *)0)->msg)];
-};
-
 static void report(int sock, int exit_code, const struct rl_error *err)
 {
-	struct child_report rep = {.exit_code = exit_code};
+	struct rl_child_report rep = {.exit_code = exit_code};
 	snprintf(rep.msg, sizeof(rep.msg), "%s", err->msg);
 	(void)!send(sock, &rep, sizeof(rep), MSG_NOSIGNAL);
 }
@@ -133,12 +127,15 @@ static int setup_stdio(const struct rl_container_spec *s, int tty_slave, const s
 			close(tty_slave);
 		return 0;
 	}
-	if (!s->opts->interactive) {
+	if (!s->opts->interactive || s->opts->detach) {
 		int null = open("/dev/null", O_RDONLY | O_CLOEXEC);
 		if (null < 0 || dup2(null, 0) < 0)
 			return rl_fail_errno(err, errno, "cannot point stdin at /dev/null");
 		close(null);
 	}
+	if ((s->stdout_fd >= 0 && dup2(s->stdout_fd, 1) < 0) ||
+	    (s->stderr_fd >= 0 && dup2(s->stderr_fd, 2) < 0))
+		return rl_fail_errno(err, errno, "cannot attach the container's output to its log");
 	return 0;
 }
 
@@ -208,6 +205,12 @@ static int child_main(const struct rl_container_spec *s, int sock, int seccomp_f
 	if (rl_mounts_pivot(&s->mounts, err) < 0)
 		return RL_EXIT_INTERNAL;
 
+	return rl_container_exec(s, tty_slave, seccomp_fd, sock, err);
+}
+
+int rl_container_exec(const struct rl_container_spec *s, int tty_slave, int seccomp_fd, int sock,
+		      struct rl_error *err)
+{
 	struct rl_user u;
 	if (rl_user_resolve(s->user, "/etc/passwd", "/etc/group", &u, err) < 0)
 		return RL_EXIT_INTERNAL;
@@ -308,7 +311,7 @@ int rl_container_start(const struct rl_container_spec *s, struct rl_container *c
 	}
 	if (r == 0) {
 		/* EOF means exec happened; a report means it did not. */
-		struct child_report rep;
+		struct rl_child_report rep;
 		ssize_t n = recv(sock, &rep, sizeof(rep), 0);
 		if (n == (ssize_t)sizeof(rep)) {
 			rep.msg[sizeof(rep.msg) - 1] = '\0';

@@ -21,6 +21,7 @@ struct rl_container_spec {
 	char **argv; /* the command, NULL-terminated, at least one word */
 	uint64_t caps;
 	struct rl_seccomp *seccomp;
+	int stdout_fd, stderr_fd; /* where the command writes; -1: rlbpf's own */
 };
 
 struct rl_container {
@@ -35,6 +36,22 @@ struct rl_container {
  * process is left behind; userns_fd stays open for cleaning the state. */
 int rl_container_start(const struct rl_container_spec *s, struct rl_container *c,
 		       struct rl_error *err);
+
+/* The last steps before exec, shared by a container's first process and by
+ * `rlbpf exec`, run inside the container: resolve the user in its
+ * /etc/passwd, attach stdio (tty_slave >= 0 with -t), drop privileges
+ * (capabilities, seccomp from seccomp_fd if >= 0, no_new_privs), enter the
+ * working directory and exec. Returns the exit code to report (125, 126 or
+ * 127) when exec cannot be reached, with err saying why. sock is the
+ * channel to the supervisor that --init must close. */
+int rl_container_exec(const struct rl_container_spec *s, int tty_slave, int seccomp_fd, int sock,
+		      struct rl_error *err);
+
+/* What a child tells its supervisor when it cannot reach exec. */
+struct rl_child_report {
+	int exit_code;
+	char msg[sizeof(((struct rl_error *)0)->msg)];
+};
 
 /* --init: PID 1 stays ours, reaps every child and passes signals on to the
  * command; returns the command's wait status as an exit code. */

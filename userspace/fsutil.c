@@ -9,6 +9,8 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
+#include <sched.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "cleanup.h"
@@ -151,4 +153,28 @@ int rl_create_in_root(int rootfd, const char *path, bool as_file, struct rl_erro
 		close(fd);
 	}
 	return rl_open_in_root(rootfd, "/", O_PATH);
+}
+
+int rl_remove_tree_as_owner(const char *path, int userns_fd, struct rl_error *err)
+{
+	/* Most containers write nothing as other uids: try the cheap way first. */
+	int r = rl_remove_tree(path);
+	if (r == 0 || userns_fd < 0 || (r != -EACCES && r != -EPERM))
+		return r < 0 ? rl_fail_errno(err, -r, "cannot remove %s", path) : 0;
+	pid_t pid = fork();
+	if (pid < 0)
+		return rl_fail_errno(err, errno, "cannot remove %s", path);
+	if (pid == 0) {
+		/* As root of the container's namespace, every file in it is ours. */
+		if (setns(userns_fd, CLONE_NEWUSER) < 0)
+			_exit(1);
+		_exit(rl_remove_tree(path) < 0 ? 2 : 0);
+	}
+	int status;
+	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
+		;
+	if (WIFEXITED(status) && WEXITSTATUS(status) == 0)
+		return 0;
+	r = rl_remove_tree(path);
+	return r < 0 ? rl_fail_errno(err, -r, "cannot remove %s", path) : 0;
 }

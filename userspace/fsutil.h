@@ -9,6 +9,11 @@
  * Returns 0, or the negative errno of the first entry that could not go. */
 int rl_remove_tree(const char *path);
 
+/* Removes a tree whose files may belong to a container's subordinate ids:
+ * plainly first, then, when that is refused and userns_fd (a container's
+ * user namespace) is given, from inside that namespace. */
+int rl_remove_tree_as_owner(const char *path, int userns_fd, struct rl_error *err);
+
 /* Writes the whole buffer to path (O_CREAT|O_TRUNC, mode), or fails. */
 int rl_write_file(const char *path, const void *data, size_t len, unsigned mode,
 		  struct rl_error *err);

@@ -121,6 +121,8 @@ int rl_user_resolve(const char *spec, const char *passwd_path, const char *group
 		    struct rl_user *out, struct rl_error *err)
 {
 	*out = (struct rl_user){.home = "/"};
+	if (spec && !spec[0])
+		spec = NULL; /* an image's empty User is root */
 	char user[128] = "0", *group = NULL;
 	if (spec && snprintf(user, sizeof(user), "%s", spec) >= (int)sizeof(user))
 		return rl_fail(err, EINVAL, "user '%s' is too long", spec);

@@ -1,5 +1,7 @@
 /* rlbpf run: from options to a running container and back to an exit code. */
 #include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
 #include <jansson.h>
 #include <pwd.h>
 #include <signal.h>
@@ -17,8 +19,12 @@
 #include "image.h"
 #include "run_opts.h"
 #include "seccomp.h"
+#include "spawn.h"
 #include "state.h"
+#include "status.h"
 #include "supervise.h"
+#include "detach.h"
+#include "logfile.h"
 
 #define DEFAULT_PATH "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 
@@ -108,19 +114,15 @@ static json_t *strv_json(char *const *v, size_t n)
 	return a;
 }
 
-/* The record later commands read (ps, inspect): Docker's names. */
+/* The record later commands read (ps, inspect, exec, restart), in Docker's
+ * names; RunArgs are the `run` arguments, parsed again by exec and restart
+ * so that they apply the very same options. */
 static char *record_json(const struct rl_run_opts *o, const struct rl_state *st,
 			 const struct rl_image *img, const struct strv *argv, const struct strv *env,
-			 const char *hostname)
+			 const char *hostname, int n_args, char **args)
 {
-	char created[64];
-	struct timespec now;
-	clock_gettime(CLOCK_REALTIME, &now);
-	struct tm tm;
-	gmtime_r(&now.tv_sec, &tm);
-	size_t n = strftime(created, sizeof(created), "%Y-%m-%dT%H:%M:%S", &tm);
-	snprintf(created + n, sizeof(created) - n, ".%09ldZ", now.tv_nsec);
-
+	char created[40];
+	rl_now_rfc3339(created, sizeof(created));
 	json_t *binds = json_array();
 	for (size_t i = 0; binds && i < o->n_volumes; i++)
 		json_array_append_new(binds, json_sprintf("%s:%s:%s", o->volumes[i].host,
@@ -133,16 +135,21 @@ static char *record_json(const struct rl_run_opts *o, const struct rl_state *st,
 		json_array_append_new(security, json_string("seccomp=unconfined"));
 	if (security && o->seccomp == RL_SECCOMP_PROFILE)
 		json_array_append_new(security, json_sprintf("seccomp=%s", o->seccomp_profile));
+	const char *user = o->user ? o->user : img->config.user;
+	const char *workdir = o->workdir ? o->workdir : img->config.workdir;
 
 	json_t *doc = json_pack(
-		"{s:s, s:s, s:s, s:s, s:s, s:o, s:{s:o, s:o, s:s, s:s, s:s, s:s, s:b, s:b},"
-		" s:{s:o, s:b, s:b, s:o, s:o, s:o}}",
-		"Id", st->id, "Name", st->name, "Created", created, "Image", img->ref,
-		"Rootfs", img->rootfs, "Args", strv_json(argv->v, argv->n),
+		"{s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:o, s:o,"
+		" s:{s:o, s:o, s:s, s:s, s:s, s:s, s:b, s:b},"
+		" s:{s:i, s:o, s:o, s:b, s:b, s:o, s:o, s:o}}",
+		"Id", st->id, "Name", st->name, "Created", created, "Image", img->ref, "ImageID",
+		img->id, "Rootfs", img->rootfs, "Path", argv->v[0],
+		"Args", strv_json(argv->v + 1, argv->n - 1), "RunArgs", strv_json(args, (size_t)n_args),
 		"Config", "Cmd", strv_json(argv->v, argv->n), "Env", strv_json(env->v, env->n),
-		"WorkingDir", o->workdir ? o->workdir : "", "User", o->user ? o->user : "",
-		"Image", img->ref, "Hostname", hostname, "Tty", o->tty, "OpenStdin", o->interactive,
-		"HostConfig", "Binds", binds, "ReadonlyRootfs", o->read_only, "AutoRemove", o->rm,
+		"WorkingDir", workdir ? workdir : "", "User", user ? user : "", "Image", img->ref,
+		"Hostname", hostname, "Tty", o->tty, "OpenStdin", o->interactive && !o->detach,
+		"HostConfig", "Memory", 0, "Binds", binds, "PortBindings", json_object(),
+		"ReadonlyRootfs", o->read_only, "AutoRemove", o->rm,
 		"CapAdd", strv_json(o->cap_add, o->n_cap_add), "CapDrop",
 		strv_json(o->cap_drop, o->n_cap_drop), "SecurityOpt", security);
 	char *text = doc ? json_dumps(doc, JSON_INDENT(2)) : NULL;
@@ -158,110 +165,310 @@ static void warn_single_map(void)
 		pw ? pw->pw_name : "this user");
 }
 
-int cmd_run(int argc, char **argv)
-{
+/* Everything one start of a container needs, checked before anything is
+ * made, then the state it was given. */
+struct launch {
 	struct rl_run_opts o;
-	struct rl_error err = {0};
-	int r = rl_run_opts_parse(argc, argv, &o, &err);
-	if (r == 1) {
-		rl_run_usage(stdout);
-		rl_run_opts_free(&o);
-		return 0;
-	}
-	int code = RL_EXIT_INTERNAL;
-	struct rl_seccomp *seccomp = NULL;
-	struct strv env = {0}, cmd = {0};
-	char *record = NULL;
-	struct rl_state st = {0};
-	bool have_state = false;
-	struct rl_container c = {.pid = -1, .userns_fd = -1, .pty_master = -1};
-	struct rl_image img = {0};
-	struct rl_idmap idmap;
 	uint64_t caps;
-	if (r < 0)
-		goto out;
+	struct rl_seccomp *seccomp;
+	struct rl_image img;
+	struct rl_idmap idmap;
+	struct strv env, cmd;
+	struct rl_state st;
+	bool have_state, fresh_state;
+	char short_id[13];
+	const char *hostname;
+	struct rl_container c;
+	int exit_code; /* what the CLI exits with when the start fails */
+	bool quiet;    /* restart: the caller prints what it wants */
+};
 
-	/* Everything that can be refused is checked before anything is made. */
-	if ((r = rl_caps_resolve(o.cap_add, o.n_cap_add, o.cap_drop, o.n_cap_drop, &caps, &err)) < 0 ||
-	    (r = rl_seccomp_build(o.seccomp, o.seccomp_profile, caps, &seccomp, &err)) < 0 ||
-	    (r = rl_image_resolve(o.image, &img, &err)) < 0 || (r = rl_idmap_plan(&idmap, &err)) < 0)
-		goto out;
-	if ((r = build_argv(&o, &img.config, &cmd)) < 0) {
-		rl_fail(&err, ENOMEM, "out of memory");
-		goto out;
-	}
-	if (cmd.n == 0) {
-		r = rl_fail(&err, EINVAL, "no command given and %s has no default; add COMMAND after it",
-			    img.ref);
-		goto out;
-	}
-	if (idmap.single)
+static void launch_free(struct launch *l)
+{
+	if (l->c.userns_fd >= 0)
+		close(l->c.userns_fd);
+	if (l->c.pty_master >= 0)
+		close(l->c.pty_master);
+	rl_seccomp_free(l->seccomp);
+	rl_image_free(&l->img);
+	strv_free(&l->env);
+	strv_free(&l->cmd);
+	rl_run_opts_free(&l->o);
+}
+
+/* Parses `run` arguments and prepares the container: a new state directory,
+ * or the given one (restart). Returns 1 for --help. */
+static int launch_prepare(struct launch *l, int argc, char **argv, const struct rl_state *existing,
+			  struct rl_error *err)
+{
+	*l = (struct launch){.c = {.pid = -1, .userns_fd = -1, .pty_master = -1},
+			     .exit_code = RL_EXIT_INTERNAL};
+	int r = rl_run_opts_parse(argc, argv, &l->o, err);
+	if (r != 0)
+		return r;
+	struct rl_run_opts *o = &l->o;
+	if ((r = rl_caps_resolve(o->cap_add, o->n_cap_add, o->cap_drop, o->n_cap_drop, &l->caps,
+				 err)) < 0 ||
+	    (r = rl_seccomp_build(o->seccomp, o->seccomp_profile, l->caps, &l->seccomp, err)) < 0 ||
+	    (r = rl_image_resolve(o->image, &l->img, err)) < 0 ||
+	    (r = rl_idmap_plan(&l->idmap, err)) < 0)
+		return r;
+	if (build_argv(o, &l->img.config, &l->cmd) < 0)
+		return rl_fail(err, ENOMEM, "out of memory");
+	if (l->cmd.n == 0)
+		return rl_fail(err, EINVAL, "no command given and %s has no default; add COMMAND after it",
+			       l->img.ref);
+	if (l->idmap.single && !existing)
 		warn_single_map();
 
-	if ((r = rl_state_create(o.name, &st, &err)) < 0)
-		goto out;
-	have_state = true;
-	char short_id[13];
-	snprintf(short_id, sizeof(short_id), "%.12s", st.id);
-	const char *hostname = o.hostname ? o.hostname : short_id;
-	if ((r = build_env(&o, &img.config, hostname, &env)) < 0) {
-		rl_fail(&err, ENOMEM, "out of memory");
-		goto out;
+	if (existing) {
+		l->st = *existing;
+	} else {
+		if ((r = rl_state_create(o->name, &l->st, err)) < 0)
+			return r;
+		l->fresh_state = true;
 	}
-	record = record_json(&o, &st, &img, &cmd, &env, hostname);
-	if (!record) {
-		r = rl_fail(&err, ENOMEM, "cannot build the container's record");
-		goto out;
-	}
-	if ((r = rl_state_write_etc(&st, hostname, &err)) < 0 ||
-	    (r = rl_state_record(&st, record, &err)) < 0)
-		goto out;
+	l->have_state = true;
+	snprintf(l->short_id, sizeof(l->short_id), "%.12s", l->st.id);
+	l->hostname = o->hostname ? o->hostname : l->short_id;
+	if (build_env(o, &l->img.config, l->hostname, &l->env) < 0)
+		return rl_fail(err, ENOMEM, "out of memory");
+	if (existing)
+		return 0;
+	_cleanup_free_ char *record = record_json(o, &l->st, &l->img, &l->cmd, &l->env,
+						  l->hostname, argc - 1, argv + 1);
+	if (!record)
+		return rl_fail(err, ENOMEM, "cannot build the container's record");
+	if ((r = rl_state_write_etc(&l->st, l->hostname, err)) < 0)
+		return r;
+	return rl_state_record(&l->st, record, err);
+}
 
+static int launch_start(struct launch *l, int out_fd, int err_fd, struct rl_error *err)
+{
 	struct rl_container_spec spec = {
-		.opts = &o,
-		.idmap = &idmap,
-		.mounts = {.lower = img.rootfs, .state_dir = st.dir, .volumes = o.volumes,
-			   .n_volumes = o.n_volumes, .read_only = o.read_only,
-			   .tty_group = !idmap.single && idmap.subgid.count >= 5,
-			   .discard_upper = o.rm},
-		.hostname = hostname,
-		.user = o.user ? o.user : img.config.user,
-		.workdir = o.workdir ? o.workdir : img.config.workdir,
-		.env = env.v,
-		.argv = cmd.v,
-		.caps = caps,
-		.seccomp = seccomp,
+		.opts = &l->o,
+		.idmap = &l->idmap,
+		.mounts = {.lower = l->img.rootfs, .state_dir = l->st.dir,
+			   .volumes = l->o.volumes, .n_volumes = l->o.n_volumes,
+			   .read_only = l->o.read_only,
+			   .tty_group = !l->idmap.single && l->idmap.subgid.count >= 5,
+			   .discard_upper = l->o.rm},
+		.hostname = l->hostname,
+		.user = l->o.user ? l->o.user : l->img.config.user,
+		.workdir = l->o.workdir ? l->o.workdir : l->img.config.workdir,
+		.env = l->env.v,
+		.argv = l->cmd.v,
+		.caps = l->caps,
+		.seccomp = l->seccomp,
+		.stdout_fd = out_fd,
+		.stderr_fd = err_fd,
 	};
+	int r = rl_container_start(&spec, &l->c, err);
+	if (r < 0) {
+		l->exit_code = l->c.exit_code;
+		return r;
+	}
+	struct rl_status status = {.state = RL_RUNNING, .pid = l->c.pid, .supervisor = getpid(),
+				   .sup_start = rl_proc_start_time(getpid())};
+	rl_now_rfc3339(status.started_at, sizeof(status.started_at));
+	struct rl_error ignored;
+	/* The container runs even if the record cannot be written. */
+	rl_status_write(&l->st, &status, &ignored);
+	return 0;
+}
+
+static void launch_finish(struct launch *l, int code)
+{
+	rl_status_record_exit(&l->st, code);
+}
+
+/* A start that failed leaves nothing it made; --rm leaves nothing at all. */
+static void launch_cleanup(struct launch *l, bool failed)
+{
+	if (!l->have_state || !(l->o.rm || (failed && l->fresh_state)))
+		return;
+	struct rl_error err = {0};
+	if (rl_state_remove(&l->st, l->c.userns_fd, &err) < 0)
+		rl_error_print(&err, "rlbpf run");
+}
+
+static int run_foreground(struct launch *l, struct rl_error *err)
+{
 	sigset_t handled, old;
 	rl_supervise_signals(&handled);
 	sigprocmask(SIG_BLOCK, &handled, &old);
-	r = rl_container_start(&spec, &c, &err);
-	if (r < 0) {
-		code = c.exit_code;
-		sigprocmask(SIG_SETMASK, &old, NULL);
-		goto out;
+	int r = launch_start(l, -1, -1, err);
+	if (r == 0) {
+		l->exit_code = rl_supervise(l->c.pid, l->c.pty_master, l->o.interactive);
+		launch_finish(l, l->exit_code);
 	}
-	code = rl_supervise(c.pid, c.pty_master, o.interactive);
 	sigprocmask(SIG_SETMASK, &old, NULL);
-	r = 0;
-out:
+	return r;
+}
+
+/* What the detached supervisor tells `run -d` once the container has
+ * reached exec, or has failed to. */
+struct start_report {
+	int ok;
+	int exit_code;
+	char msg[sizeof(((struct rl_error *)0)->msg)];
+};
+
+static void null_stdio(void)
+{
+	int null = open("/dev/null", O_RDWR | O_CLOEXEC);
+	for (int fd = 0; null >= 0 && fd < 3; fd++)
+		dup2(null, fd);
+	if (null > 2)
+		close(null);
+}
+
+/* Replaces this process with rlbpf-monitor, which keeps the container as
+ * its child and needs a fraction of the memory; returns only if it cannot. */
+static void become_monitor(struct launch *l, int out_fd, int err_fd, int logfd)
+{
+	char path[PATH_MAX];
+	struct rl_error ignored;
+	if (rl_libexec_path("rlbpf-monitor", path, sizeof(path), &ignored) < 0)
+		return;
+	int fds[] = {out_fd, err_fd, l->c.pty_master, logfd, l->c.userns_fd};
+	for (size_t i = 0; i < sizeof(fds) / sizeof(fds[0]); i++)
+		if (fds[i] >= 0 && fcntl(fds[i], F_SETFD, 0) < 0)
+			return;
+	char args[7][16];
+	int vals[7] = {l->c.pid, out_fd, err_fd, l->c.pty_master, logfd, l->c.userns_fd, l->o.rm};
+	for (int i = 0; i < 7; i++)
+		snprintf(args[i], sizeof(args[i]), "%d", vals[i]);
+	char *argv[] = {path, l->st.dir, args[0], args[1], args[2], args[3],
+			args[4], args[5], args[6], NULL};
+	char *envp[] = {NULL};
+	execve(path, argv, envp);
+}
+
+/* The supervisor's life: start, report, log, record the end. */
+static int supervise_detached(struct launch *l, int ready)
+{
+	struct rl_error err = {0};
+	char log_path[PATH_MAX + 16];
+	snprintf(log_path, sizeof(log_path), "%s/container.log", l->st.dir);
+	_cleanup_close_ int logfd = open(log_path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
+	int out[2] = {-1, -1}, errs[2] = {-1, -1};
+	int r = logfd < 0 ? rl_fail_errno(&err, errno, "cannot open the log %s", log_path) : 0;
+	if (r == 0 && (pipe2(out, O_CLOEXEC) < 0 || pipe2(errs, O_CLOEXEC) < 0))
+		r = rl_fail_errno(&err, errno, "cannot create the output pipes");
+	sigset_t handled;
+	rl_supervise_signals(&handled);
+	sigprocmask(SIG_BLOCK, &handled, NULL);
+	if (r == 0)
+		r = launch_start(l, out[1], errs[1], &err);
+	if (out[1] >= 0)
+		close(out[1]);
+	if (errs[1] >= 0)
+		close(errs[1]);
+	struct start_report rep = {.ok = r == 0, .exit_code = l->exit_code};
+	snprintf(rep.msg, sizeof(rep.msg), "%s", err.msg);
+	(void)!write(ready, &rep, sizeof(rep));
+	close(ready);
+	/* From here on nobody reads our stdio; keep no terminal or pipe open. */
+	null_stdio();
+	if (r < 0) {
+		launch_cleanup(l, true);
+		return l->exit_code;
+	}
+	int out_fd = l->o.tty ? -1 : out[0], err_fd = l->o.tty ? -1 : errs[0];
+	become_monitor(l, out_fd, err_fd, logfd);
+	/* Without the helper, this process does its job. */
+	int code = rl_supervise_logged(l->c.pid, out_fd, err_fd, l->c.pty_master, logfd);
+	launch_finish(l, code);
+	launch_cleanup(l, false);
+	return code;
+}
+
+/* Forks the supervisor and waits only until the container has started. */
+static int run_detached(struct launch *l, struct rl_error *err)
+{
+	int ready[2];
+	if (pipe2(ready, O_CLOEXEC) < 0)
+		return rl_fail_errno(err, errno, "cannot create a pipe");
+	pid_t sup = fork();
+	if (sup < 0) {
+		close(ready[0]);
+		close(ready[1]);
+		return rl_fail_errno(err, errno, "cannot start the container's supervisor");
+	}
+	if (sup == 0) {
+		close(ready[0]);
+		/* Its own session: the terminal's signals and hang-up are not its. */
+		setsid();
+		_exit(supervise_detached(l, ready[1]));
+	}
+	close(ready[1]);
+	/* The supervisor cleans up after a failed start itself. */
+	l->have_state = false;
+	struct start_report rep;
+	ssize_t n;
+	while ((n = read(ready[0], &rep, sizeof(rep))) < 0 && errno == EINTR)
+		;
+	close(ready[0]);
+	if (n != (ssize_t)sizeof(rep))
+		return rl_fail(err, EIO, "the container's supervisor died before the container started");
+	if (!rep.ok) {
+		rep.msg[sizeof(rep.msg) - 1] = '\0';
+		l->exit_code = rep.exit_code;
+		return rl_fail(err, EINVAL, "%s", rep.msg);
+	}
+	if (!l->quiet)
+		printf("%s\n", l->st.id);
+	return 0;
+}
+
+int rl_run_again(const struct rl_state *st, struct rl_error *err)
+{
+	json_t *config = NULL;
+	int r = rl_state_config(st, &config, err);
+	if (r < 0)
+		return r;
+	json_t *args = json_object_get(config, "RunArgs");
+	size_t n = json_array_size(args);
+	char **argv = calloc(n + 2, sizeof(*argv));
+	if (!argv) {
+		json_decref(config);
+		return rl_fail(err, ENOMEM, "out of memory");
+	}
+	argv[0] = "run";
+	for (size_t i = 0; i < n; i++)
+		argv[i + 1] = (char *)(json_string_value(json_array_get(args, i)) ?: "");
+	struct launch l;
+	r = launch_prepare(&l, (int)n + 1, argv, st, err);
+	if (r == 0) {
+		l.o.detach = true;
+		l.quiet = true;
+		r = run_detached(&l, err);
+	}
+	launch_free(&l);
+	free(argv);
+	json_decref(config);
+	return r < 0 ? r : 0;
+}
+
+int cmd_run(int argc, char **argv)
+{
+	struct launch l;
+	struct rl_error err = {0};
+	int r = launch_prepare(&l, argc, argv, NULL, &err);
+	if (r == 1) {
+		rl_run_usage(stdout);
+		launch_free(&l);
+		return 0;
+	}
+	if (r == 0)
+		r = l.o.detach ? run_detached(&l, &err) : run_foreground(&l, &err);
 	if (r < 0)
 		rl_error_print(&err, "rlbpf run");
-	/* A failed start leaves nothing; a finished one stays unless --rm. */
-	if (have_state && (r < 0 || o.rm)) {
-		struct rl_error rm_err = {0};
-		if (rl_state_remove(&st, c.userns_fd, &rm_err) < 0)
-			rl_error_print(&rm_err, "rlbpf run");
-	}
-	if (c.userns_fd >= 0)
-		close(c.userns_fd);
-	if (c.pty_master >= 0)
-		close(c.pty_master);
-	rl_seccomp_free(seccomp);
-	rl_image_free(&img);
-	free(record);
-	strv_free(&env);
-	strv_free(&cmd);
-	rl_run_opts_free(&o);
+	if (!l.o.detach || r < 0)
+		launch_cleanup(&l, r < 0);
+	int code = r < 0 ? l.exit_code : (l.o.detach ? 0 : l.exit_code);
+	launch_free(&l);
 	return code;
 }

@@ -20,6 +20,7 @@ void rl_run_usage(FILE *out)
 	      "Options:\n"
 	      "      --cap-add CAP          add a capability (or ALL) to the default set\n"
 	      "      --cap-drop CAP         drop a capability (or ALL)\n"
+	      "  -d, --detach               run in the background and print the container ID\n"
 	      "  -e, --env KEY[=VALUE]      set an environment variable (KEY alone: take ours)\n"
 	      "  -h, --hostname NAME        container host name (default: the short ID)\n"
 	      "  -i, --interactive          keep stdin open\n"
@@ -252,6 +253,7 @@ int rl_run_opts_parse(int argc, char **argv, struct rl_run_opts *o, struct rl_er
 		{"volume", required_argument, NULL, 'v'},
 		{"read-only", no_argument, NULL, OPT_READ_ONLY},
 		{"interactive", no_argument, NULL, 'i'},
+		{"detach", no_argument, NULL, 'd'},
 		{"tty", no_argument, NULL, 't'},
 		{"init", no_argument, NULL, OPT_INIT},
 		{"cap-add", required_argument, NULL, OPT_CAP_ADD},
@@ -265,13 +267,14 @@ int rl_run_opts_parse(int argc, char **argv, struct rl_run_opts *o, struct rl_er
 	optind = 0; /* 0 re-initialises getopt, which may have run before */
 	int c, r = 0;
 	/* '+' stops at the image: what follows it belongs to the command. */
-	while (r >= 0 && (c = getopt_long(argc, argv, "+:e:w:u:h:v:it", longs, NULL)) != -1) {
+	while (r >= 0 && (c = getopt_long(argc, argv, "+:e:w:u:h:v:itd", longs, NULL)) != -1) {
 		switch (c) {
 		case OPT_RM: o->rm = true; break;
 		case OPT_READ_ONLY: o->read_only = true; break;
 		case OPT_INIT: o->init = true; break;
 		case 'i': o->interactive = true; break;
 		case 't': o->tty = true; break;
+		case 'd': o->detach = true; break;
 		case OPT_NAME:
 			if (!valid_name(optarg))
 				return rl_fail(err, EINVAL,

@@ -12,9 +12,12 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <jansson.h>
+
 #include "cleanup.h"
 #include "fsutil.h"
 #include "paths.h"
+#include "userns_exec.h"
 
 static int random_bytes(void *buf, size_t len, struct rl_error *err)
 {
@@ -149,26 +152,110 @@ int rl_state_record(const struct rl_state *st, const char *json_text, struct rl_
 
 int rl_state_remove(const struct rl_state *st, int userns_fd, struct rl_error *err)
 {
-	/* Most containers write nothing as other uids: try the cheap way first. */
-	int r = rl_remove_tree(st->dir);
-	if (r == 0 || userns_fd < 0 || (r != -EACCES && r != -EPERM))
-		return r < 0 ? rl_fail_errno(err, -r, "cannot remove %s", st->dir) : 0;
-	pid_t pid = fork();
-	if (pid < 0)
-		return rl_fail_errno(err, errno, "cannot remove %s", st->dir);
-	if (pid == 0) {
-		/* As root of the container's namespace, every file in it is ours. */
-		if (setns(userns_fd, CLONE_NEWUSER) < 0)
-			_exit(1);
-		_exit(rl_remove_tree(st->dir) < 0 ? 2 : 0);
+	int r = rl_remove_tree_as_owner(st->dir, userns_fd, err);
+	if (r != -EACCES && r != -EPERM)
+		return r;
+	/* The container is gone and its namespace with it: a new one with the
+	 * same mapping owns the files just as well. */
+	return rl_userns_remove_tree(st->dir, err);
+}
+
+static int containers_dir(char *buf, size_t len, struct rl_error *err)
+{
+	char runtime[PATH_MAX];
+	int r = rl_runtime_dir(runtime, sizeof(runtime), err);
+	if (r < 0)
+		return r;
+	if (snprintf(buf, len, "%s/containers", runtime) >= (int)len)
+		return rl_fail(err, ENAMETOOLONG, "runtime directory path too long");
+	return 0;
+}
+
+static bool is_container_id(const char *s)
+{
+	size_t n = strspn(s, "0123456789abcdef");
+	return n == 64 && s[64] == '\0';
+}
+
+int rl_state_each(int (*fn)(const struct rl_state *st, void *ctx), void *ctx,
+		  struct rl_error *err)
+{
+	char dir[PATH_MAX];
+	int r = containers_dir(dir, sizeof(dir), err);
+	if (r < 0)
+		return r;
+	DIR *d = opendir(dir);
+	if (!d)
+		return errno == ENOENT ? 0 : rl_fail_errno(err, errno, "cannot list %s", dir);
+	for (struct dirent *e; r == 0 && (e = readdir(d));) {
+		if (!is_container_id(e->d_name))
+			continue;
+		struct rl_state st = {0};
+		memcpy(st.id, e->d_name, 64);
+		if (snprintf(st.dir, sizeof(st.dir), "%s/%.64s", dir, e->d_name) >= (int)sizeof(st.dir))
+			continue;
+		char name_path[PATH_MAX + 8];
+		snprintf(name_path, sizeof(name_path), "%s/name", st.dir);
+		/* A directory half made or half removed has no name: not a container. */
+		if (rl_read_file(name_path, st.name, sizeof(st.name), NULL) <= 0)
+			continue;
+		r = fn(&st, ctx);
 	}
-	int status;
-	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
-		;
-	if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
-		r = rl_remove_tree(st->dir);
-		if (r < 0)
-			return rl_fail_errno(err, -r, "cannot remove %s", st->dir);
+	closedir(d);
+	return r;
+}
+
+struct find_ctx {
+	const char *ref;
+	struct rl_state by_id, by_name, by_prefix;
+	int prefix_matches;
+};
+
+static int match_ref(const struct rl_state *st, void *ctx)
+{
+	struct find_ctx *f = ctx;
+	if (strcmp(st->id, f->ref) == 0)
+		f->by_id = *st;
+	if (strcmp(st->name, f->ref) == 0)
+		f->by_name = *st;
+	if (strncmp(st->id, f->ref, strlen(f->ref)) == 0) {
+		f->by_prefix = *st;
+		f->prefix_matches++;
 	}
+	return 0;
+}
+
+int rl_state_find(const char *ref, struct rl_state *st, struct rl_error *err)
+{
+	struct find_ctx f = {.ref = ref};
+	if (!ref[0])
+		return rl_fail(err, EINVAL, "empty container name or ID");
+	int r = rl_state_each(match_ref, &f, err);
+	if (r < 0)
+		return r;
+	if (f.by_id.id[0])
+		*st = f.by_id;
+	else if (f.by_name.id[0])
+		*st = f.by_name;
+	else if (f.prefix_matches == 1 && strspn(ref, "0123456789abcdef") == strlen(ref))
+		*st = f.by_prefix;
+	else if (f.prefix_matches > 1)
+		return rl_fail(err, EINVAL,
+			       "multiple containers found with ID prefix \"%s\"; give more of the ID",
+			       ref);
+	else
+		return rl_fail(err, ENOENT, "no such container: %s; see 'rlbpf ps -a'", ref);
+	return 0;
+}
+
+int rl_state_config(const struct rl_state *st, json_t **out, struct rl_error *err)
+{
+	char path[PATH_MAX + 16];
+	snprintf(path, sizeof(path), "%s/config.json", st->dir);
+	json_error_t jerr;
+	*out = json_load_file(path, 0, &jerr);
+	if (!*out)
+		return rl_fail(err, EINVAL, "cannot read the record of %s (%s): %s; remove it with 'rlbpf rm -f %s'",
+			       st->name, path, jerr.text, st->name);
 	return 0;
 }

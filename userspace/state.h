@@ -3,6 +3,7 @@
  * and the /etc files rlbpf writes for it. */
 #pragma once
 #include <limits.h>
+#include <jansson.h>
 #include <stdbool.h>
 
 #include "error.h"
@@ -27,3 +28,15 @@ int rl_state_record(const struct rl_state *st, const char *json_text, struct rl_
  * the subordinate range, so with a held user-namespace fd the removal runs
  * inside that namespace. */
 int rl_state_remove(const struct rl_state *st, int userns_fd, struct rl_error *err);
+
+/* Calls fn for each container of the caller's; stops at fn's first non-zero
+ * return and returns it. A missing containers directory means none. */
+int rl_state_each(int (*fn)(const struct rl_state *st, void *ctx), void *ctx,
+		  struct rl_error *err);
+
+/* Finds a container as Docker does: full id, then name, then an id prefix
+ * that only one container has. */
+int rl_state_find(const char *ref, struct rl_state *st, struct rl_error *err);
+
+/* Reads config.json, the record `run` wrote. */
+int rl_state_config(const struct rl_state *st, json_t **out, struct rl_error *err);

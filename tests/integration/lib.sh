@@ -189,8 +189,9 @@ user_pids() {
 	uid=$(id -u "$1")
 	start=$(subid_start /etc/subuid "$1")
 	count=$(awk -F: -v n="$1" -v u="$uid" 'NF == 3 && ($1 == n || $1 == u) { print $3; exit }' /etc/subuid)
-	ps -e -o pid=,uid= | awk -v u="$uid" -v s="${start:-0}" -v c="${count:-0}" \
-		'$2 == u || ($2 >= s && $2 < s + c) { print $1 }'
+	# Zombies have ended; only their parent's reaping is left to happen.
+	ps -e -o pid=,uid=,stat= | awk -v u="$uid" -v s="${start:-0}" -v c="${count:-0}" \
+		'$3 !~ /^Z/ && ($2 == u || ($2 >= s && $2 < s + c)) { print $1 }'
 }
 
 # describe_pids PID...: one line each, for failure messages.

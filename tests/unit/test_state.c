@@ -1,4 +1,4 @@
-/* links: state paths fsutil error */
+/* links: state paths fsutil userns_exec idmap spawn error */
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
