@@ -35,7 +35,8 @@ void rl_run_usage(FILE *out)
 	      "  -w, --workdir DIR          working directory inside the container\n"
 	      "      --help                 show this help\n"
 	      "\n"
-	      "IMAGE is the built-in 'busybox' image; a path (containing '/') is used as a rootfs.\n"
+	      "IMAGE is NAME[:TAG] or an ID from 'rlbpf images' (busybox is built in);\n"
+	      "a path (containing '/') is used as a rootfs directory.\n"
 	      "Exit status: the command's own, 125 for rlbpf's errors, 126 not executable,\n"
 	      "127 not found, 128+N when killed by signal N.\n",
 	      out);
