@@ -11,8 +11,7 @@
 #include "cleanup.h"
 #include "paths.h"
 
-/* Keeps fds off 0-2 so the child's dup2 onto stdio cannot clobber them. */
-static int above_stdio(int fd)
+int rl_fd_above_stdio(int fd)
 {
 	if (fd < 0 || fd > 2)
 		return fd;
@@ -27,12 +26,12 @@ int rl_helper_start(struct rl_helper *h, char *const argv[], char *const envp[],
 		    struct rl_error *err)
 {
 	*h = (struct rl_helper){.pid = -1, .out = -1};
-	_cleanup_close_ int devnull = above_stdio(open("/dev/null", O_RDONLY | O_CLOEXEC));
+	_cleanup_close_ int devnull = rl_fd_above_stdio(open("/dev/null", O_RDONLY | O_CLOEXEC));
 	int p[2];
 	if (devnull < 0 || pipe2(p, O_CLOEXEC) < 0)
 		return rl_fail_errno(err, errno, "cannot prepare to run %s", argv[0]);
-	_cleanup_close_ int rd = above_stdio(p[0]);
-	_cleanup_close_ int wr = above_stdio(p[1]);
+	_cleanup_close_ int rd = rl_fd_above_stdio(p[0]);
+	_cleanup_close_ int wr = rl_fd_above_stdio(p[1]);
 	if (rd < 0 || wr < 0)
 		return rl_fail_errno(err, errno, "cannot prepare to run %s", argv[0]);
 	pid_t pid = fork();

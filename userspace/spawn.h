@@ -15,6 +15,10 @@ struct rl_helper {
 	char msg[256]; /* first line of its output */
 };
 
+/* Moves an fd off 0-2 (closing the original), so that a child's dup2 onto
+ * stdio cannot clobber it; returns the new fd, or -1. */
+int rl_fd_above_stdio(int fd);
+
 /* Starts argv[0] (a full path) with the environment envp. The child only
  * calls dup2, execve and _exit: everything is prepared before fork. */
 int rl_helper_start(struct rl_helper *h, char *const argv[], char *const envp[],

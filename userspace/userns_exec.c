@@ -16,18 +16,6 @@
 #include "idmap.h"
 #include "spawn.h"
 
-/* Keeps fds off 0-2 so the child's dup2 onto stdio cannot clobber them. */
-static int above_stdio(int fd)
-{
-	if (fd < 0 || fd > 2)
-		return fd;
-	int moved = fcntl(fd, F_DUPFD_CLOEXEC, 3);
-	int e = errno;
-	close(fd);
-	errno = e;
-	return moved;
-}
-
 static void say(int fd, const char *a, const char *b)
 {
 	(void)!write(fd, a, strlen(a));
@@ -72,16 +60,16 @@ int rl_userns_exec(char *const argv[], struct rl_error *err)
 	int r = rl_idmap_plan(&map, err);
 	if (r < 0)
 		return r;
-	_cleanup_close_ int devnull = above_stdio(open("/dev/null", O_RDONLY | O_CLOEXEC));
+	_cleanup_close_ int devnull = rl_fd_above_stdio(open("/dev/null", O_RDONLY | O_CLOEXEC));
 	int p[2], s[2];
 	if (devnull < 0 || pipe2(p, O_CLOEXEC) < 0)
 		return rl_fail_errno(err, errno, "cannot prepare to run %s", argv[0]);
-	_cleanup_close_ int out_rd = above_stdio(p[0]);
-	_cleanup_close_ int out_wr = above_stdio(p[1]);
+	_cleanup_close_ int out_rd = rl_fd_above_stdio(p[0]);
+	_cleanup_close_ int out_wr = rl_fd_above_stdio(p[1]);
 	if (pipe2(s, O_CLOEXEC) < 0)
 		return rl_fail_errno(err, errno, "cannot prepare to run %s", argv[0]);
-	_cleanup_close_ int sync_rd = above_stdio(s[0]);
-	_cleanup_close_ int sync_wr = above_stdio(s[1]);
+	_cleanup_close_ int sync_rd = rl_fd_above_stdio(s[0]);
+	_cleanup_close_ int sync_wr = rl_fd_above_stdio(s[1]);
 	if (out_rd < 0 || out_wr < 0 || sync_rd < 0 || sync_wr < 0)
 		return rl_fail_errno(err, errno, "cannot prepare to run %s", argv[0]);
 
