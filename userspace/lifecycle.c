@@ -217,14 +217,22 @@ static int restart_one(struct cmd_opts *c, const char *ref, struct rl_error *err
 	return 0;
 }
 
+/* Parses the options, then applies `each` to every container named. */
+static int lifecycle_main(struct cmd_opts c, int argc, char **argv,
+			  int (*each)(struct cmd_opts *c, const char *ref, struct rl_error *err))
+{
+	int first = parse(&c, argc, argv);
+	if (first <= 0)
+		return first < 0 ? RL_EXIT_INTERNAL : 0;
+	return for_each_ref(&c, first, argc, argv, each);
+}
+
 int cmd_stop(int argc, char **argv)
 {
 	struct cmd_opts c = {.name = "stop", .flags = "t", .timeout = 10,
 			     .usage = "Usage: rlbpf stop [-t SECONDS] CONTAINER...\n"
 				      "  -t, --time SECONDS  wait this long after SIGTERM before SIGKILL (default 10)\n"};
-	int first = parse(&c, argc, argv);
-	return first <= 0 ? (first < 0 ? RL_EXIT_INTERNAL : 0)
-			  : for_each_ref(&c, first, argc, argv, stop_one);
+	return lifecycle_main(c, argc, argv, stop_one);
 }
 
 int cmd_kill(int argc, char **argv)
@@ -232,9 +240,7 @@ int cmd_kill(int argc, char **argv)
 	struct cmd_opts c = {.name = "kill", .flags = "s", .signal = SIGKILL,
 			     .usage = "Usage: rlbpf kill [-s SIGNAL] CONTAINER...\n"
 				      "  -s, --signal SIGNAL  the signal to send, by name or number (default KILL)\n"};
-	int first = parse(&c, argc, argv);
-	return first <= 0 ? (first < 0 ? RL_EXIT_INTERNAL : 0)
-			  : for_each_ref(&c, first, argc, argv, kill_one);
+	return lifecycle_main(c, argc, argv, kill_one);
 }
 
 int cmd_wait(int argc, char **argv)
@@ -242,9 +248,7 @@ int cmd_wait(int argc, char **argv)
 	struct cmd_opts c = {.name = "wait", .flags = "",
 			     .usage = "Usage: rlbpf wait CONTAINER...\n"
 				      "  Blocks until each container stops, then prints its exit code.\n"};
-	int first = parse(&c, argc, argv);
-	return first <= 0 ? (first < 0 ? RL_EXIT_INTERNAL : 0)
-			  : for_each_ref(&c, first, argc, argv, wait_one);
+	return lifecycle_main(c, argc, argv, wait_one);
 }
 
 int cmd_rm(int argc, char **argv)
@@ -252,9 +256,7 @@ int cmd_rm(int argc, char **argv)
 	struct cmd_opts c = {.name = "rm", .flags = "fv",
 			     .usage = "Usage: rlbpf rm [-f] [-v] CONTAINER...\n"
 				      "  -f, --force  kill a running container first; -v, --volumes: accepted (no anonymous volumes)\n"};
-	int first = parse(&c, argc, argv);
-	return first <= 0 ? (first < 0 ? RL_EXIT_INTERNAL : 0)
-			  : for_each_ref(&c, first, argc, argv, rm_one);
+	return lifecycle_main(c, argc, argv, rm_one);
 }
 
 int cmd_restart(int argc, char **argv)
@@ -262,7 +264,5 @@ int cmd_restart(int argc, char **argv)
 	struct cmd_opts c = {.name = "restart", .flags = "t", .timeout = 10,
 			     .usage = "Usage: rlbpf restart [-t SECONDS] CONTAINER...\n"
 				      "  -t, --time SECONDS  wait this long after SIGTERM before SIGKILL (default 10)\n"};
-	int first = parse(&c, argc, argv);
-	return first <= 0 ? (first < 0 ? RL_EXIT_INTERNAL : 0)
-			  : for_each_ref(&c, first, argc, argv, restart_one);
+	return lifecycle_main(c, argc, argv, restart_one);
 }
