@@ -1,0 +1,15 @@
+/* Memory sizes as Docker takes them for --memory: a number with an optional
+ * unit b, k, m or g (any case, optionally followed by b: "512m", "1g",
+ * "64MB"), at least 6 MiB as Docker requires, at most the host's memory. */
+#pragma once
+#include <stdint.h>
+
+#include "error.h"
+
+#define RL_MEMORY_MIN (6ULL << 20)
+
+/* host_bytes: the host's memory (0: not checked). */
+int rl_memsize_parse(const char *text, uint64_t host_bytes, uint64_t *out, struct rl_error *err);
+
+/* "32MiB", "1.5GiB": for messages and stats. */
+void rl_memsize_format(uint64_t bytes, char *buf, size_t len);
