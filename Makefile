@@ -25,8 +25,9 @@ COMMON  := error paths bpf_features
 # The unprivileged CLI.
 RLBPF   := cli run run_opts idmap mounts fsutil passwd caps seccomp container init \
 	   supervise pty image spawn state status logfile detach humantime template inspect ps logs lifecycle top exec info setup host_probe agent_client \
-	   userns_exec image_store images_cmd
-RLBPFD  := rlbpfd
+	   userns_exec image_store images_cmd network portfwd \
+	   agent_proto trace trace_fmt trace_register
+RLBPFD  := rlbpfd agent_server agent_bpf agent_registry agent_policy agent_proto
 UNPACK  := rlbpf_unpack image_loader unpack error
 
 COMMON_O := $(COMMON:%=$(B)/obj/%.o)
@@ -34,7 +35,7 @@ RLBPF_O  := $(RLBPF:%=$(B)/obj/%.o)
 RLBPFD_O := $(RLBPFD:%=$(B)/obj/%.o)
 UNPACK_O := $(UNPACK:%=$(B)/obj/%.o)
 # The detached supervisor's long-lived half: static, so it stays small.
-MONITOR  := rlbpf_monitor detach logfile status fsutil supervise pty error
+MONITOR  := rlbpf_monitor detach logfile status fsutil supervise pty error network portfwd
 MONITOR_O := $(MONITOR:%=$(B)/obj/%.o)
 MONITOR_BIN := $(B)/libexec/rlbpf/rlbpf-monitor
 
@@ -70,7 +71,7 @@ $(B)/tests/test_bpf_features $(B)/tests-san/test_bpf_features: $(SKEL)
 # ---- userspace
 $(B)/obj/%.o: userspace/%.c $(wildcard userspace/*.h) bpf/events.h | $(B)/obj
 	$(CC) $(CFLAGS) -c $< -o $@
-$(B)/obj/bpf_features.o $(B)/obj/rlbpfd.o: $(SKEL)
+$(B)/obj/bpf_features.o $(B)/obj/rlbpfd.o $(B)/obj/agent_bpf.o $(B)/obj/agent_server.o: $(SKEL)
 $(B)/bin/rlbpf: $(RLBPF_O) $(COMMON_O) | $(B)/bin
 	$(CC) $(CFLAGS) $(LDFLAGS) $^ -o $@ $(RLBPF_LIBS)
 $(B)/bin/rlbpfd: $(RLBPFD_O) $(COMMON_O) | $(B)/bin
@@ -80,11 +81,13 @@ $(MONITOR_BIN): $(MONITOR_O) | $(B)/libexec/rlbpf
 $(LIBEXEC): $(UNPACK_O) | $(B)/libexec/rlbpf
 	$(CC) $(CFLAGS) $(LDFLAGS) $^ -o $@ $(UNPACK_LIBS)
 
-# ---- the embedded default image: Debian's busybox-static plus our hog
+# ---- the embedded default image: Debian's busybox-static plus our hog and tcpblast
 $(B)/bin/hog: tools/hog.c | $(B)/bin
 	$(CC) -O2 -std=gnu11 -Wall -Wextra -Werror -static $< -o $@
-$(IMAGE): tools/mkimage.sh $(B)/bin/hog | $(B)/share/rlbpf
-	tools/mkimage.sh $@ $(B)/bin/hog
+$(B)/bin/tcpblast: tools/tcpblast.c | $(B)/bin
+	$(CC) -O2 -std=gnu11 -Wall -Wextra -Werror -static $< -o $@
+$(IMAGE): tools/mkimage.sh $(B)/bin/hog $(B)/bin/tcpblast | $(B)/share/rlbpf
+	tools/mkimage.sh $@ $(B)/bin/hog $(B)/bin/tcpblast
 
 $(B)/obj $(B)/bin $(B)/libexec/rlbpf $(B)/bpf $(B)/share/rlbpf $(B)/tests $(B)/tests-san:
 	mkdir -p $@
@@ -126,7 +129,19 @@ bench:
 	@tools/bench.sh
 
 vmtest:
+	@tools/deps.sh vmtest
+	@$(MAKE) --no-print-directory all
 	@vmtest/run.sh
+
+# libFuzzer on the agent's protocol decoder (what any local user can send it)
+FUZZ_SECONDS ?= 60
+$(B)/fuzz/fuzz_agent_proto: tests/fuzz/fuzz_agent_proto.c userspace/agent_proto.c userspace/agent_proto.h bpf/events.h
+	mkdir -p $(B)/fuzz
+	$(CLANG) -g -O1 -std=gnu11 -Wall -Wextra -Werror -D_GNU_SOURCE -iquote userspace -Ibpf \
+		-fsanitize=fuzzer,address,undefined $< userspace/agent_proto.c -o $@
+fuzz: $(B)/fuzz/fuzz_agent_proto
+	mkdir -p $(B)/fuzz/corpus
+	$< -max_total_time=$(FUZZ_SECONDS) -max_len=8192 $(B)/fuzz/corpus tests/fuzz/corpus
 
 install: all
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/rlbpf

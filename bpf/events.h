@@ -170,6 +170,41 @@ struct rl_container {
 
 /* tasks: key __u32 host tgid -> value __u64 container id. */
 
+/* setid_pending: key __u32 host tid -> the ids before a set*id call, kept
+ * from sys_enter to sys_exit. */
+struct rl_setid_pending {
+	__u32 call;       /* RL_SETID_* */
+	__u32 old_id[3];  /* host ids: real, effective, saved (fs for setfs*id) */
+};
+
+/* bind_pending: key __u32 host tid -> the address of a bind() below the
+ * netns's unprivileged port start, kept from sys_enter to sys_exit. */
+struct rl_bind_pending {
+	__u16 family;
+	__u16 port;
+	__u32 unpriv_port_start;
+	__u8 addr[16];
+};
+
+/* port_policy: which host uid may bind which privileged port without
+ * CAP_NET_BIND_SERVICE. The agent fills it from /etc/rlbpf/ports.conf; a
+ * group rule (@www) is expanded to its members' uids. */
+struct rl_port_key {
+	__u32 uid;    /* host uid */
+	__u16 port;   /* host byte order */
+	__u8 proto;   /* IPPROTO_TCP or IPPROTO_UDP */
+	__u8 pad;
+};
+/* value: __u32, the 1-based line number of the rule in ports.conf */
+
+/* stats: one-element array of counters not tied to a container. */
+struct rl_stats {
+	__u64 host_events_lost; /* ring reservations failed for host events */
+	__u64 pad[3];
+};
+
+#define RL_MAX_PORT_RULES 4096
+#define RL_MAX_PENDING 8192
 #define RL_MAX_CONTAINERS 1024
 #define RL_MAX_TASKS 65536
 #define RL_RINGBUF_BYTES (1u << 20)
@@ -181,4 +216,7 @@ _Static_assert(sizeof(struct rl_ev_bind) == 32, "bind layout");
 _Static_assert(sizeof(struct rl_ev_mem) == 32, "mem layout");
 _Static_assert(sizeof(struct rl_ev_exit) == 8, "exit layout");
 _Static_assert(sizeof(struct rl_container) == 64, "container layout");
+_Static_assert(sizeof(struct rl_setid_pending) == 16, "setid pending layout");
+_Static_assert(sizeof(struct rl_bind_pending) == 24, "bind pending layout");
+_Static_assert(sizeof(struct rl_port_key) == 8, "port key layout");
 _Static_assert(__builtin_offsetof(struct rl_event, u) == 56, "payload offset");

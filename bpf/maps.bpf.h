@@ -24,3 +24,35 @@ struct {
 	__uint(type, BPF_MAP_TYPE_RINGBUF);
 	__uint(max_entries, RL_RINGBUF_BYTES);
 } events SEC(".maps");
+
+/* host tid -> ids before a set*id call (setid.bpf.h). LRU: a task killed
+ * between enter and exit leaves an entry that ages out instead of leaking. */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, RL_MAX_PENDING);
+	__type(key, __u32);
+	__type(value, struct rl_setid_pending);
+} setid_pending SEC(".maps");
+
+/* host tid -> address of a privileged bind() in flight (bind.bpf.h) */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, RL_MAX_PENDING);
+	__type(key, __u32);
+	__type(value, struct rl_bind_pending);
+} bind_pending SEC(".maps");
+
+/* (host uid, port, proto) -> ports.conf line that grants it */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, RL_MAX_PORT_RULES);
+	__type(key, struct rl_port_key);
+	__type(value, __u32);
+} port_policy SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct rl_stats);
+} stats SEC(".maps");

@@ -7,6 +7,7 @@
 #include <bpf/bpf_core_read.h>
 #include <bpf/bpf_helpers.h>
 #include <bpf/bpf_tracing.h>
+#include <bpf/bpf_endian.h>
 
 #include "events.h"
 
@@ -17,4 +18,6 @@ char LICENSE[] SEC("license") = "GPL";
 #include "task.bpf.h"
 #include "mem.bpf.h"
 #include "sched.bpf.h"
+#include "setid.bpf.h"
+#include "bind.bpf.h"
 #include "probes.bpf.h"

@@ -66,7 +66,7 @@ int rl_exec(struct trace_event_raw_sched_process_exec *ctx)
 	/* __data_loc: low 16 bits are the offset of the string in the record */
 	bpf_probe_read_kernel_str(e->u.exec.filename, sizeof(e->u.exec.filename),
 				  (void *)ctx + (ctx->__data_loc_filename & 0xffff));
-	bpf_ringbuf_submit(e, 0);
+	rl_event_submit(e);
 	return 0;
 }
 
@@ -108,7 +108,7 @@ int rl_exit(struct trace_event_raw_sched_process_exit *ctx)
 		else
 			e->u.exit.status = BPF_CORE_READ(task, exit_code);
 		e->u.exit.flags = RL_EXIT_GROUP_DEAD;
-		bpf_ringbuf_submit(e, 0);
+		rl_event_submit(e);
 	}
 	rl_task_forget(tgid);
 	return 0;

@@ -57,9 +57,26 @@ static __always_inline struct rl_container *rl_current_container(__u64 *cid)
 	return bpf_map_lookup_elem(&containers, cid);
 }
 
+/* A failed reservation is counted where the agent looks for it: in the
+ * container, or for host-wide events (c == NULL) in the stats map. */
+static __always_inline void rl_count_lost(struct rl_container *c)
+{
+	__u32 zero = 0;
+	struct rl_stats *s;
+
+	if (c) {
+		__sync_fetch_and_add(&c->events_lost, 1);
+		return;
+	}
+	s = bpf_map_lookup_elem(&stats, &zero);
+	if (s)
+		__sync_fetch_and_add(&s->host_events_lost, 1);
+}
+
 /* Reserves an event of the size its payload needs, zeroed, with the header
  * filled in for the current task. On a full ring buffer it counts the loss
- * in the container, where the agent turns it into a "lost" event. */
+ * in the container (c may be NULL for a host-wide event), where the agent
+ * turns it into a "lost" event. */
 static __always_inline struct rl_event *
 rl_event_reserve_(__u32 size, __u32 type, __u64 cid, struct rl_container *c)
 {
@@ -68,7 +85,7 @@ rl_event_reserve_(__u32 size, __u32 type, __u64 cid, struct rl_container *c)
 	__u32 euid;
 
 	if (!e) {
-		__sync_fetch_and_add(&c->events_lost, 1);
+		rl_count_lost(c);
 		return NULL;
 	}
 	/* ring-buffer memory is not cleared between uses: zero padding and
@@ -85,6 +102,19 @@ rl_event_reserve_(__u32 size, __u32 type, __u64 cid, struct rl_container *c)
 	e->hdr.ns_uid = rl_id_to_ns(&BPF_CORE_READ(task, cred, user_ns)->uid_map, euid);
 	bpf_get_current_comm(e->hdr.comm, sizeof(e->hdr.comm));
 	return e;
+}
+
+/* Hands an event to the agent. Waking the agent for every event costs a
+ * context switch per event (for a loop of denied binds, more than the bind
+ * itself), so the ring wakes it only once an eighth of it is full; the
+ * agent also drains it on its timer, which bounds the delay of a lone event
+ * to one tick. */
+static __always_inline void rl_event_submit(void *e)
+{
+	__u64 avail = bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA);
+
+	bpf_ringbuf_submit(e, avail >= RL_RINGBUF_BYTES / 8 ? BPF_RB_FORCE_WAKEUP
+							     : BPF_RB_NO_WAKEUP);
 }
 
 /* member names the union member of struct rl_event the payload goes in. */

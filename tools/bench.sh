@@ -1,7 +1,8 @@
 #!/bin/bash
 # make bench: start-to-exit time of `rlbpf run --rm busybox /bin/true`
 # against bubblewrap and rootless runc on the same rootfs, all measured in
-# this run as the same unprivileged user, printed as ratios.
+# this run as the same unprivileged user, printed as ratios; then TCP
+# throughput through a published port (-p) against plain host loopback.
 #
 # Usage (as root, from the repository): tools/bench.sh
 # Environment: BENCH_RUNS (default 200) iterations per command.
@@ -54,7 +55,7 @@ as_single_user() {
 rlbpf=$tmp/prefix/bin/rlbpf
 
 # The busybox image unpacked by rlbpf is the one rootfs all three run.
-as_user "$rlbpf" run --rm busybox true
+as_user "$rlbpf" run --rm --network none busybox true
 rootfs=$(ls -d "$tmp"/home/.local/share/rlbpf/images/[0-9a-f]*/rootfs | head -n 1)
 
 # Rootless runc needs an OCI bundle: its own rootless spec, our rootfs.
@@ -66,17 +67,20 @@ as_user sed -i -e "s|\"path\": \"rootfs\"|\"path\": \"$rootfs\"|" \
 
 csv=$tmp/home/times.csv
 csv2=$tmp/home2/times.csv
+# --network none: bwrap --unshare-all and runc's spec have no network either,
+# and slirp4netns (the default when /dev/net/tun is usable) would be measured
+# with rlbpf alone.
 bwrap_cmd="bwrap --unshare-all --uid 0 --gid 0 --bind $rootfs / --proc /proc --dev /dev /bin/true"
 as_user hyperfine -N --style basic --warmup 10 --runs "$runs" --export-csv "$csv" \
-	-n rlbpf "$rlbpf run --rm busybox /bin/true" \
+	-n rlbpf "$rlbpf run --rm --network none busybox /bin/true" \
 	-n bwrap "$bwrap_cmd" \
 	-n runc "runc --root $tmp/run/runc run --bundle $bundle bench" >/dev/null
 # The same pair for a user without subordinate ranges: no setuid helpers.
 chmod 755 "$tmp/home" "$tmp/home/.local" "$tmp/home/.local/share" "$tmp/home/.local/share/rlbpf" \
 	"$tmp/home/.local/share/rlbpf/images" "$(dirname "$rootfs")"
-as_single_user "$rlbpf" run --rm busybox true 2>/dev/null
+as_single_user "$rlbpf" run --rm --network none busybox true 2>/dev/null
 as_single_user hyperfine -N --style basic --warmup 10 --runs "$runs" --export-csv "$csv2" \
-	-n rlbpf "$rlbpf run --rm busybox /bin/true" -n bwrap "$bwrap_cmd" >/dev/null 2>&1
+	-n rlbpf "$rlbpf run --rm --network none busybox /bin/true" -n bwrap "$bwrap_cmd" >/dev/null 2>&1
 
 echo
 echo "start-to-exit of /bin/true in a busybox container, median of $runs runs:"
@@ -100,7 +104,7 @@ detached() {
 	local n=50 i ids=() t0 t1 t2 rss=0 pid
 	t0=$(date +%s%N)
 	for i in $(seq $n); do
-		ids+=("$(as_user "$rlbpf" run -d busybox sleep 600)")
+		ids+=("$(as_user "$rlbpf" run -d --network none busybox sleep 600)")
 	done
 	t1=$(date +%s%N)
 	for i in "${ids[@]}"; do
@@ -137,3 +141,46 @@ awk -v a="$run_us" -v b="$runc_run_us" -v c="$rm_us" -v d="$runc_rm_us" -v m="$r
 	printf "  rm -f   rlbpf %7.2f ms   runc delete %7.2f ms   ratio %.2fx\n", c / 1000, d / 1000, c / d
 	printf "  supervisor resident memory per container: %d KiB (goal: under 1024 KiB)\n", m
 }'
+
+# TCP throughput through a published port: tcpblast (tools/tcpblast.c, in the
+# busybox image) sinks in a detached container published with -p, the host's
+# tcpblast sends to it for 5 s; then the same pair on plain host loopback.
+# --network none: the port driver (the supervisor, splice) is what is
+# measured, not slirp4netns. Median of 3 runs each, in this one run.
+blast=$repo/build/bin/tcpblast
+[ -x "$blast" ] || die "no $blast; 'make all' builds it"
+blast_port=$((30000 + RANDOM % 10000))
+host_port=$((blast_port + 1))
+id=$(as_user "$rlbpf" run -d --network none -p "127.0.0.1:$blast_port:5001" busybox tcpblast sink 5001)
+"$blast" sink "$host_port" &
+host_sink=$!
+sleep 0.5
+# Alternated, so that whatever else the machine does weighs on both alike.
+pub=() lo=()
+for i in 1 2 3; do
+	pub+=("$("$blast" send 127.0.0.1 "$blast_port" 5 | awk '{ print $3 }')")
+	lo+=("$("$blast" send 127.0.0.1 "$host_port" 5 | awk '{ print $3 }')")
+done
+median() { printf '%s\n' "$@" | sort -n | sed -n 2p; }
+published=$(median "${pub[@]}")
+loopback=$(median "${lo[@]}")
+kill "$host_sink"
+as_user "$rlbpf" rm -f "$id" >/dev/null
+iperf=""
+if command -v iperf3 >/dev/null; then
+	# iperf3's own figure for the same loopback, to show tcpblast is no bottleneck.
+	iperf3 -s -1 -p "$host_port" >/dev/null 2>&1 &
+	sleep 0.3
+	iperf=$(iperf3 -c 127.0.0.1 -p "$host_port" -t 5 -f g 2>/dev/null |
+		awk '/receiver/ { print $(NF-2) }')
+fi
+echo "TCP throughput, median of 3 x 5 s (tcpblast):"
+awk -v p="$published" -v l="$loopback" -v i="$iperf" 'BEGIN {
+	printf "  published port (-p, supervisor splice)  %6.2f Gbit/s\n", p
+	printf "  plain host loopback                     %6.2f Gbit/s   ratio %.0f%% (goal: at least 50%%)\n", l, 100 * p / l
+	if (i != "") printf "  (iperf3 on the same loopback            %6.2f Gbit/s)\n", i
+}'
+
+# The agent: rlbpfd's overhead on fork+exec and bind loops in a container,
+# with and without it, and the highest event rate `rlbpf trace` keeps up with.
+"$repo/tools/bench_agent.sh" "$tmp/prefix" "$user"

@@ -1,18 +1,21 @@
 #!/bin/sh
 # Installs the Debian packages rlbpf needs that are not there yet.
-# Usage: tools/deps.sh build|test|bench   (idempotent; silent when all is present)
+# Usage: tools/deps.sh build|test|bench|vmtest   (idempotent; silent when all is present)
 set -eu
 
 build="make gcc clang llvm pkg-config bpftool libbpf-dev libelf-dev zlib1g-dev
 libseccomp-dev libcap-dev libjansson-dev libarchive-dev libssl-dev busybox-static uidmap"
-test="$build libcmocka-dev procps iproute2 passwd util-linux bsdutils jq umoci skopeo python3"
-bench="$test bubblewrap runc hyperfine"
+test="$build libcmocka-dev procps iproute2 passwd util-linux bsdutils jq umoci skopeo python3 slirp4netns curl socat"
+bench="$test bubblewrap runc hyperfine iperf3"
+# make vmtest: QEMU, and what vmtest/run.sh builds the guests' initramfs with
+vmtest="$test qemu-system-x86 kmod xz-utils file"
 
 case "${1:-build}" in
 build) want=$build ;;
 test) want=$test ;;
 bench) want=$bench ;;
-*) echo "tools/deps.sh: unknown set '$1'; use build, test or bench" >&2; exit 2 ;;
+vmtest) want=$vmtest ;;
+*) echo "tools/deps.sh: unknown set '$1'; use build, test, bench or vmtest" >&2; exit 2 ;;
 esac
 
 missing=""

@@ -1,7 +1,8 @@
 #!/bin/sh
 # Builds rlbpf's embedded default image, busybox:latest, as a `docker save`
-# archive: a busybox rootfs plus our hog.
-# Usage: tools/mkimage.sh OUT.tar HOG_BINARY
+# archive: a busybox rootfs plus our hog (and tcpblast, a network test tool:
+# busybox's nc has no UDP and the image has no iperf3).
+# Usage: tools/mkimage.sh OUT.tar HOG_BINARY [TCPBLAST_BINARY]
 #
 # The rootfs is Debian's busybox-static (/bin/busybox, or $BUSYBOX) with every
 # applet as a relative symlink, a small /etc (root, daemon, bin, www-data,
@@ -23,9 +24,10 @@ die() {
 	exit 1
 }
 
-[ $# -eq 2 ] || die "usage: $prog OUT.tar HOG_BINARY"
+[ $# -eq 2 ] || [ $# -eq 3 ] || die "usage: $prog OUT.tar HOG_BINARY [TCPBLAST_BINARY]"
 out=$1
 hog=$2
+tcpblast=${3:-}
 busybox=${BUSYBOX:-/bin/busybox}
 
 [ -x "$busybox" ] || die "$busybox not found; install it with 'sudo apt-get install busybox-static'"
@@ -43,6 +45,7 @@ outdir=$(dirname -- "$out")
 # Absolute paths: the rootfs is assembled from inside the work directory.
 out=$(cd -- "$outdir" && pwd)/$(basename -- "$out")
 case $hog in /*) ;; *) hog=$(pwd)/$hog ;; esac
+case $tcpblast in /* | "") ;; *) tcpblast=$(pwd)/$tcpblast ;; esac
 work=$(mktemp -d "${TMPDIR:-/tmp}/rlbpf-mkimage.XXXXXX")
 tmp_out="$out.tmp.$$"
 cleanup() {
@@ -91,6 +94,10 @@ done
 
 cp -- "$hog" usr/bin/hog
 chmod 0755 usr/bin/hog
+if [ -n "$tcpblast" ]; then
+	cp -- "$tcpblast" usr/bin/tcpblast
+	chmod 0755 usr/bin/tcpblast
+fi
 
 cat >etc/passwd <<'EOF'
 root:x:0:0:root:/root:/bin/sh

@@ -26,6 +26,7 @@ static const struct subcommand subcommands[] = {
 	{"load", cmd_load, "load images from a 'docker save' archive or an OCI layout"},
 	{"tag", cmd_tag, "name an image"},
 	{"rmi", cmd_rmi, "remove images"},
+	{"trace", cmd_trace, "show what happens in containers, from the rlbpfd agent"},
 	{"info", cmd_info, "show what this host lets rlbpf do, and what it cannot keep"},
 	{"setup", cmd_setup, "check the rootless prerequisites and print the fixes"},
 };

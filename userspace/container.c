@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <linux/close_range.h>
 #include <sys/ioctl.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
@@ -127,6 +128,10 @@ static int setup_stdio(const struct rl_container_spec *s, int tty_slave, const s
 			close(tty_slave);
 		return 0;
 	}
+	/* Out of the caller's session: a terminal the caller had stays its
+	 * own, and the container cannot push keystrokes into it (TIOCSTI). */
+	if (setsid() < 0 && errno != EPERM)
+		return rl_fail_errno(err, errno, "cannot leave the caller's session");
 	if (!s->opts->interactive || s->opts->detach) {
 		int null = open("/dev/null", O_RDONLY | O_CLOEXEC);
 		if (null < 0 || dup2(null, 0) < 0)
@@ -187,7 +192,9 @@ static int child_main(const struct rl_container_spec *s, int sock, int seccomp_f
 	int r;
 	if (sethostname(s->hostname, strlen(s->hostname)) < 0)
 		return rl_fail_errno(err, errno, "cannot set the host name"), RL_EXIT_INTERNAL;
-	if (loopback_up(err) < 0 || rl_mounts_prepare(&s->mounts, err) < 0)
+	/* With the host's network there is no loopback of our own to bring up. */
+	if ((s->opts->network != RL_NET_HOST && loopback_up(err) < 0) ||
+	    rl_mounts_prepare(&s->mounts, err) < 0)
 		return RL_EXIT_INTERNAL;
 
 	int tty_slave = -1;
@@ -205,10 +212,10 @@ static int child_main(const struct rl_container_spec *s, int sock, int seccomp_f
 	if (rl_mounts_pivot(&s->mounts, err) < 0)
 		return RL_EXIT_INTERNAL;
 
-	return rl_container_exec(s, tty_slave, seccomp_fd, sock, err);
+	return rl_container_exec(s, tty_slave, seccomp_fd, err);
 }
 
-int rl_container_exec(const struct rl_container_spec *s, int tty_slave, int seccomp_fd, int sock,
+int rl_container_exec(const struct rl_container_spec *s, int tty_slave, int seccomp_fd,
 		      struct rl_error *err)
 {
 	struct rl_user u;
@@ -231,8 +238,8 @@ int rl_container_exec(const struct rl_container_spec *s, int tty_slave, int secc
 			return rl_fail_errno(err, errno, "cannot start the command under --init"),
 			       RL_EXIT_INTERNAL;
 		if (cmd > 0) {
-			/* Only the command's exec may close the last copy of the socket. */
-			close(sock);
+			/* --init never execs: it keeps nothing of the supervisor's. */
+			close_range(3, ~0U, 0);
 			_exit(rl_init_loop(cmd));
 		}
 	}
@@ -243,8 +250,8 @@ int rl_container_exec(const struct rl_container_spec *s, int tty_slave, int secc
 int rl_container_start(const struct rl_container_spec *s, struct rl_container *c,
 		       struct rl_error *err)
 {
-	*c = (struct rl_container){.pid = -1, .userns_fd = -1, .pty_master = -1,
-				   .exit_code = RL_EXIT_INTERNAL};
+	*c = (struct rl_container){.pid = -1, .userns_fd = -1, .netns_fd = -1, .pty_master = -1,
+				   .exit_code = RL_EXIT_INTERNAL, .slirp = {.pid = -1, .exit_fd = -1}};
 	int sp[2];
 	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sp) < 0)
 		return rl_fail_errno(err, errno, "cannot create the setup channel");
@@ -258,8 +265,10 @@ int rl_container_start(const struct rl_container_spec *s, struct rl_container *c
 		return rl_fail_errno(err, e, "cannot create the seccomp channel");
 	}
 	_cleanup_close_ int prog_w = prog[1];
+	/* --network host keeps ours: no network namespace of its own. */
 	const unsigned long flags = CLONE_NEWUSER | CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWUTS |
-				    CLONE_NEWIPC | CLONE_NEWNET;
+				    CLONE_NEWIPC |
+				    (s->opts->network == RL_NET_HOST ? 0 : CLONE_NEWNET);
 	pid_t pid = (pid_t)syscall(SYS_clone, flags | SIGCHLD, NULL, NULL, NULL, 0);
 	if (pid < 0) {
 		int e = errno;
@@ -274,6 +283,9 @@ int rl_container_start(const struct rl_container_spec *s, struct rl_container *c
 		if (prog_w >= 0)
 			close(prog_w);
 		prctl(PR_SET_PDEATHSIG, SIGKILL);
+		/* Whatever the caller had open must not reach the container: an fd
+		 * of a host directory would be a way out of its root. */
+		close_range(3, ~0U, CLOSE_RANGE_CLOEXEC);
 		/* The supervisor blocked its signals for signalfd; ours are default. */
 		sigset_t none;
 		sigemptyset(&none);
@@ -291,8 +303,20 @@ int rl_container_start(const struct rl_container_spec *s, struct rl_container *c
 	char ns[64];
 	snprintf(ns, sizeof(ns), "/proc/%d/ns/user", pid);
 	c->userns_fd = open(ns, O_RDONLY | O_CLOEXEC);
+	/* Held now: a command that exits at once takes its namespaces along,
+	 * and the published ports' forwarder needs this one. */
+	if (s->opts->network != RL_NET_HOST) {
+		snprintf(ns, sizeof(ns), "/proc/%d/ns/net", pid);
+		c->netns_fd = open(ns, O_RDONLY | O_CLOEXEC);
+	}
 	int r = c->userns_fd < 0 ? rl_fail_errno(err, errno, "cannot hold the user namespace")
 				 : rl_idmap_apply(s->idmap, pid, err);
+	/* The network is up before the container goes on: its command may
+	 * use it at once. slirp4netns joins the user namespace, so the map
+	 * must be written first. */
+	if (r == 0 && s->opts->network == RL_NET_SLIRP)
+		r = rl_slirp_start(pid, s->opts->allow_host_loopback, s->mounts.state_dir, &c->slirp,
+				   err);
 	if (r == 0 && write(sock, "m", 1) != 1)
 		r = rl_fail_errno(err, errno, "the container died before setup");
 	if (r == 0 && prog_w >= 0)
@@ -303,11 +327,18 @@ int rl_container_start(const struct rl_container_spec *s, struct rl_container *c
 		close(RL_TAKE_FD(prog_w));
 
 	if (r == 0 && s->opts->tty) {
-		int fd = rl_fd_recv(sock);
-		if (fd >= 0)
+		/* A child that fails before it has a terminal sends its report. */
+		struct rl_child_report rep;
+		int fd = rl_fd_recv_or(sock, &rep, sizeof(rep));
+		if (fd >= 0) {
 			c->pty_master = fd;
-		else if (fd != -EPIPE)
+		} else if (fd == -EBADMSG) {
+			rep.msg[sizeof(rep.msg) - 1] = '\0';
+			c->exit_code = rep.exit_code;
+			r = rl_fail(err, EINVAL, "%s", rep.msg);
+		} else if (fd != -EPIPE) {
 			r = rl_fail_errno(err, -fd, "cannot receive the terminal");
+		}
 	}
 	if (r == 0) {
 		/* EOF means exec happened; a report means it did not. */
@@ -324,6 +355,9 @@ int rl_container_start(const struct rl_container_spec *s, struct rl_container *c
 	if (r < 0) {
 		kill(pid, SIGKILL);
 		waitpid(pid, NULL, 0);
+		rl_slirp_stop(&c->slirp);
+		if (c->netns_fd >= 0)
+			close(RL_TAKE_FD(c->netns_fd));
 		if (c->pty_master >= 0)
 			close(c->pty_master);
 		c->pid = -1;

@@ -7,6 +7,7 @@
 #include "error.h"
 #include "idmap.h"
 #include "mounts.h"
+#include "network.h"
 #include "run_opts.h"
 #include "seccomp.h"
 
@@ -27,8 +28,10 @@ struct rl_container_spec {
 struct rl_container {
 	pid_t pid;      /* host pid of the container's PID 1 */
 	int userns_fd;  /* keeps the user namespace to clean up its files later */
+	int netns_fd;   /* its network namespace, for published ports; -1 with host */
 	int pty_master; /* -t: the terminal's master side, else -1 */
 	int exit_code;  /* when start fails: 125, 126 or 127 as Docker */
+	struct rl_slirp slirp; /* --network slirp4netns: our child, pid -1 otherwise */
 };
 
 /* Returns 0 once the command has been exec'd, or a negative errno with err
@@ -42,9 +45,8 @@ int rl_container_start(const struct rl_container_spec *s, struct rl_container *c
  * /etc/passwd, attach stdio (tty_slave >= 0 with -t), drop privileges
  * (capabilities, seccomp from seccomp_fd if >= 0, no_new_privs), enter the
  * working directory and exec. Returns the exit code to report (125, 126 or
- * 127) when exec cannot be reached, with err saying why. sock is the
- * channel to the supervisor that --init must close. */
-int rl_container_exec(const struct rl_container_spec *s, int tty_slave, int seccomp_fd, int sock,
+ * 127) when exec cannot be reached, with err saying why. */
+int rl_container_exec(const struct rl_container_spec *s, int tty_slave, int seccomp_fd,
 		      struct rl_error *err);
 
 /* What a child tells its supervisor when it cannot reach exec. */

@@ -11,7 +11,8 @@
 #include "logfile.h"
 #include "supervise.h"
 
-int rl_supervise_logged(pid_t pid, int out_fd, int err_fd, int pty_master, int logfd)
+int rl_supervise_logged(pid_t pid, int out_fd, int err_fd, int pty_master, int logfd,
+			const struct rl_poll_hook *hook)
 {
 	sigset_t set;
 	rl_supervise_signals(&set);
@@ -30,7 +31,7 @@ int rl_supervise_logged(pid_t pid, int out_fd, int err_fd, int pty_master, int l
 			{.fd = fds[1], .events = POLLIN},
 		};
 		/* After the exit, what is still in the pipes is drained. */
-		int n = poll(p, 3, exited ? 100 : -1);
+		int n = rl_supervise_poll(p, 3, exited ? NULL : hook, exited ? 100 : -1);
 		if (n < 0 && errno != EINTR)
 			break;
 		if (exited && n == 0)

@@ -11,9 +11,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <linux/close_range.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "caps.h"
@@ -106,8 +108,11 @@ static char **exec_env(json_t *config, const struct exec_opts *o)
 	size_t n = json_array_size(env);
 	char **out = calloc(n + o->n_env + 2, sizeof(*out));
 	size_t used = 0;
-	for (size_t i = 0; out && i < n; i++)
-		out[used++] = (char *)json_string_value(json_array_get(env, i));
+	for (size_t i = 0; out && i < n; i++) {
+		const char *kv = json_string_value(json_array_get(env, i));
+		if (kv && strchr(kv, '='))
+			out[used++] = (char *)kv;
+	}
 	for (size_t i = 0; out && i < o->n_env; i++) {
 		size_t key = strcspn(o->env[i], "=");
 		size_t j = 0;
@@ -143,6 +148,17 @@ static int enter(pid_t pid, struct rl_error *err)
 	}
 	int r = 0;
 	for (size_t i = 0; i < 6; i++) {
+		/* A namespace the container shares with us (the host's network
+		 * with --network host) is ours already, and joining it again from
+		 * inside the container's user namespace would be refused. */
+		struct stat theirs, ours;
+		char self[64];
+		snprintf(self, sizeof(self), "/proc/self/ns/%s", order[i].name);
+		if (fds[i] >= 0 && fstat(fds[i], &theirs) == 0 && stat(self, &ours) == 0 &&
+		    theirs.st_ino == ours.st_ino && theirs.st_dev == ours.st_dev) {
+			close(fds[i]);
+			continue;
+		}
 		if (r == 0 && (fds[i] < 0 || setns(fds[i], order[i].type) < 0))
 			r = rl_fail_errno(err, errno, "cannot enter the container's %s namespace",
 					  order[i].name);
@@ -220,6 +236,8 @@ static int exec_in(const struct rl_status *s, json_t *config, struct exec_opts *
 	if (child == 0) {
 		/* The seccomp program ends at EOF: no copy of its writer may stay here. */
 		close(sp[0]);
+		/* Nothing of the caller's may reach the container. */
+		close_range(3, ~0U, CLOSE_RANGE_CLOEXEC);
 		if (prog[1] >= 0)
 			close(prog[1]);
 		if (master >= 0)
@@ -230,7 +248,7 @@ static int exec_in(const struct rl_status *s, json_t *config, struct exec_opts *
 		sigprocmask(SIG_SETMASK, &none, NULL);
 		struct rl_error child_err = {0};
 		struct rl_child_report rep = {
-			.exit_code = rl_container_exec(&spec, slave, prog[0], sp[1], &child_err)};
+			.exit_code = rl_container_exec(&spec, slave, prog[0], &child_err)};
 		snprintf(rep.msg, sizeof(rep.msg), "%s", child_err.msg);
 		(void)!send(sp[1], &rep, sizeof(rep), MSG_NOSIGNAL);
 		_exit(rep.exit_code);
@@ -256,7 +274,7 @@ static int exec_in(const struct rl_status *s, json_t *config, struct exec_opts *
 		r = rl_fail(err, EINVAL, "%s", rep.msg);
 		goto out_fds;
 	}
-	*code = rl_supervise(child, master, eo->interactive);
+	*code = rl_supervise(child, master, eo->interactive, NULL);
 out_fds:
 	for (int *fd = (int[]){master, slave, sp[0], sp[1], prog[0], prog[1]}, i = 0; i < 6; i++)
 		if (fd[i] >= 0)

@@ -2,6 +2,7 @@
 #pragma once
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdio.h>
 
 #include "error.h"
 
@@ -13,6 +14,10 @@ int rl_remove_tree(const char *path);
  * plainly first, then, when that is refused and userns_fd (a container's
  * user namespace) is given, from inside that namespace. */
 int rl_remove_tree_as_owner(const char *path, int userns_fd, struct rl_error *err);
+
+/* Opens a file for reading only if it is a regular file (a FIFO or device
+ * planted in a container's /etc must not block or feed us); NULL if not. */
+FILE *rl_fopen_regular(const char *path);
 
 /* Writes the whole buffer to path (O_CREAT|O_TRUNC, mode), or fails. */
 int rl_write_file(const char *path, const void *data, size_t len, unsigned mode,

@@ -15,6 +15,7 @@
 #include "cleanup.h"
 #include "commands.h"
 #include "host_probe.h"
+#include "network.h"
 
 #define MAX_FEATURES 32
 #define MAX_WARNINGS 16
@@ -339,6 +340,13 @@ static void print_text(const struct info *in)
 		printf("/dev/net/tun: usable\n");
 	else
 		printf("/dev/net/tun: not usable (%s)\n", strerror(-h->tun.status));
+	char note[512];
+	enum rl_net_mode mode = rl_network_default(note, sizeof(note));
+	if (mode == RL_NET_SLIRP)
+		printf("Network driver: slirp4netns (the default; also none and host)\n");
+	else
+		printf("Network driver: none (the default here; %s)\n", note);
+	printf("Port driver: builtin (rlbpf supervisor, splice)\n");
 	for (size_t i = 0; i < in->n_warn; i++)
 		printf("WARNING: %s\n", in->warn[i]);
 }
@@ -461,6 +469,13 @@ static int print_json(const struct info *in)
 		"tun", "path", p->tun, "usable", h->tun.ok, "error",
 		h->tun.ok ? json_null() : json_string(strerror(-h->tun.status)),
 		"warnings", warnings);
+	char note[512];
+	enum rl_net_mode mode = rl_network_default(note, sizeof(note));
+	if (root)
+		json_object_set_new(root, "network",
+				    json_pack("{s:s, s:o, s:s}", "driver", rl_network_name(mode),
+					      "why", note[0] ? json_string(note) : json_null(),
+					      "port_driver", "builtin (rlbpf supervisor, splice)"));
 	if (!root) {
 		fprintf(stderr, "rlbpf info: cannot build the JSON output (out of memory?)\n");
 		return RL_EXIT_INTERNAL;

@@ -29,6 +29,32 @@ static json_t *enforcement(json_t *host_config)
 			 "Cpu", "no limit set", "Pids", "no limit set");
 }
 
+/* Docker's NetworkSettings: the published ports while running (the same
+ * shape as HostConfig.PortBindings, with 0.0.0.0 for "all addresses"), and
+ * the network mode. */
+static json_t *network_settings(json_t *host_config, bool running)
+{
+	json_t *ports = json_object();
+	const char *key;
+	json_t *list;
+	json_object_foreach(json_object_get(host_config, "PortBindings"), key, list) {
+		json_t *out = json_array();
+		size_t i;
+		json_t *b;
+		json_array_foreach(list, i, b) {
+			const char *ip = json_string_value(json_object_get(b, "HostIp"));
+			json_array_append_new(out, json_pack("{s:s, s:O}", "HostIp",
+							     ip && ip[0] ? ip : "0.0.0.0", "HostPort",
+							     json_object_get(b, "HostPort")));
+		}
+		json_object_set_new(ports, key, running ? out : json_null());
+		if (!running)
+			json_decref(out);
+	}
+	const char *mode = json_string_value(json_object_get(host_config, "NetworkMode"));
+	return json_pack("{s:o, s:s}", "Ports", ports, "NetworkMode", mode ? mode : "none");
+}
+
 json_t *rl_inspect_doc(const struct rl_state *st, json_t *config, const struct rl_status *s)
 {
 	char name[sizeof(st->name) + 1];
@@ -40,7 +66,7 @@ json_t *rl_inspect_doc(const struct rl_state *st, json_t *config, const struct r
 	return json_pack(
 		"{s:s, s:o, s:o, s:o,"
 		" s:{s:s, s:b, s:b, s:b, s:b, s:b, s:i, s:i, s:s, s:s, s:s},"
-		" s:o, s:s, s:s, s:i, s:o, s:o,"
+		" s:o, s:s, s:s, s:i, s:o, s:o, s:o,"
 		" s:{s:s, s:o, s:s, s:i, s:o}}",
 		"Id", st->id, "Created", get_or(config, "Created", json_string("")),
 		"Path", get_or(config, "Path", json_string("")),
@@ -52,6 +78,7 @@ json_t *rl_inspect_doc(const struct rl_state *st, json_t *config, const struct r
 		s->finished_at[0] ? s->finished_at : "0001-01-01T00:00:00Z",
 		"Image", get_or(config, "ImageID", json_string("")), "Name", name, "LogPath", log_path,
 		"RestartCount", 0, "HostConfig", get_or(config, "HostConfig", json_object()),
+		"NetworkSettings", network_settings(host_config, running),
 		"Config", get_or(config, "Config", json_object()),
 		"Rlbpf", "StateDir", st->dir, "Rootfs", get_or(config, "Rootfs", json_string("")),
 		"Runtime", "rlbpf (rootless; user, mount, pid, uts, ipc and net namespaces)",

@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "cleanup.h"
+#include "fsutil.h"
 
 static bool parse_id(const char *s, unsigned *out)
 {
@@ -46,7 +47,7 @@ static int split(char *line, char **fields, int max)
 static bool each_entry(const char *path, int max, bool (*fn)(char **fields, int n, void *ctx),
 		       void *ctx)
 {
-	_cleanup_fclose_ FILE *f = fopen(path, "re");
+	_cleanup_fclose_ FILE *f = rl_fopen_regular(path);
 	_cleanup_free_ char *line = NULL;
 	size_t cap = 0;
 	while (f && getline(&line, &cap, f) >= 0) {

@@ -72,6 +72,32 @@ static void status_text(const struct rl_status *s, char *buf, size_t len)
 	}
 }
 
+/* "0.0.0.0:8080->80/tcp, 0.0.0.0:5353->53/udp" from HostConfig.PortBindings,
+ * as docker ps shows a running container's ports; nothing once it exited. */
+static void ports_text(json_t *config, bool running, char *buf, size_t len)
+{
+	buf[0] = '\0';
+	json_t *bindings = json_object_get(json_object_get(config, "HostConfig"), "PortBindings");
+	const char *key;
+	json_t *list;
+	size_t used = 0;
+	if (!running)
+		return;
+	json_object_foreach(bindings, key, list) {
+		size_t i;
+		json_t *b;
+		json_array_foreach(list, i, b) {
+			const char *ip = json_string_value(json_object_get(b, "HostIp"));
+			const char *port = json_string_value(json_object_get(b, "HostPort"));
+			int n = snprintf(buf + used, len - used, "%s%s:%s->%s", used ? ", " : "",
+					 ip && ip[0] ? ip : "0.0.0.0", port ? port : "", key);
+			if (n < 0 || (size_t)n >= len - used)
+				return;
+			used += (size_t)n;
+		}
+	}
+}
+
 /* "\"sleep 3600\"" as Docker shows it, cut to 20 characters. */
 static void command_text(json_t *config, char *buf, size_t len)
 {
@@ -154,7 +180,8 @@ int cmd_ps(int argc, char **argv)
 		       "COMMAND", "CREATED", "STATUS", "PORTS", "NAMES");
 	for (size_t i = 0; i < rows.n; i++) {
 		struct row *r = &rows.v[i];
-		char status[96], command[64], created[64], ago[80];
+		char status[96], command[64], created[64], ago[80], ports[512];
+		ports_text(r->config, r->s.state == RL_RUNNING, ports, sizeof(ports));
 		status_text(&r->s, status, sizeof(status));
 		command_text(r->config, command, sizeof(command));
 		rl_human_duration((double)time(NULL) - r->created, created, sizeof(created));
@@ -167,7 +194,7 @@ int cmd_ps(int argc, char **argv)
 					      "Image", image ? image : "", "Command", command,
 					      "CreatedAt", json_string_value(json_object_get(r->config, "Created")) ?: "",
 					      "State", rl_run_state_name(r->s.state), "Status", status,
-					      "Ports", "", "Names", r->st.name);
+					      "Ports", ports, "Names", r->st.name);
 			char *text = o ? json_dumps(o, JSON_COMPACT) : NULL;
 			if (text)
 				printf("%s\n", text);
@@ -175,7 +202,7 @@ int cmd_ps(int argc, char **argv)
 			json_decref(o);
 		} else {
 			printf("%.12s   %-15.15s   %-22s   %-18s   %-26s   %-6s   %s\n", r->st.id,
-			       image ? image : "", command, ago, status, "", r->st.name);
+			       image ? image : "", command, ago, status, ports, r->st.name);
 		}
 		json_decref(r->config);
 	}

@@ -91,3 +91,25 @@ void rl_pty_copy_winsize(int from, int to)
 	if (ioctl(from, TIOCGWINSZ, &ws) == 0)
 		ioctl(to, TIOCSWINSZ, &ws);
 }
+
+int rl_fd_recv_or(int sock, void *other, size_t len)
+{
+	struct iovec iov = {.iov_base = other, .iov_len = len};
+	union {
+		char buf[CMSG_SPACE(sizeof(int))];
+		struct cmsghdr align;
+	} control;
+	struct msghdr msg = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = control.buf,
+			     .msg_controllen = sizeof(control.buf)};
+	ssize_t n = recvmsg(sock, &msg, MSG_CMSG_CLOEXEC);
+	if (n <= 0)
+		return n < 0 ? -errno : -EPIPE;
+	struct cmsghdr *c = CMSG_FIRSTHDR(&msg);
+	if (c && c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_RIGHTS &&
+	    c->cmsg_len == CMSG_LEN(sizeof(int))) {
+		int fd;
+		memcpy(&fd, CMSG_DATA(c), sizeof(int));
+		return fd;
+	}
+	return (size_t)n == len ? -EBADMSG : -EPROTO;
+}

@@ -13,6 +13,10 @@ int rl_pty_open(const char *ptmx_path, int *master, int *slave, struct rl_error 
 int rl_fd_send(int sock, int fd);
 int rl_fd_recv(int sock);
 
+/* Receives either an fd, or a message of exactly len bytes into `other`
+ * (then -EBADMSG); -EPIPE at EOF. */
+int rl_fd_recv_or(int sock, void *other, size_t len);
+
 /* Puts a terminal in raw mode, saving its settings for rl_term_restore. */
 int rl_term_raw(int fd, struct termios *saved);
 void rl_term_restore(int fd, const struct termios *saved);

@@ -1,6 +1,7 @@
-/* rlbpfd, the agent: the only privileged part of rlbpf. For now it can
- * report what the kernel allows (--probe) and load and list its BPF object
- * (--list); the socket service that registers containers comes later. */
+/* rlbpfd, the agent: the only privileged part of rlbpf. It loads and pins
+ * the BPF object and serves RL_AGENT_SOCKET (agent_server.c); it can also
+ * report what the kernel allows (--probe), load and list its BPF object
+ * (--list), and remove everything it pinned (--unload). */
 #include <errno.h>
 #include <getopt.h>
 #include <stdarg.h>
@@ -15,6 +16,8 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 
+#include "agent_bpf.h"
+#include "agent_server.h"
 #include "bpf_features.h"
 #include "error.h"
 #include "paths.h"
@@ -35,7 +38,11 @@ static void usage(FILE *out)
 		"then exit\n"
 		"  --list        load the BPF object, list its programs and maps, "
 		"unload, exit\n"
-		"  --foreground  run the agent in the foreground (not built yet)\n"
+		"  --foreground  run the agent in the foreground, logging to stderr "
+		"(the default)\n"
+		"  --unload      remove the programs and maps pinned in " RL_PIN_DIR
+		" (stop the agent first)\n"
+		"  --socket PATH serve PATH instead of " RL_AGENT_SOCKET "\n"
 		"  -h, --help    print this help\n"
 		"\n"
 		"Exit status: 0 done, 1 failed, 2 bad usage.\n");
@@ -160,12 +167,15 @@ static int do_list(struct rl_error *err)
 
 int main(int argc, char **argv)
 {
-	enum { RUN, PROBE, LIST } mode = RUN;
+	enum { RUN, PROBE, LIST, UNLOAD } mode = RUN;
+	const char *sock = RL_AGENT_SOCKET;
 	int modes = 0;
 	static const struct option opts[] = {
 		{ "probe", no_argument, NULL, 'p' },
 		{ "list", no_argument, NULL, 'l' },
 		{ "foreground", no_argument, NULL, 'f' },
+		{ "unload", no_argument, NULL, 'u' },
+		{ "socket", required_argument, NULL, 's' },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 },
 	};
@@ -178,6 +188,8 @@ int main(int argc, char **argv)
 		case 'p': mode = PROBE; modes++; break;
 		case 'l': mode = LIST; modes++; break;
 		case 'f': mode = RUN; modes++; break;
+		case 'u': mode = UNLOAD; modes++; break;
+		case 's': sock = optarg; break;
 		case 'h': usage(stdout); return 0;
 		default:
 			fprintf(stderr, PROG ": unknown option '%s'; see " PROG " --help\n",
@@ -191,8 +203,8 @@ int main(int argc, char **argv)
 		return EXIT_USAGE;
 	}
 	if (modes > 1) {
-		fprintf(stderr, PROG ": --probe, --list and --foreground exclude each "
-				"other; give one\n");
+		fprintf(stderr, PROG ": --probe, --list, --foreground and --unload "
+				"exclude each other; give one\n");
 		return EXIT_USAGE;
 	}
 
@@ -207,10 +219,9 @@ int main(int argc, char **argv)
 
 	int r = check_privilege(&err);
 	if (r == 0)
-		r = mode == LIST ? do_list(&err)
-				 : rl_fail(&err, ENOSYS,
-					   "the agent's socket service is not built "
-					   "yet; only --probe and --list work");
+		r = mode == LIST     ? do_list(&err)
+		    : mode == UNLOAD ? rl_agent_bpf_unload_idle(&err)
+				     : rl_agent_serve(sock, &err);
 	if (r < 0) {
 		rl_error_print(&err, PROG);
 		return 1;

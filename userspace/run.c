@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "caps.h"
@@ -23,8 +24,11 @@
 #include "state.h"
 #include "status.h"
 #include "supervise.h"
+#include "trace_register.h"
 #include "detach.h"
 #include "logfile.h"
+#include "network.h"
+#include "portfwd.h"
 
 #define DEFAULT_PATH "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 
@@ -137,19 +141,33 @@ static char *record_json(const struct rl_run_opts *o, const struct rl_state *st,
 		json_array_append_new(security, json_sprintf("seccomp=%s", o->seccomp_profile));
 	const char *user = o->user ? o->user : img->config.user;
 	const char *workdir = o->workdir ? o->workdir : img->config.workdir;
+	/* Docker's shapes: {"80/tcp": [{"HostIp": "", "HostPort": "8080"}]} */
+	json_t *ports = json_object();
+	for (size_t i = 0; ports && i < o->n_ports; i++) {
+		const struct rl_port *p = &o->ports[i];
+		char key[16], host_port[8];
+		snprintf(key, sizeof(key), "%u/%s", p->ctr_port, rl_port_proto_name(p->proto));
+		snprintf(host_port, sizeof(host_port), "%u", p->host_port);
+		json_t *list = json_object_get(ports, key);
+		if (!list)
+			json_object_set_new(ports, key, list = json_array());
+		json_array_append_new(list, json_pack("{s:s, s:s}", "HostIp", p->host_ip, "HostPort",
+						      host_port));
+	}
 
 	json_t *doc = json_pack(
 		"{s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:o, s:o,"
 		" s:{s:o, s:o, s:s, s:s, s:s, s:s, s:b, s:b},"
-		" s:{s:i, s:o, s:o, s:b, s:b, s:o, s:o, s:o}}",
+		" s:{s:i, s:o, s:o, s:s, s:b, s:b, s:b, s:o, s:o, s:o}}",
 		"Id", st->id, "Name", st->name, "Created", created, "Image", img->ref, "ImageID",
 		img->id, "Rootfs", img->rootfs, "Path", argv->v[0],
 		"Args", strv_json(argv->v + 1, argv->n - 1), "RunArgs", strv_json(args, (size_t)n_args),
 		"Config", "Cmd", strv_json(argv->v, argv->n), "Env", strv_json(env->v, env->n),
 		"WorkingDir", workdir ? workdir : "", "User", user ? user : "", "Image", img->ref,
 		"Hostname", hostname, "Tty", o->tty, "OpenStdin", o->interactive && !o->detach,
-		"HostConfig", "Memory", 0, "Binds", binds, "PortBindings", json_object(),
-		"ReadonlyRootfs", o->read_only, "AutoRemove", o->rm,
+		"HostConfig", "Memory", 0, "Binds", binds, "PortBindings", ports ? ports : json_object(),
+		"NetworkMode", rl_network_name(o->network), "AllowHostLoopback",
+		o->allow_host_loopback, "ReadonlyRootfs", o->read_only, "AutoRemove", o->rm,
 		"CapAdd", strv_json(o->cap_add, o->n_cap_add), "CapDrop",
 		strv_json(o->cap_drop, o->n_cap_drop), "SecurityOpt", security);
 	char *text = doc ? json_dumps(doc, JSON_INDENT(2)) : NULL;
@@ -181,12 +199,25 @@ struct launch {
 	struct rl_container c;
 	int exit_code; /* what the CLI exits with when the start fails */
 	bool quiet;    /* restart: the caller prints what it wants */
+	int *port_fds; /* listening, one for each -p, from before the start */
 };
+
+static void close_ports(struct launch *l)
+{
+	for (size_t i = 0; l->port_fds && i < l->o.n_ports; i++)
+		if (l->port_fds[i] >= 0)
+			close(l->port_fds[i]);
+	free(RL_TAKE(l->port_fds));
+}
 
 static void launch_free(struct launch *l)
 {
+	close_ports(l);
+	rl_slirp_stop(&l->c.slirp);
 	if (l->c.userns_fd >= 0)
 		close(l->c.userns_fd);
+	if (l->c.netns_fd >= 0)
+		close(l->c.netns_fd);
 	if (l->c.pty_master >= 0)
 		close(l->c.pty_master);
 	rl_seccomp_free(l->seccomp);
@@ -201,7 +232,8 @@ static void launch_free(struct launch *l)
 static int launch_prepare(struct launch *l, int argc, char **argv, const struct rl_state *existing,
 			  struct rl_error *err)
 {
-	*l = (struct launch){.c = {.pid = -1, .userns_fd = -1, .pty_master = -1},
+	*l = (struct launch){.c = {.pid = -1, .userns_fd = -1, .netns_fd = -1, .pty_master = -1,
+				   .slirp = {.pid = -1, .exit_fd = -1}},
 			     .exit_code = RL_EXIT_INTERNAL};
 	int r = rl_run_opts_parse(argc, argv, &l->o, err);
 	if (r != 0)
@@ -220,6 +252,29 @@ static int launch_prepare(struct launch *l, int argc, char **argv, const struct 
 			       l->img.ref);
 	if (l->idmap.single && !existing)
 		warn_single_map();
+	if (o->network == RL_NET_DEFAULT) {
+		char note[512];
+		o->network = rl_network_default(note, sizeof(note));
+		if (note[0] && !existing)
+			fprintf(stderr, "rlbpf run: %s\n", note);
+	} else if (o->network == RL_NET_SLIRP) {
+		/* Asked for by name: say now why it cannot be, before anything is made. */
+		char why[384];
+		rl_slirp_unusable(why, sizeof(why));
+		if (why[0])
+			return rl_fail(err, ENOTSUP, "--network slirp4netns: %s; or use --network none",
+				       why);
+	}
+	/* The host ports first: a port that cannot be had stops the run
+	 * before anything is made. */
+	if (o->n_ports) {
+		if (!(l->port_fds = calloc(o->n_ports, sizeof(int))))
+			return rl_fail(err, ENOMEM, "out of memory");
+		if ((r = rl_ports_listen(o->ports, o->n_ports, l->port_fds, err)) < 0) {
+			free(RL_TAKE(l->port_fds));
+			return r;
+		}
+	}
 
 	if (existing) {
 		l->st = *existing;
@@ -239,7 +294,8 @@ static int launch_prepare(struct launch *l, int argc, char **argv, const struct 
 						  l->hostname, argc - 1, argv + 1);
 	if (!record)
 		return rl_fail(err, ENOMEM, "cannot build the container's record");
-	if ((r = rl_state_write_etc(&l->st, l->hostname, err)) < 0)
+	if ((r = rl_state_write_etc(&l->st, l->hostname, err)) < 0 ||
+	    (r = rl_network_write_etc(l->st.dir, o->network, err)) < 0)
 		return r;
 	return rl_state_record(&l->st, record, err);
 }
@@ -269,12 +325,15 @@ static int launch_start(struct launch *l, int out_fd, int err_fd, struct rl_erro
 		l->exit_code = l->c.exit_code;
 		return r;
 	}
-	struct rl_status status = {.state = RL_RUNNING, .pid = l->c.pid, .supervisor = getpid(),
+	struct rl_status status = {.state = RL_RUNNING, .pid = l->c.pid,
+				   .pid_start = rl_proc_start_time(l->c.pid), .supervisor = getpid(),
 				   .sup_start = rl_proc_start_time(getpid())};
 	rl_now_rfc3339(status.started_at, sizeof(status.started_at));
 	struct rl_error ignored;
 	/* The container runs even if the record cannot be written. */
 	rl_status_write(&l->st, &status, &ignored);
+	/* tracing starts now; the run goes on without it if the agent is away */
+	rl_trace_register(&l->st, l->c.pid, l->c.userns_fd);
 	return 0;
 }
 
@@ -293,14 +352,39 @@ static void launch_cleanup(struct launch *l, bool failed)
 		rl_error_print(&err, "rlbpf run");
 }
 
+/* The published ports, served from now on by this process; the accepted
+ * clients are logged in STATE/ports.log. */
+static int start_portfwd(struct launch *l, struct rl_portfwd **pf, struct rl_error *err)
+{
+	char path[PATH_MAX + 16];
+	snprintf(path, sizeof(path), "%s/ports.log", l->st.dir);
+	int logfd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
+	/* The forwarder owns what it is given, even when it fails. */
+	int r = rl_portfwd_new(fcntl(l->c.userns_fd, F_DUPFD_CLOEXEC, 3), RL_TAKE_FD(l->c.netns_fd),
+			       logfd, l->o.ports, l->port_fds, l->o.n_ports, pf, err);
+	free(RL_TAKE(l->port_fds));
+	return r;
+}
+
 static int run_foreground(struct launch *l, struct rl_error *err)
 {
 	sigset_t handled, old;
 	rl_supervise_signals(&handled);
 	sigprocmask(SIG_BLOCK, &handled, &old);
 	int r = launch_start(l, -1, -1, err);
-	if (r == 0) {
-		l->exit_code = rl_supervise(l->c.pid, l->c.pty_master, l->o.interactive);
+	struct rl_portfwd *pf = NULL;
+	if (r == 0 && l->o.n_ports)
+		r = start_portfwd(l, &pf, err);
+	if (r < 0 && l->c.pid > 0) {
+		kill(l->c.pid, SIGKILL);
+		waitpid(l->c.pid, NULL, 0);
+		l->exit_code = RL_EXIT_INTERNAL;
+	} else if (r == 0) {
+		struct rl_poll_hook hook = pf ? rl_portfwd_hook(pf) : (struct rl_poll_hook){0};
+		l->exit_code = rl_supervise(l->c.pid, l->c.pty_master, l->o.interactive,
+					    pf ? &hook : NULL);
+		rl_portfwd_free(pf);
+		rl_slirp_stop(&l->c.slirp);
 		launch_finish(l, l->exit_code);
 	}
 	sigprocmask(SIG_SETMASK, &old, NULL);
@@ -332,16 +416,43 @@ static void become_monitor(struct launch *l, int out_fd, int err_fd, int logfd)
 	struct rl_error ignored;
 	if (rl_libexec_path("rlbpf-monitor", path, sizeof(path), &ignored) < 0)
 		return;
-	int fds[] = {out_fd, err_fd, l->c.pty_master, logfd, l->c.userns_fd};
+	int fds[] = {out_fd, err_fd, l->c.pty_master, logfd, l->c.userns_fd, l->c.slirp.exit_fd,
+		     l->c.netns_fd};
 	for (size_t i = 0; i < sizeof(fds) / sizeof(fds[0]); i++)
 		if (fds[i] >= 0 && fcntl(fds[i], F_SETFD, 0) < 0)
+			return;
+	for (size_t i = 0; l->port_fds && i < l->o.n_ports; i++)
+		if (fcntl(l->port_fds[i], F_SETFD, 0) < 0)
 			return;
 	char args[7][16];
 	int vals[7] = {l->c.pid, out_fd, err_fd, l->c.pty_master, logfd, l->c.userns_fd, l->o.rm};
 	for (int i = 0; i < 7; i++)
 		snprintf(args[i], sizeof(args[i]), "%d", vals[i]);
-	char *argv[] = {path, l->st.dir, args[0], args[1], args[2], args[3],
-			args[4], args[5], args[6], NULL};
+	/* Then slirp=PID:FD, netns=FD, and PROTO/CTRPORT=FD for each
+	 * listening port. */
+	size_t n = 9 + 2 + l->o.n_ports + 1;
+	_cleanup_free_ char **argv = calloc(n, sizeof(*argv));
+	_cleanup_free_ char *extra = calloc(2 + l->o.n_ports, 40);
+	if (!argv || !extra)
+		return;
+	char *argv0[] = {path, l->st.dir, args[0], args[1], args[2], args[3], args[4], args[5], args[6]};
+	memcpy(argv, argv0, sizeof(argv0));
+	size_t a = 9;
+	if (l->c.slirp.pid > 0) {
+		snprintf(extra, 40, "slirp=%d:%d", (int)l->c.slirp.pid, l->c.slirp.exit_fd);
+		argv[a++] = extra;
+	}
+	if (l->c.netns_fd >= 0 && l->o.n_ports) {
+		snprintf(extra + 40, 40, "netns=%d", l->c.netns_fd);
+		argv[a++] = extra + 40;
+	}
+	for (size_t i = 0; l->port_fds && i < l->o.n_ports; i++) {
+		char *s = extra + 40 * (i + 2);
+		snprintf(s, 40, "%s/%u=%d", rl_port_proto_name(l->o.ports[i].proto),
+			 l->o.ports[i].ctr_port, l->port_fds[i]);
+		argv[a++] = s;
+	}
+	argv[a] = NULL;
 	char *envp[] = {NULL};
 	execve(path, argv, envp);
 }
@@ -379,7 +490,15 @@ static int supervise_detached(struct launch *l, int ready)
 	int out_fd = l->o.tty ? -1 : out[0], err_fd = l->o.tty ? -1 : errs[0];
 	become_monitor(l, out_fd, err_fd, logfd);
 	/* Without the helper, this process does its job. */
-	int code = rl_supervise_logged(l->c.pid, out_fd, err_fd, l->c.pty_master, logfd);
+	struct rl_portfwd *pf = NULL;
+	/* The container runs on even if its ports cannot be served. */
+	if (l->o.n_ports)
+		start_portfwd(l, &pf, &err);
+	struct rl_poll_hook hook = pf ? rl_portfwd_hook(pf) : (struct rl_poll_hook){0};
+	int code = rl_supervise_logged(l->c.pid, out_fd, err_fd, l->c.pty_master, logfd,
+				       pf ? &hook : NULL);
+	rl_portfwd_free(pf);
+	rl_slirp_stop(&l->c.slirp);
 	launch_finish(l, code);
 	launch_cleanup(l, false);
 	return code;

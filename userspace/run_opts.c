@@ -2,8 +2,10 @@
 
 #include <ctype.h>
 #include <errno.h>
+#include <arpa/inet.h>
 #include <getopt.h>
 #include <limits.h>
+#include <netinet/in.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -26,6 +28,9 @@ void rl_run_usage(FILE *out)
 	      "  -i, --interactive          keep stdin open\n"
 	      "      --init                 run a small init as PID 1 that reaps and forwards signals\n"
 	      "      --name NAME            name the container\n"
+	      "      --network MODE         none, host or slirp4netns[:allow_host_loopback=true]\n"
+	      "                             (default: slirp4netns when usable, else none)\n"
+	      "  -p, --publish [IP:]HOSTPORT:CTRPORT[/tcp|/udp]  publish a container port\n"
 	      "      --read-only            mount the root filesystem read-only\n"
 	      "      --rm                   remove the container's state when it exits\n"
 	      "      --security-opt OPT     no-new-privileges, seccomp=unconfined, seccomp=PROFILE.json\n"
@@ -232,6 +237,127 @@ static int parse_security_opt(struct rl_run_opts *o, const char *arg, struct rl_
 		       arg);
 }
 
+/* A port number 1..65535 in decimal, nothing else. */
+static int port_number(const char *s, size_t len)
+{
+	if (len == 0 || len > 5)
+		return -1;
+	int v = 0;
+	for (size_t i = 0; i < len; i++) {
+		if (!isdigit((unsigned char)s[i]))
+			return -1;
+		v = v * 10 + (s[i] - '0');
+	}
+	return v >= 1 && v <= 65535 ? v : -1;
+}
+
+int rl_port_parse(const char *arg, struct rl_port *p, struct rl_error *err)
+{
+	*p = (struct rl_port){.proto = IPPROTO_TCP};
+	char copy[128];
+	if (snprintf(copy, sizeof(copy), "%s", arg) >= (int)sizeof(copy))
+		return rl_fail(err, EINVAL, "invalid --publish '%.40s...': too long", arg);
+	char *slash = strchr(copy, '/');
+	if (slash) {
+		*slash = '\0';
+		if (strcmp(slash + 1, "udp") == 0)
+			p->proto = IPPROTO_UDP;
+		else if (strcmp(slash + 1, "tcp") != 0)
+			return rl_fail(err, EINVAL,
+				       "invalid --publish '%s': protocol '%s' is not tcp or udp", arg,
+				       slash + 1);
+	}
+	/* [IP:]HOSTPORT:CTRPORT: split at the last two colons. */
+	char *last = strrchr(copy, ':');
+	if (!last)
+		return rl_fail(err, EINVAL,
+			       "invalid --publish '%s': give HOSTPORT:CONTAINERPORT, e.g. -p 8080:80 (a random host port is not supported)",
+			       arg);
+	*last = '\0';
+	char *hostport = strrchr(copy, ':');
+	const char *ip = "";
+	if (hostport) {
+		*hostport++ = '\0';
+		ip = copy;
+	} else {
+		hostport = copy;
+	}
+	int hp = port_number(hostport, strlen(hostport));
+	int cp = port_number(last + 1, strlen(last + 1));
+	if (hp < 0 || cp < 0)
+		return rl_fail(err, EINVAL,
+			       "invalid --publish '%s': ports are numbers from 1 to 65535 (port ranges are not supported)",
+			       arg);
+	struct in_addr a;
+	if (ip[0] && (strchr(ip, ':') || ip[0] == '['))
+		return rl_fail(err, EINVAL,
+			       "invalid --publish '%s': IPv6 host addresses are not supported; give an IPv4 address or none",
+			       arg);
+	if (ip[0] && inet_pton(AF_INET, ip, &a) != 1)
+		return rl_fail(err, EINVAL, "invalid --publish '%s': '%s' is not an IPv4 address", arg,
+			       ip);
+	/* 0.0.0.0 and "" are the same binding; keep one spelling. */
+	if (ip[0] && a.s_addr != htonl(INADDR_ANY))
+		inet_ntop(AF_INET, &a, p->host_ip, sizeof(p->host_ip));
+	p->host_port = (unsigned short)hp;
+	p->ctr_port = (unsigned short)cp;
+	return 0;
+}
+
+int rl_network_parse(const char *arg, struct rl_run_opts *o, struct rl_error *err)
+{
+	o->allow_host_loopback = false;
+	if (strcmp(arg, "none") == 0) {
+		o->network = RL_NET_NONE;
+		return 0;
+	}
+	if (strcmp(arg, "host") == 0) {
+		o->network = RL_NET_HOST;
+		return 0;
+	}
+	if (strcmp(arg, "slirp4netns") == 0) {
+		o->network = RL_NET_SLIRP;
+		return 0;
+	}
+	if (strncmp(arg, "slirp4netns:", 12) == 0) {
+		const char *opt = arg + 12;
+		if (strcmp(opt, "allow_host_loopback=true") == 0)
+			o->allow_host_loopback = true;
+		else if (strcmp(opt, "allow_host_loopback=false") != 0)
+			return rl_fail(err, EINVAL,
+				       "invalid --network '%s': the only slirp4netns option is allow_host_loopback=true|false",
+				       arg);
+		o->network = RL_NET_SLIRP;
+		return 0;
+	}
+	return rl_fail(err, EINVAL,
+		       "invalid --network '%s': use none, host or slirp4netns[:allow_host_loopback=true] (user-defined networks are not supported)",
+		       arg);
+}
+
+static int add_port(struct rl_run_opts *o, const char *arg, struct rl_error *err)
+{
+	struct rl_port p;
+	int r = rl_port_parse(arg, &p, err);
+	if (r < 0)
+		return r;
+	for (size_t i = 0; i < o->n_ports; i++) {
+		const struct rl_port *q = &o->ports[i];
+		/* The same host port twice cannot be bound; say so before trying. */
+		if (q->proto == p.proto && q->host_port == p.host_port &&
+		    (!q->host_ip[0] || !p.host_ip[0] || strcmp(q->host_ip, p.host_ip) == 0))
+			return rl_fail(err, EINVAL,
+				       "invalid --publish '%s': host port %u/%s is already published by an earlier -p",
+				       arg, p.host_port, rl_port_proto_name(p.proto));
+	}
+	struct rl_port *grown = realloc(o->ports, (o->n_ports + 1) * sizeof(*grown));
+	if (!grown)
+		return -ENOMEM;
+	o->ports = grown;
+	grown[o->n_ports++] = p;
+	return 0;
+}
+
 static int set_string(char **slot, const char *v)
 {
 	free(*slot);
@@ -240,7 +366,7 @@ static int set_string(char **slot, const char *v)
 }
 
 enum { OPT_RM = 256, OPT_NAME, OPT_READ_ONLY, OPT_INIT, OPT_CAP_ADD, OPT_CAP_DROP,
-       OPT_SECURITY_OPT, OPT_HELP };
+       OPT_SECURITY_OPT, OPT_NETWORK, OPT_HELP };
 
 int rl_run_opts_parse(int argc, char **argv, struct rl_run_opts *o, struct rl_error *err)
 {
@@ -260,6 +386,9 @@ int rl_run_opts_parse(int argc, char **argv, struct rl_run_opts *o, struct rl_er
 		{"cap-add", required_argument, NULL, OPT_CAP_ADD},
 		{"cap-drop", required_argument, NULL, OPT_CAP_DROP},
 		{"security-opt", required_argument, NULL, OPT_SECURITY_OPT},
+		{"network", required_argument, NULL, OPT_NETWORK},
+		{"net", required_argument, NULL, OPT_NETWORK},
+		{"publish", required_argument, NULL, 'p'},
 		{"help", no_argument, NULL, OPT_HELP},
 		{0},
 	};
@@ -268,7 +397,7 @@ int rl_run_opts_parse(int argc, char **argv, struct rl_run_opts *o, struct rl_er
 	optind = 0; /* 0 re-initialises getopt, which may have run before */
 	int c, r = 0;
 	/* '+' stops at the image: what follows it belongs to the command. */
-	while (r >= 0 && (c = getopt_long(argc, argv, "+:e:w:u:h:v:itd", longs, NULL)) != -1) {
+	while (r >= 0 && (c = getopt_long(argc, argv, "+:e:w:u:h:v:p:itd", longs, NULL)) != -1) {
 		switch (c) {
 		case OPT_RM: o->rm = true; break;
 		case OPT_READ_ONLY: o->read_only = true; break;
@@ -302,6 +431,8 @@ int rl_run_opts_parse(int argc, char **argv, struct rl_run_opts *o, struct rl_er
 		case OPT_CAP_ADD: r = push(&o->cap_add, &o->n_cap_add, optarg); break;
 		case OPT_CAP_DROP: r = push(&o->cap_drop, &o->n_cap_drop, optarg); break;
 		case OPT_SECURITY_OPT: r = parse_security_opt(o, optarg, err); break;
+		case OPT_NETWORK: r = rl_network_parse(optarg, o, err); break;
+		case 'p': r = add_port(o, optarg, err); break;
 		case OPT_HELP: return 1;
 		case ':':
 			return rl_fail(err, EINVAL, "option '%s' needs a value; see 'rlbpf run --help'",
@@ -319,6 +450,11 @@ int rl_run_opts_parse(int argc, char **argv, struct rl_run_opts *o, struct rl_er
 		return rl_fail(err, ENOMEM, "out of memory while reading options");
 	if (r < 0)
 		return r;
+	/* Docker ignores -p with host networking, with a warning; a port that
+	 * silently goes unpublished is worse than a refusal. */
+	if (o->network == RL_NET_HOST && o->n_ports)
+		return rl_fail(err, EINVAL,
+			       "--publish does not apply with --network host: the container's ports are the host's already; drop -p, or use --network slirp4netns or none");
 	if (optind >= argc)
 		return rl_fail(err, EINVAL,
 			       "no image given: use 'rlbpf run [OPTIONS] ROOTFS-DIR|IMAGE [COMMAND]', e.g. 'rlbpf run busybox sh'");
@@ -354,6 +490,7 @@ void rl_run_opts_free(struct rl_run_opts *o)
 	free_vec(o->cap_add, o->n_cap_add);
 	free_vec(o->cap_drop, o->n_cap_drop);
 	free(o->seccomp_profile);
+	free(o->ports);
 	free(o->image);
 	free_vec(o->cmd, o->n_cmd);
 	*o = (struct rl_run_opts){0};

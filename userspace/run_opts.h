@@ -18,6 +18,20 @@ enum rl_seccomp_mode {
 	RL_SECCOMP_PROFILE,    /* --security-opt seccomp=PROFILE.json */
 };
 
+enum rl_net_mode {
+	RL_NET_DEFAULT, /* not given: slirp4netns when usable, else none (see network.h) */
+	RL_NET_NONE,    /* a network namespace with loopback only */
+	RL_NET_HOST,    /* the host's network namespace */
+	RL_NET_SLIRP,   /* loopback plus tap0 served by slirp4netns */
+};
+
+/* -p [IP:]HOSTPORT:CONTAINERPORT[/tcp|/udp] */
+struct rl_port {
+	char host_ip[16]; /* dotted IPv4, "" for all addresses */
+	unsigned short host_port, ctr_port;
+	int proto; /* IPPROTO_TCP or IPPROTO_UDP */
+};
+
 struct rl_run_opts {
 	bool rm, interactive, tty, init, read_only, no_new_privileges, detach;
 	char *name;     /* --name, validated [a-zA-Z0-9][a-zA-Z0-9_.-]* */
@@ -32,6 +46,10 @@ struct rl_run_opts {
 	size_t n_cap_add, n_cap_drop;
 	enum rl_seccomp_mode seccomp;
 	char *seccomp_profile; /* path when RL_SECCOMP_PROFILE */
+	enum rl_net_mode network;
+	bool allow_host_loopback; /* slirp4netns:allow_host_loopback=true */
+	struct rl_port *ports;
+	size_t n_ports;
 	char *image;           /* ROOTFS-DIR or IMAGE */
 	char **cmd;            /* COMMAND [ARG...], NULL-terminated; may be empty */
 	size_t n_cmd;
@@ -41,4 +59,14 @@ struct rl_run_opts {
  * to a one-line message that names the bad option and how to fix it. */
 int rl_run_opts_parse(int argc, char **argv, struct rl_run_opts *o, struct rl_error *err);
 void rl_run_opts_free(struct rl_run_opts *o);
+
+/* One -p value; 0 or -EINVAL with err naming the value and the syntax. */
+int rl_port_parse(const char *arg, struct rl_port *p, struct rl_error *err);
+/* One --network value into o->network and o->allow_host_loopback. */
+int rl_network_parse(const char *arg, struct rl_run_opts *o, struct rl_error *err);
+/* "tcp" or "udp" (inline: the static monitor links no option parser) */
+static inline const char *rl_port_proto_name(int proto)
+{
+	return proto == 17 /* IPPROTO_UDP */ ? "udp" : "tcp";
+}
 void rl_run_usage(FILE *out);

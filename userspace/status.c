@@ -6,6 +6,7 @@
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
 #include <stdlib.h>
@@ -52,8 +53,9 @@ unsigned long long rl_proc_start_time(pid_t pid)
 
 int rl_status_write(const struct rl_state *st, const struct rl_status *s, struct rl_error *err)
 {
-	json_t *doc = json_pack("{s:s, s:i, s:i, s:I, s:i, s:b, s:s, s:s, s:s}", "Status",
-				rl_run_state_name(s->state), "Pid", (int)s->pid, "SupervisorPid",
+	json_t *doc = json_pack("{s:s, s:i, s:I, s:i, s:I, s:i, s:b, s:s, s:s, s:s}", "Status",
+				rl_run_state_name(s->state), "Pid", (int)s->pid, "PidStart",
+				(json_int_t)s->pid_start, "SupervisorPid",
 				(int)s->supervisor, "SupervisorStart", (json_int_t)s->sup_start,
 				"ExitCode", s->exit_code, "OOMKilled", s->oom_killed, "Error",
 				s->error, "StartedAt", s->started_at, "FinishedAt", s->finished_at);
@@ -100,6 +102,7 @@ int rl_status_read(const struct rl_state *st, struct rl_status *s, struct rl_err
 		if (strcmp(state, state_names[i]) == 0)
 			s->state = (enum rl_run_state)i;
 	s->pid = (pid_t)json_integer_value(json_object_get(doc, "Pid"));
+	s->pid_start = (unsigned long long)json_integer_value(json_object_get(doc, "PidStart"));
 	s->supervisor = (pid_t)json_integer_value(json_object_get(doc, "SupervisorPid"));
 	s->sup_start = (unsigned long long)json_integer_value(json_object_get(doc, "SupervisorStart"));
 	s->exit_code = (int)json_integer_value(json_object_get(doc, "ExitCode"));
@@ -109,9 +112,23 @@ int rl_status_read(const struct rl_state *st, struct rl_status *s, struct rl_err
 	copy_string(doc, "FinishedAt", s->finished_at, sizeof(s->finished_at));
 	json_decref(doc);
 
-	/* The container dies with its supervisor (parent-death signal), so a
+	/* Signals go to these pids: a record that names no process of its own
+	 * (0, 1, negative: "everyone") is damaged, not obeyed. */
+	if (s->state == RL_RUNNING && (s->pid <= 1 || s->supervisor <= 1))
+		return rl_fail(err, EINVAL,
+			       "corrupt %s: it names no container process; remove the container with 'rlbpf rm -f %s'",
+			       path, st->name);
+	/* The container dies with its supervisor (parent-death signal). A PID 1
+	 * that changed its uid has lost that signal: finish the job, so that a
 	 * running record without a living supervisor is a container that is gone. */
 	if (s->state != RL_EXITED && s->supervisor > 0 && !alive(s->supervisor, s->sup_start)) {
+		if (alive(s->pid, s->pid_start)) {
+			int fd = (int)syscall(SYS_pidfd_open, s->pid, 0);
+			if (fd >= 0 && alive(s->pid, s->pid_start))
+				syscall(SYS_pidfd_send_signal, fd, SIGKILL, NULL, 0);
+			if (fd >= 0)
+				close(fd);
+		}
 		s->state = RL_EXITED;
 		s->exit_code = 137;
 		snprintf(s->error, sizeof(s->error),

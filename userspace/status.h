@@ -17,6 +17,7 @@ enum rl_run_state {
 struct rl_status {
 	enum rl_run_state state;
 	pid_t pid;                   /* host pid of the container's PID 1 */
+	unsigned long long pid_start; /* its start time */
 	pid_t supervisor;            /* the process that waits for it */
 	unsigned long long sup_start; /* its start time, against pid reuse */
 	int exit_code;

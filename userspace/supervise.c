@@ -52,7 +52,32 @@ static ssize_t pump(int from, int to)
 	return n;
 }
 
-int rl_supervise(pid_t pid, int pty_master, bool interactive)
+int rl_supervise_poll(struct pollfd *own, size_t n_own, const struct rl_poll_hook *hook,
+		      int timeout)
+{
+	struct pollfd all[4 + RL_POLL_HOOK_MAX];
+	if (n_own > 4)
+		n_own = 4;
+	memcpy(all, own, n_own * sizeof(*own));
+	size_t n_hook = 0;
+	if (hook) {
+		n_hook = hook->fill(hook->ctx, all + n_own, RL_POLL_HOOK_MAX);
+		int t = hook->timeout(hook->ctx);
+		if (t >= 0 && (timeout < 0 || t < timeout))
+			timeout = t;
+	}
+	int n = poll(all, n_own + n_hook, timeout);
+	memcpy(own, all, n_own * sizeof(*own));
+	if (hook && n >= 0)
+		hook->handle(hook->ctx, all + n_own, n_hook);
+	/* Only the caller's own events count for it. */
+	int mine = 0;
+	for (size_t i = 0; n > 0 && i < n_own; i++)
+		mine += own[i].revents != 0;
+	return n < 0 ? n : mine;
+}
+
+int rl_supervise(pid_t pid, int pty_master, bool interactive, const struct rl_poll_hook *hook)
 {
 	sigset_t set;
 	rl_supervise_signals(&set);
@@ -74,7 +99,7 @@ int rl_supervise(pid_t pid, int pty_master, bool interactive)
 			{.fd = stdin_open ? 0 : -1, .events = POLLIN},
 		};
 		/* After the exit, only drain what the terminal still holds. */
-		int n = poll(fds, 3, exited ? 100 : -1);
+		int n = rl_supervise_poll(fds, 3, exited ? NULL : hook, exited ? 100 : -1);
 		if (n < 0 && errno != EINTR)
 			break;
 		if (exited && n == 0)

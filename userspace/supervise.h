@@ -3,7 +3,28 @@
 #pragma once
 #include <signal.h>
 #include <stdbool.h>
+#include <stddef.h>
 #include <sys/types.h>
+
+struct pollfd;
+
+/* More fds for the supervisor's poll loop (the published ports' listeners
+ * and connections, portfwd.c), served between its own events. */
+struct rl_poll_hook {
+	void *ctx;
+	/* Fills at most max entries; returns how many. */
+	size_t (*fill)(void *ctx, struct pollfd *p, size_t max);
+	/* Gets the same entries back after poll, with revents set. */
+	void (*handle)(void *ctx, struct pollfd *p, size_t n);
+	/* Milliseconds until it wants to run without an event, or -1. */
+	int (*timeout)(void *ctx);
+};
+#define RL_POLL_HOOK_MAX 1020
+
+/* Polls the supervisor's own fds (own[0..n_own)) and, until the container
+ * has exited, the hook's; runs the hook. Returns poll's result. */
+int rl_supervise_poll(struct pollfd *own, size_t n_own, const struct rl_poll_hook *hook,
+		      int timeout);
 
 /* Signals the supervisor handles. Block them before the container is
  * created so none is lost; the container unblocks them before exec. */
@@ -11,4 +32,4 @@ void rl_supervise_signals(sigset_t *set);
 
 /* Runs until the container's PID 1 exits; returns its exit code, or 128+N
  * when signal N killed it. pty_master is -1 without -t. */
-int rl_supervise(pid_t pid, int pty_master, bool interactive);
+int rl_supervise(pid_t pid, int pty_master, bool interactive, const struct rl_poll_hook *hook);

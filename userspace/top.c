@@ -2,6 +2,7 @@
  * and from the container: the uid-translation view. */
 #include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <limits.h>
 #include <pwd.h>
@@ -41,11 +42,21 @@ static long to_container_uid(const struct map_extent *m, size_t n, unsigned long
 	return -1;
 }
 
-/* The name for uid in a passwd file, or the number. */
-static void user_name(const char *passwd, long uid, char *buf, size_t len)
+/* The name for uid in the container's /etc/passwd, or the number. The file
+ * is the container's to plant: it is resolved inside its root, and only a
+ * regular file is read. */
+static void user_name(int rootfd, long uid, char *buf, size_t len)
 {
 	snprintf(buf, len, "%ld", uid);
-	_cleanup_fclose_ FILE *f = fopen(passwd, "re");
+	int fd = rootfd < 0 ? -1 : rl_open_in_root(rootfd, "/etc/passwd", O_RDONLY | O_NONBLOCK);
+	struct stat st;
+	if (fd >= 0 && (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode))) {
+		close(fd);
+		fd = -1;
+	}
+	_cleanup_fclose_ FILE *f = fd >= 0 ? fdopen(fd, "re") : NULL;
+	if (fd >= 0 && !f)
+		close(fd);
 	_cleanup_free_ char *line = NULL;
 	size_t cap = 0;
 	while (f && getline(&line, &cap, f) > 0) {
@@ -104,9 +115,12 @@ static bool read_proc(pid_t pid, struct proc_view *p)
 	p->cpu_seconds = (double)(utime + stime) / (double)sysconf(_SC_CLK_TCK);
 	snprintf(path, sizeof(path), "/proc/%d/cmdline", (int)pid);
 	int n = rl_read_file(path, p->cmd, sizeof(p->cmd), NULL);
+	/* Arguments are the container's words: no escape sequences reach our terminal. */
 	for (int i = 0; i < n - 1; i++)
 		if (p->cmd[i] == '\0')
 			p->cmd[i] = ' ';
+		else if ((unsigned char)p->cmd[i] < 0x20 || p->cmd[i] == 0x7f)
+			p->cmd[i] = '?';
 	return n > 0;
 }
 
@@ -151,7 +165,8 @@ int cmd_top(int argc, char **argv)
 		return RL_EXIT_INTERNAL;
 	}
 	/* The container's own /etc/passwd, through its PID 1's root. */
-	snprintf(passwd, sizeof(passwd), "/proc/%d/root/etc/passwd", (int)s.pid);
+	snprintf(passwd, sizeof(passwd), "/proc/%d/root", (int)s.pid);
+	_cleanup_close_ int rootfd = open(passwd, O_PATH | O_DIRECTORY | O_CLOEXEC);
 	struct map_extent map[16];
 	size_t n_map = read_uid_map(s.pid, map, 16);
 
@@ -167,7 +182,7 @@ int cmd_top(int argc, char **argv)
 		if (cuid < 0)
 			snprintf(user, sizeof(user), "?");
 		else
-			user_name(passwd, cuid, user, sizeof(user));
+			user_name(rootfd, cuid, user, sizeof(user));
 		struct passwd *pw = getpwuid((uid_t)p.uid);
 		snprintf(huser, sizeof(huser), "%s", pw ? pw->pw_name : "");
 		if (!pw)

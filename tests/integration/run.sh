@@ -40,11 +40,41 @@ tmp=$(mktemp -d /tmp/rlbpf-it.XXXXXX) || die "cannot create a temporary director
 # The test users must reach the install and their own directories in here.
 chmod 755 "$tmp"
 
+# /dev/net/tun: slirp4netns (the default network) needs it read-write as the
+# test users. Debian makes it 0666; some hosts have 0600. For the run it is
+# made 0666, and its own mode is put back on exit, whatever happens.
+tun_mode=""
+
+# ---- the agent (rlbpfd) for the whole suite: started from the prefix under
+# test, stopped and --unload'ed at the end; bpffs/tracefs/cgroup2 that it
+# mounted are unmounted again. t_trace.sh restarts it through these files.
+agent_pidfile=$tmp/agent.pid
+agent_log=$tmp/agent.log
+agent_mounted=()
+agent_started=""
+agent_stop() {
+	[ -n "$agent_started" ] || return 0
+	local pid m
+	pid=$(cat "$agent_pidfile" 2>/dev/null)
+	if [ -n "$pid" ] && kill -TERM "$pid" 2>/dev/null; then
+		# our child: wait reaps it; one a case restarted: poll
+		wait "$pid" 2>/dev/null ||
+			wait_until 100 eval '! kill -0 "$pid" 2>/dev/null' || kill -KILL "$pid" 2>/dev/null
+	fi
+	"$prefix/bin/rlbpfd" --unload >>"$agent_log" 2>&1 || echo "run.sh: rlbpfd --unload failed (see $agent_log)" >&2
+	for m in "${agent_mounted[@]}"; do
+		mountpoint -q "$m" && umount "$m"
+	done
+	agent_started=""
+}
+
 cleanup() {
 	local u
 	for u in "$T1" "$T2"; do
 		id "$u" >/dev/null 2>&1 && T_TMP=$tmp kill_user_procs "$u"
 	done
+	[ -z "$tun_mode" ] || chmod "$tun_mode" /dev/net/tun
+	agent_stop
 	# --one-file-system: should anything still be mounted in there (a
 	# volume of a container gone wrong), never descend into it.
 	rm -rf --one-file-system "$tmp"
@@ -53,6 +83,10 @@ trap cleanup EXIT
 trap 'exit 130' INT
 trap 'exit 143' TERM
 trap 'exit 129' HUP
+if [ -c /dev/net/tun ]; then
+	tun_mode=$(stat -c %a /dev/net/tun)
+	chmod 0666 /dev/net/tun || tun_mode=""
+fi
 
 # ---- the build, installed where the test users can run it
 if [ -n "${RLBPF_TEST_PREFIX:-}" ]; then
@@ -65,6 +99,26 @@ else
 	fi
 fi
 [ -x "$prefix/bin/rlbpf" ] || die "no rlbpf in $prefix/bin"
+
+T_AGENT_OFF=""
+if [ ! -x "$prefix/bin/rlbpfd" ]; then
+	T_AGENT_OFF="no rlbpfd in $prefix/bin"
+elif [ -S /run/rlbpf/rlbpfd.sock ] && "$prefix/bin/rlbpf" info 2>/dev/null | grep -q '^Agent: reachable'; then
+	T_AGENT_OFF="another rlbpfd already serves /run/rlbpf/rlbpfd.sock; stop it to test this build's agent"
+else
+	for m in /sys/fs/bpf /sys/kernel/tracing /run/rlbpf/cgroup2; do
+		mountpoint -q "$m" 2>/dev/null || agent_mounted+=("$m")
+	done
+	setsid "$prefix/bin/rlbpfd" --foreground >>"$agent_log" 2>&1 </dev/null &
+	echo $! >"$agent_pidfile"
+	agent_started=1
+	if ! wait_until 100 grep -q '^rlbpfd: serving' "$agent_log"; then
+		T_AGENT_OFF="rlbpfd did not start: $(tail -n 3 "$agent_log" | tr '\n' ' ')"
+		agent_stop
+	fi
+fi
+[ -z "$T_AGENT_OFF" ] || echo "run.sh: agent cases will be skipped: $T_AGENT_OFF" >&2
+export T_AGENT_OFF T_AGENT_PIDFILE=$agent_pidfile T_AGENT_LOG=$agent_log
 
 # ---- the users, and a private runtime and data directory for each
 "$repo/tools/testusers.sh" create || die "cannot create the test users (tools/testusers.sh create)"

@@ -1,4 +1,4 @@
-/* links: host_probe idmap spawn paths error agent_client */
+/* links: host_probe idmap spawn paths error agent_client agent_proto */
 /* Host probes fed fixture files in a temp dir: sysctls, /proc/filesystems,
  * mountinfo, /proc/self/cgroup, cgroup2 trees, subuid files, the agent
  * socket. Nothing here depends on the machine the tests run on. */

@@ -1,4 +1,4 @@
-/* links: passwd error */
+/* links: passwd fsutil error */
 #include <errno.h>
 #include <setjmp.h>
 #include <stdarg.h>

@@ -559,7 +559,7 @@ static void usage_mentions_every_option(void **state)
 	assert_int_equal(fclose(f), 0);
 	static const char *const opts[] = {"--cap-add", "--cap-drop", "--env", "--hostname",
 					   "--interactive", "--init", "--name", "--read-only",
-					   "--rm", "--security-opt", "--tty", "--user", "--volume",
+					   "--rm", "--security-opt", "--tty", "--user", "--volume", "--network", "--publish",
 					   "--workdir", "--help"};
 	for (size_t i = 0; i < sizeof(opts) / sizeof(opts[0]); i++)
 		if (!strstr(text, opts[i]))

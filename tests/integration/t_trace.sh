@@ -1,0 +1,316 @@
+# shellcheck shell=bash
+# shellcheck disable=SC2016 # $... in single quotes is for the container's shell
+# rlbpfd and rlbpf trace: each event type from a real action in a real
+# container, read back through `rlbpf trace --json`; who may see what; an
+# agent restart while a container runs; hostile protocol input. run.sh starts
+# the agent for the suite (T_AGENT_PIDFILE, T_AGENT_LOG).
+
+_need_agent() {
+	[ -z "${T_AGENT_OFF:-}" ] || skip "no agent: $T_AGENT_OFF"
+	command -v jq >/dev/null || skip "jq is needed to read the JSON events"
+}
+
+# trace_start USER ARG...: `rlbpf trace --json ARG...` as USER in the
+# background, into $T_CASE_DIR/trace.out (stderr trace.err). Waits until the
+# agent has the subscription (a second is plenty; nothing asserts on time).
+trace_start() {
+	local user=$1
+	shift
+	as_user "$user" "$RLBPF" trace --json "$@" >"$T_CASE_DIR/trace.out" 2>"$T_CASE_DIR/trace.err" &
+	TRACE_JOB=$!
+	sleep 1
+}
+
+# The rlbpf process of the trace (under runuser, env and timeout).
+_trace_pid() { pgrep -n -u "$1" -f "$RLBPF trace"; }
+
+# trace_stop USER: Ctrl-C for the trace; it must end by itself, status 0.
+trace_stop() {
+	local pid rc=0
+	pid=$(_trace_pid "$1")
+	[ -n "$pid" ] && kill -INT "$pid"
+	wait "$TRACE_JOB" || rc=$?
+	assert_eq 0 "$rc" "exit status of rlbpf trace after Ctrl-C (stderr $(_show "$(cat "$T_CASE_DIR/trace.err")"))"
+}
+
+# events JQ-FILTER: the trace's events that match, one compact object a line.
+events() { jq -c "select($1)" "$T_CASE_DIR/trace.out" 2>/dev/null; }
+_has_event() { [ -n "$(events "$1")" ]; }
+# wait_event JQ-FILTER WHAT: waits (generously) for such an event.
+wait_event() {
+	if wait_until 100 _has_event "$1"; then
+		pass
+	else
+		fail "$2: no event matching '$1' in the trace: $(_show "$(cat "$T_CASE_DIR/trace.out")") (stderr $(_show "$(cat "$T_CASE_DIR/trace.err")"))"
+	fi
+}
+
+test_trace_exec_maps_container_root_to_the_caller() {
+	_need_agent
+	local uid
+	uid=$(id -u "$T1")
+	trace_start "$T1" --events exec,exit
+	rlbpf_run "$T1" --rm --name tr-exec busybox sh -c 'sleep 0.5; /bin/true; exit 0'
+	assert_eq 0 "$RC" "exit status of the container (stderr $(_show "$ERR"))"
+	assert_not_contains "$ERR" "tracing is off" "stderr of a run with the agent up"
+	wait_event '.event == "exec" and .container == "tr-exec" and .uid == 0 and .host_uid == '"$uid" "exec as container root"
+	local e
+	e=$(events '.event == "exec" and .container == "tr-exec"' | head -n 1)
+	assert_eq root "$(jq -r .user <<<"$e")" "USER of an exec by container root"
+	assert_eq "$T1" "$(jq -r .host_user <<<"$e")" "HUSER of an exec by container root"
+	assert_match "$(jq -r .cpid <<<"$e")" '^[0-9]+$' "CPID of the exec"
+	assert_eq 64 "$(jq -r .container_id <<<"$e" | tr -d '\n' | wc -c)" "length of container_id"
+	assert_eq "" "$(events '.event != "exec" and .event != "exit" and .event != "lost"')" "events outside --events exec,exit"
+	trace_stop "$T1"
+	assert_no_processes "$T1" "after the trace"
+}
+
+test_trace_setuid_inside_with_both_uids() {
+	_need_agent
+	local uid start
+	uid=$(id -u "$T1")
+	start=$(subid_start /etc/subuid "$T1")
+	[ -n "$start" ] || skip "$T1 has no subordinate uid range"
+	trace_start "$T1" --events setuid,idmap
+	rlbpf_run "$T1" --rm --name tr-su busybox sh -c 'sleep 0.5; su -s /bin/sh nobody -c true'
+	assert_eq 0 "$RC" "exit status of su inside (stderr $(_show "$ERR"))"
+	# nobody is 65534 inside: host uid = start of the range + 65533
+	local host=$((start + 65533))
+	wait_event '.event == "setuid" and .call == "setuid" and .container == "tr-su" and .old_ids[1] == 0 and .old_host_ids[1] == '"$uid"' and .new_ids[1] == 65534 and .new_host_ids[1] == '"$host" "setuid 0 -> 65534 (host $uid -> $host)"
+	local e
+	e=$(events '.event == "setuid" and .call == "setuid"' | head -n 1)
+	assert_eq false "$(jq -r .alert <<<"$e")" "alert of a setuid to an unprivileged host uid"
+	wait_event '.event == "setuid" and .kind == "gid" and .new_ids[1] == 65534' "setgid to nogroup"
+	wait_event '.event == "idmap" and .container == "tr-su" and .map == "uid" and .extents[0].ns_first == 0 and .extents[0].host_first == '"$uid"' and .extents[1].host_first == '"$start" "the container's uid_map as an idmap event"
+	trace_stop "$T1"
+}
+
+test_trace_exit_codes_and_signals() {
+	_need_agent
+	trace_start "$T1" --events exit
+	rlbpf_run "$T1" --rm --name tr-exit busybox sh -c 'sleep 0.5; (exit 5); sh -c "kill -9 \$\$"; exit 7'
+	assert_eq 7 "$RC" "exit status of the container"
+	wait_event '.event == "exit" and .container == "tr-exit" and .cpid == 1 and .exit_code == 7' "exit 7 of the container's init"
+	wait_event '.event == "exit" and .container == "tr-exit" and .exit_code == 5' "exit 5 of a subshell"
+	wait_event '.event == "exit" and .container == "tr-exit" and .signal == 9 and .exit_code == null' "a task killed by SIGKILL"
+	assert_eq 1 "$(events '.event == "exit" and .container == "tr-exit" and .cpid == 1' | wc -l)" "exit events of the init"
+	trace_stop "$T1"
+}
+
+_policy_backup=""
+_policy_restore() {
+	if [ -n "$_policy_backup" ]; then
+		mv "$_policy_backup" /etc/rlbpf/ports.conf
+	else
+		rm -f /etc/rlbpf/ports.conf
+		rmdir /etc/rlbpf 2>/dev/null
+	fi
+	kill -HUP "$(cat "$T_AGENT_PIDFILE")" 2>/dev/null
+}
+
+test_trace_bind_denied_then_granted_by_policy() {
+	_need_agent
+	"$RLBPF" run --help 2>&1 | grep -q -- '--network' || skip "rlbpf run has no --network host yet"
+	local uid
+	uid=$(id -u "$T1")
+	[ "$(cat /proc/sys/net/ipv4/ip_unprivileged_port_start)" -gt 80 ] ||
+		skip "net.ipv4.ip_unprivileged_port_start is not above 80 here: port 80 needs no privilege"
+	trace_start "$T1" --events bind
+	rlbpf_run "$T1" --rm --network host busybox sh -c 'sleep 0.5; nc -l -p 80'
+	assert_ne 0 "$RC" "exit status of nc -l -p 80 without a grant"
+	assert_contains "$ERR" "denied" "nc's complaint"
+	wait_event '.event == "bind_denied" and .port == 80 and .uid == 0 and .host_uid == '"$uid"' and .ret == -13 and .unprivileged_port_start > 80' "bind_denied for port 80"
+
+	# the policy: one good line, one bad one (reported with its number)
+	mkdir -p /etc/rlbpf
+	if [ -e /etc/rlbpf/ports.conf ]; then
+		_policy_backup=$T_CASE_DIR/ports.conf.orig
+		cp -p /etc/rlbpf/ports.conf "$_policy_backup"
+	fi
+	# the case is a process of its own: EXIT covers failures and skips too
+	trap _policy_restore EXIT
+	printf '# test policy\n%s tcp 80\nnobody-such-user tcp 81\n' "$T1" >/etc/rlbpf/ports.conf
+	kill -HUP "$(cat "$T_AGENT_PIDFILE")"
+	if wait_until 100 grep -q 'port policy: 1 grants' "$T_AGENT_LOG"; then pass; else
+		fail "the agent did not load the policy: $(_show "$(tail -n 5 "$T_AGENT_LOG")")"
+	fi
+	assert_match "$(cat "$T_AGENT_LOG")" 'ports.conf:3: no such user' "the bad line reported with its number"
+
+	rlbpf_run "$T1" --rm --network host busybox sh -c 'sleep 0.5; timeout 1 nc -l -p 80; echo done'
+	assert_eq 0 "$RC" "exit status with the grant (stderr $(_show "$ERR"))"
+	assert_not_contains "$ERR" "denied" "nc with the grant"
+	wait_event '.event == "bind_granted" and .port == 80 and .host_uid == '"$uid"' and .rule_line == 2' "bind_granted for port 80 by line 2"
+	trace_stop "$T1"
+}
+
+# Raw protocol client, for what `rlbpf` itself would never send.
+_raw_client() {
+	cat >"$T_CASE_DIR/raw.py" <<'PY'
+import os, socket, struct, sys
+SOCK = "/run/rlbpf/rlbpfd.sock"
+def hdr(t, l, seq=1, magic=0x50424c52, ver=1):
+    return struct.pack("<IHHII", magic, ver, t, l, seq)
+def conn():
+    s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM); s.settimeout(5); s.connect(SOCK); return s
+def reply(s):
+    b = b""
+    while len(b) < 16:
+        c = s.recv(4096)
+        if not c: return None
+        b += c
+    _, _, t, l, _ = struct.unpack("<IHHII", b[:16])
+    while len(b) < 16 + l:
+        c = s.recv(4096)
+        if not c: return None
+        b += c
+    if t == 0x83:  # STATS_REPLY: id, name, owner uid, ...
+        return 0, b[16 + 72:16 + 200].split(b"\0")[0].decode()
+    return struct.unpack("<i", b[16:20])[0], b[32:16 + l].split(b"\0")[0].decode()
+def ident(x): return x.encode().ljust(72, b"\0")
+def register(pid, ino, cid, name="x"):
+    return struct.pack("<IIQ", pid, 0, ino) + ident(cid) + name.encode().ljust(128, b"\0")
+def ask(t, payload):
+    s = conn(); s.sendall(hdr(t, len(payload)) + payload); r = reply(s); s.close(); return r
+cmd = sys.argv[1]
+if cmd == "register":
+    print(*ask(1, register(int(sys.argv[2]), int(sys.argv[3]), sys.argv[4])))
+elif cmd == "subscribe":
+    print(*ask(2, struct.pack("<IIII", 0, 0, 1, 0) + ident(sys.argv[2])))
+elif cmd == "stats":
+    print(*ask(3, ident(sys.argv[2])))
+elif cmd == "slowsub":
+    # subscribes to everything of the caller's, then never reads again
+    import time
+    s = conn(); s.sendall(hdr(2, 16) + struct.pack("<IIII", 0, 0, 0, 0)); print(*reply(s), flush=True)
+    time.sleep(float(sys.argv[2])); s.close()
+elif cmd == "hostile":
+    bad = [hdr(1, 10, magic=0xdeadbeef) + b"x" * 10, hdr(1, 10, ver=9), hdr(1, 0xffffffff),
+           hdr(1, 5) + b"12345", hdr(0x82, 0), hdr(2, 16) + struct.pack("<IIII", 0, 0, 99, 0),
+           hdr(1, 216) + b"\xff" * 216, b"\0" * 16, os.urandom(4096)]
+    for b in bad:
+        s = conn()
+        try:
+            s.sendall(b); r = reply(s)
+            if r is not None and r[0] >= 0: print("accepted:", b[:24].hex(), r); sys.exit(1)
+        except (ConnectionError, socket.timeout): pass
+        s.close()
+    # half a frame, then silence; and a crowd of idle connections
+    half = conn(); half.sendall(hdr(1, 216) + b"\0" * 100)
+    crowd = []
+    for i in range(300):
+        try: crowd.append(conn())
+        except OSError: break
+    for c in crowd: c.close()
+    half.close()
+    print("ok")
+PY
+}
+
+raw() { as_user "$1" /usr/bin/python3 "$T_CASE_DIR/raw.py" "${@:2}"; }
+
+test_trace_authorisation_between_users() {
+	_need_agent
+	[ -x /usr/bin/python3 ] || skip "/usr/bin/python3 is needed for the raw protocol client"
+	_raw_client
+	chmod 644 "$T_CASE_DIR/raw.py"
+	chmod 755 "$T_CASE_DIR"
+	rlbpf_run "$T1" -d --name tr-auth busybox sleep 60
+	assert_eq 0 "$RC" "run -d as $T1 (stderr $(_show "$ERR"))"
+	local id pid ino
+	id=$(as_user "$T1" "$RLBPF" inspect -f '{{.Id}}' tr-auth 2>/dev/null)
+	pid=$(as_user "$T1" "$RLBPF" inspect -f '{{.State.Pid}}' tr-auth 2>/dev/null)
+	assert_match "$id" '^[0-9a-f]{64}$' "the container's id"
+	assert_match "$pid" '^[0-9]+$' "the container's pid"
+	ino=$(stat -L -c %i "/proc/$pid/ns/user")
+
+	# T2 cannot use --all, subscribe to, read or register T1's container
+	capture as_user "$T2" "$RLBPF" trace --all
+	assert_eq 125 "$RC" "exit status of 'rlbpf trace --all' as $T2"
+	assert_contains "$ERR" "root only" "why $T2 may not use --all"
+	assert_match "$(raw "$T2" subscribe "$id")" '^-1 .*another user' "$T2 subscribing to $T1's container"
+	assert_match "$(raw "$T2" stats "$id")" '^-1 .*another user' "$T2 reading $T1's container"
+	assert_match "$(raw "$T2" register "$pid" "$ino" "$(printf 'f%.0s' {1..64})")" '^-1 .*not yours' "$T2 registering $T1's process"
+	# T1 may read its own
+	assert_match "$(raw "$T1" stats "$id")" '^0 ' "$T1 reading its own container"
+
+	# T2's own trace sees nothing of T1's; root's --all does
+	trace_start "$T2"
+	local t2out=$T_CASE_DIR/t2.out
+	as_user "$T1" "$RLBPF" exec tr-auth true >/dev/null 2>&1
+	rlbpf_run "$T1" --rm --name tr-auth2 busybox sh -c 'sleep 0.5; true'
+	sleep 1
+	cp "$T_CASE_DIR/trace.out" "$t2out"
+	trace_stop "$T2"
+	assert_eq "" "$(cat "$t2out")" "what $T2's trace saw of $T1's containers"
+
+	"$RLBPF" trace --all --json >"$T_CASE_DIR/trace.out" 2>"$T_CASE_DIR/trace.err" &
+	local rootjob=$!
+	sleep 1
+	rlbpf_run "$T1" --rm --name tr-auth3 busybox sh -c 'sleep 0.5; true'
+	wait_event '.container == "tr-auth3" and .event == "exit"' "root's --all sees $T1's container"
+	kill -INT "$rootjob"
+	wait "$rootjob"
+	assert_eq 0 "$?" "exit status of root's trace --all after Ctrl-C"
+	as_user "$T1" "$RLBPF" rm -f tr-auth >/dev/null 2>&1
+	assert_no_processes "$T1" "after rm -f"
+}
+
+test_trace_agent_restart_keeps_tracking() {
+	_need_agent
+	trace_start "$T1" --events exec,exit
+	rlbpf_run "$T1" -d --name tr-restart busybox sh -c 'i=0; while [ $i -lt 60 ]; do sleep 0.1; i=$((i+1)); done; exit 6'
+	assert_eq 0 "$RC" "run -d (stderr $(_show "$ERR"))"
+	wait_event '.event == "exec" and .container == "tr-restart"' "an exec before the restart"
+
+	local old new
+	old=$(cat "$T_AGENT_PIDFILE")
+	kill -TERM "$old"
+	wait_until 100 eval '! kill -0 '"$old"' 2>/dev/null' || fail "the agent did not stop on SIGTERM"
+	local serving
+	serving=$(grep -c '^rlbpfd: serving' "$T_AGENT_LOG")
+	setsid "$T_PREFIX/bin/rlbpfd" --foreground >>"$T_AGENT_LOG" 2>&1 </dev/null &
+	new=$!
+	echo "$new" >"$T_AGENT_PIDFILE"
+	wait_until 100 eval '[ "$(grep -c "^rlbpfd: serving" "$T_AGENT_LOG")" -gt '"$serving"' ]' ||
+		fail "the agent did not come back: $(_show "$(tail -n 5 "$T_AGENT_LOG")")"
+	assert_match "$(tail -n 5 "$T_AGENT_LOG")" 'reusing the pinned' "the restarted agent reuses the pinned programs"
+	if wait_until 100 grep -q reconnected "$T_CASE_DIR/trace.err"; then pass; else
+		fail "the trace did not reconnect: $(_show "$(cat "$T_CASE_DIR/trace.err")")"
+	fi
+	local before
+	before=$(wc -l <"$T_CASE_DIR/trace.out")
+	wait_event '.event == "exit" and .container == "tr-restart" and .cpid == 1' "the init's exit after the restart"
+	assert_eq 1 "$(events '.event == "exit" and .container == "tr-restart" and .cpid == 1' | wc -l)" "exit events of the init (no duplicate)"
+	assert_eq 6 "$(events '.event == "exit" and .container == "tr-restart" and .cpid == 1' | jq -r .exit_code)" "the init's exit code"
+	local after_execs
+	after_execs=$(tail -n +"$((before + 1))" "$T_CASE_DIR/trace.out" | jq -c 'select(.event == "exec" and .container == "tr-restart")' | wc -l)
+	assert_ne 0 "$after_execs" "execs traced after the restart"
+	trace_stop "$T1"
+	as_user "$T1" "$RLBPF" rm -f tr-restart >/dev/null 2>&1
+}
+
+test_trace_hostile_protocol_input() {
+	_need_agent
+	[ -x /usr/bin/python3 ] || skip "/usr/bin/python3 is needed for the raw protocol client"
+	_raw_client
+	chmod 644 "$T_CASE_DIR/raw.py"
+	chmod 755 "$T_CASE_DIR"
+	local pid
+	pid=$(cat "$T_AGENT_PIDFILE")
+	assert_eq ok "$(raw "$T2" hostile 2>&1)" "malformed frames refused, crowd survived"
+	assert_true "the agent still runs" kill -0 "$pid"
+	# a subscriber that never reads must not hold up the others
+	raw "$T1" slowsub 30 >"$T_CASE_DIR/slow.out" 2>&1 &
+	local slow=$!
+	wait_until 100 test -s "$T_CASE_DIR/slow.out"
+	assert_match "$(cat "$T_CASE_DIR/slow.out")" '^0 subscribed' "the slow subscriber's subscription"
+	trace_start "$T1" --events exit
+	rlbpf_run "$T1" --rm --name tr-after busybox sh -c 'i=0; while [ $i -lt 3000 ]; do /bin/true; i=$((i+1)); done; exit 3'
+	assert_eq 3 "$RC" "a container after the hostile input"
+	wait_event '.event == "exit" and .container == "tr-after" and .exit_code == 3 and .cpid == 1' "events after the hostile input, beside a subscriber that does not read"
+	trace_stop "$T1"
+	kill "$slow" 2>/dev/null
+	wait "$slow" 2>/dev/null
+	pkill -u "$T1" -f raw.py 2>/dev/null
+	assert_match "$(cat "$T_AGENT_LOG")" 'malformed message' "the agent logs the malformed input"
+}
