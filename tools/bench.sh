@@ -154,7 +154,12 @@ host_port=$((blast_port + 1))
 id=$(as_user "$rlbpf" run -d --network none -p "127.0.0.1:$blast_port:5001" busybox tcpblast sink 5001)
 "$blast" sink "$host_port" &
 host_sink=$!
-sleep 0.5
+# The container's sink listens a moment after run -d returns: until then the
+# supervisor resets connections. Wait for it (bounded).
+for _ in $(seq 100); do
+	"$blast" send 127.0.0.1 "$blast_port" 1 >/dev/null 2>&1 && break
+	sleep 0.1
+done
 # Alternated, so that whatever else the machine does weighs on both alike.
 pub=() lo=()
 for i in 1 2 3; do
