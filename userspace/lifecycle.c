@@ -197,7 +197,13 @@ static int rm_one(struct cmd_opts *c, const char *ref, struct rl_error *err)
 			       "cannot remove container %s: it is running; stop it first or use 'rlbpf rm -f'",
 			       ref);
 	stop_container(&s, SIGKILL, 0);
-	if ((r = rl_state_remove(&st, -1, err)) < 0)
+	/* Held by a supervisor that is still starting it: not ours to remove. */
+	int lock = rl_state_lock(&st, err);
+	if (lock < 0)
+		return lock;
+	r = rl_state_remove(&st, -1, err);
+	close(lock);
+	if (r < 0)
 		return r;
 	printf("%s\n", ref);
 	return 0;

@@ -197,6 +197,7 @@ struct launch {
 	char short_id[13];
 	const char *hostname;
 	struct rl_container c;
+	int lock_fd;   /* the container's lock, held while it is ours to start */
 	int exit_code; /* what the CLI exits with when the start fails */
 	bool quiet;    /* restart: the caller prints what it wants */
 	int *port_fds; /* listening, one for each -p, from before the start */
@@ -212,6 +213,8 @@ static void close_ports(struct launch *l)
 
 static void launch_free(struct launch *l)
 {
+	if (l->lock_fd >= 0)
+		close(l->lock_fd);
 	close_ports(l);
 	rl_slirp_stop(&l->c.slirp);
 	if (l->c.userns_fd >= 0)
@@ -284,6 +287,11 @@ static int launch_prepare(struct launch *l, int argc, char **argv, const struct 
 		l->fresh_state = true;
 	}
 	l->have_state = true;
+	/* A restart that lost the race to another start stops here. */
+	if ((l->lock_fd = rl_state_lock(&l->st, err)) < 0) {
+		l->have_state = l->fresh_state;
+		return l->lock_fd;
+	}
 	snprintf(l->short_id, sizeof(l->short_id), "%.12s", l->st.id);
 	l->hostname = o->hostname ? o->hostname : l->short_id;
 	if (build_env(o, &l->img.config, l->hostname, &l->env) < 0)
@@ -416,7 +424,8 @@ static void become_monitor(struct launch *l, int out_fd, int err_fd, int logfd)
 	struct rl_error ignored;
 	if (rl_libexec_path("rlbpf-monitor", path, sizeof(path), &ignored) < 0)
 		return;
-	int fds[] = {out_fd, err_fd, l->c.pty_master, logfd, l->c.userns_fd, l->c.slirp.exit_fd,
+	/* The lock goes along too: the monitor holds it until the end. */
+	int fds[] = {l->lock_fd, out_fd, err_fd, l->c.pty_master, logfd, l->c.userns_fd, l->c.slirp.exit_fd,
 		     l->c.netns_fd};
 	for (size_t i = 0; i < sizeof(fds) / sizeof(fds[0]); i++)
 		if (fds[i] >= 0 && fcntl(fds[i], F_SETFD, 0) < 0)

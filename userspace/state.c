@@ -259,3 +259,22 @@ int rl_state_config(const struct rl_state *st, json_t **out, struct rl_error *er
 			       st->name, path, jerr.text, st->name);
 	return 0;
 }
+
+int rl_state_lock(const struct rl_state *st, struct rl_error *err)
+{
+	char path[PATH_MAX + 8];
+	snprintf(path, sizeof(path), "%s/lock", st->dir);
+	int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+	if (fd < 0)
+		return rl_fail_errno(err, errno, "cannot open the lock of container %s", st->name);
+	if (flock(fd, LOCK_EX | LOCK_NB) < 0) {
+		int e = errno;
+		close(fd);
+		if (e == EWOULDBLOCK)
+			return rl_fail(err, EBUSY,
+				       "container %s is being started or is running; stop it first",
+				       st->name);
+		return rl_fail_errno(err, e, "cannot lock container %s", st->name);
+	}
+	return fd;
+}

@@ -40,3 +40,9 @@ int rl_state_find(const char *ref, struct rl_state *st, struct rl_error *err);
 
 /* Reads config.json, the record `run` wrote. */
 int rl_state_config(const struct rl_state *st, json_t **out, struct rl_error *err);
+
+/* Takes the container's own lock (STATE/lock): its supervisor holds it
+ * from creation until the end, so that a second start, or a removal during
+ * a start, cannot happen. Returns the fd holding it, or -EBUSY (with err
+ * set) when someone holds it. */
+int rl_state_lock(const struct rl_state *st, struct rl_error *err);

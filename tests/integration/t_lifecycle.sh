@@ -209,3 +209,23 @@ test_twenty_at_once() {
 	rl ps -aq
 	assert_eq "" "$OUT" "all removed"
 }
+
+# A container's supervisor holds its lock: of three restarts at once, each
+# either restarts it (after stopping the one before) or says why it did not,
+# and one container runs in the end, never two on one state directory.
+test_concurrent_restarts_start_it_once() {
+	rl run -d --name once busybox sleep 600
+	as_user "$T1" "$RLBPF" stop -t 0 once >/dev/null
+	local dir="$T_CASE_DIR/restarts" i
+	mkdir -p "$dir"
+	chmod 777 "$dir"
+	for i in 1 2 3; do
+		as_user "$T1" "$RLBPF" restart once >"$dir/$i" 2>&1 &
+	done
+	wait
+	wait_until 100 _has_sleep 1
+	sleep 0.5
+	assert_eq 1 "$(pgrep -u "$T1" -x sleep | wc -l)" "sleep processes after three concurrent restarts"
+	assert_eq 3 "$(cat "$dir"/* | grep -cE '^once$|being started or is running')" "each restart restarted it or said why not (outputs: $(_show "$(cat "$dir"/*)"))"
+	_rm_all
+}
