@@ -26,6 +26,7 @@
 #include "supervise.h"
 #include "trace_register.h"
 #include "detach.h"
+#include "fsutil.h"
 #include "logfile.h"
 #include "network.h"
 #include "portfwd.h"
@@ -230,6 +231,48 @@ static void launch_free(struct launch *l)
 	rl_run_opts_free(&l->o);
 }
 
+/* The `run` arguments as exec and restart will parse them again, pinned to
+ * what they meant at run time: a rootfs path made absolute, and a seccomp
+ * profile copied into the state directory (the file given may change, or
+ * sit on a volume the container can write). */
+static int pinned_args(struct launch *l, int argc, char **argv, char ***out, char **profile_arg,
+		       struct rl_error *err)
+{
+	char **args = calloc((size_t)argc + 1, sizeof(*args));
+	if (!args)
+		return rl_fail(err, ENOMEM, "out of memory");
+	memcpy(args, argv, (size_t)argc * sizeof(*args));
+	*out = args;
+	if (strchr(l->o.image, '/') && l->o.image_arg > 0 && l->o.image_arg < argc)
+		args[l->o.image_arg] = l->img.rootfs;
+	if (l->o.seccomp != RL_SECCOMP_PROFILE)
+		return 0;
+	char copy[PATH_MAX + 16];
+	snprintf(copy, sizeof(copy), "%s/seccomp.json", l->st.dir);
+	_cleanup_free_ char *text = NULL;
+	size_t len = 0;
+	_cleanup_fclose_ FILE *f = fopen(l->o.seccomp_profile, "re");
+	if (!f || getdelim(&text, &len, '\0', f) < 0)
+		return rl_fail_errno(err, errno, "cannot read seccomp profile %s", l->o.seccomp_profile);
+	int r = rl_write_file(copy, text, strlen(text), 0600, err);
+	if (r < 0)
+		return r;
+	/* One string serves both spellings: --security-opt=seccomp=COPY, and
+	 * seccomp=COPY after a separate --security-opt. */
+	static const char joined[] = "--security-opt=";
+	if (asprintf(profile_arg, "%sseccomp=%s", joined, copy) < 0)
+		return rl_fail(err, ENOMEM, "out of memory");
+	for (int i = 1; i < l->o.image_arg && i < argc; i++) {
+		const char *a = args[i];
+		if (strncmp(a, "--security-opt=seccomp", 22) == 0 && !strstr(a, "unconfined"))
+			args[i] = *profile_arg;
+		else if (strcmp(a, "--security-opt") == 0 && i + 1 < argc &&
+			 strncmp(args[i + 1], "seccomp", 7) == 0 && !strstr(args[i + 1], "unconfined"))
+			args[i + 1] = *profile_arg + strlen(joined);
+	}
+	return 0;
+}
+
 /* Parses `run` arguments and prepares the container: a new state directory,
  * or the given one (restart). Returns 1 for --help. */
 static int launch_prepare(struct launch *l, int argc, char **argv, const struct rl_state *existing,
@@ -298,8 +341,12 @@ static int launch_prepare(struct launch *l, int argc, char **argv, const struct 
 		return rl_fail(err, ENOMEM, "out of memory");
 	if (existing)
 		return 0;
+	_cleanup_free_ char **args = NULL;
+	_cleanup_free_ char *profile_arg = NULL;
+	if ((r = pinned_args(l, argc, argv, &args, &profile_arg, err)) < 0)
+		return r;
 	_cleanup_free_ char *record = record_json(o, &l->st, &l->img, &l->cmd, &l->env,
-						  l->hostname, argc - 1, argv + 1);
+						  l->hostname, argc - 1, args + 1);
 	if (!record)
 		return rl_fail(err, ENOMEM, "cannot build the container's record");
 	if ((r = rl_state_write_etc(&l->st, l->hostname, err)) < 0 ||

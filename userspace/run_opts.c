@@ -460,6 +460,7 @@ int rl_run_opts_parse(int argc, char **argv, struct rl_run_opts *o, struct rl_er
 			       "no image given: use 'rlbpf run [OPTIONS] ROOTFS-DIR|IMAGE [COMMAND]', e.g. 'rlbpf run busybox sh'");
 	if (argv[optind][0] == '\0')
 		return rl_fail(err, EINVAL, "the image name is empty; give a rootfs directory or 'busybox'");
+	o->image_arg = optind;
 	if (set_string(&o->image, argv[optind++]) < 0)
 		return -ENOMEM;
 	for (int i = optind; i < argc; i++)

@@ -51,6 +51,7 @@ struct rl_run_opts {
 	struct rl_port *ports;
 	size_t n_ports;
 	char *image;           /* ROOTFS-DIR or IMAGE */
+	int image_arg;         /* its index in argv */
 	char **cmd;            /* COMMAND [ARG...], NULL-terminated; may be empty */
 	size_t n_cmd;
 };
