@@ -1,6 +1,417 @@
-#!/bin/sh
-# make vmtest: boots Debian's other kernels under QEMU and runs the suite
-# inside. Not built yet; until then this says so and fails, so that nobody
-# mistakes it for a pass.
-echo "vmtest: not built yet: the suite runs on this host's kernel only ('make test')" >&2
-exit 2
+#!/bin/bash
+# make vmtest: the integration suite on Debian's other kernels, each booted
+# under QEMU with cgroup v1 (hybrid) and with cgroup v2, plus the host's own
+# kernel; prints a matrix and fails if any cell failed or ran no test.
+#
+# Usage (as root): vmtest/run.sh [-s] [-h]
+#   -s   leave a shell on the serial console of the first selected cell
+#        instead of running the suite (exit it to power off; ^A x kills QEMU)
+# Environment:
+#   VMTEST_KERNELS  Debian kernel series, comma-separated (default 6.1,6.12);
+#                   each is fetched with `apt-get download` from this
+#                   machine's apt sources and cached in build/vmtest/debs
+#   VMTEST_CGROUPS  v1 (hybrid, as systemd's legacy mode), v2 (default v1,v2)
+#   VMTEST_HOST     1: also run the suite natively for the host row; else the
+#                   host row shows build/vmtest/logs/host.log if one is there
+#                   (.ci/run writes it from `make test`)
+#   VMTEST_JOBS     cells booted at once (default: one per host cpu under
+#                   TCG, one per two under KVM; at most 4)
+#   VMTEST_TIMEOUT  seconds before a hung VM is killed (default 1800)
+#   VMTEST_ACCEL    kvm or tcg (default: kvm when it really works, else tcg)
+#   VMTEST_MEM      guest memory in MiB (default 1536)
+#   VMTEST_SMP      guest cpus (default 1 under TCG, 2 under KVM)
+#   VMTEST_FILTER   case filters for tests/integration/run.sh, comma-separated
+#   VMTEST_APPEND   more kernel command line for the guests
+#
+# How a cell runs: vmtest/init.sh (busybox, in a small initramfs with the
+# kernel's 9p and overlay modules) mounts the host's root filesystem, shared
+# read-only over virtio-9p, under a tmpfs overlay, so the guest has all of the
+# host's tools and nothing it writes reaches the host; vmtest/guest.sh then
+# sets up /dev, /run, /tmp, bpffs and the cell's cgroup layout, records
+# `rlbpfd --probe` and runs tests/integration/run.sh as root against an
+# install of this build made on the host (build/vmtest/prefix).
+# Logs: build/vmtest/logs/KERNEL-CGROUP.log (the whole serial console);
+# results: build/vmtest/out/KERNEL-CGROUP/ (suite.log, probe.txt, ...).
+set -euo pipefail
+
+here=$(cd "$(dirname "$0")" && pwd)
+repo=$(cd "$here/.." && pwd)
+B=$repo/build/vmtest
+
+KERNELS=${VMTEST_KERNELS:-6.1,6.12}
+CGROUPS=${VMTEST_CGROUPS:-v1,v2}
+TIMEOUT=${VMTEST_TIMEOUT:-1800}
+MEM=${VMTEST_MEM:-1536}
+FILTER=${VMTEST_FILTER:-}
+shell_mode=0
+
+die() {
+	echo "vmtest: $*" >&2
+	exit 2
+}
+say() { echo "vmtest: $*"; }
+
+while getopts sh opt; do
+	case $opt in
+	s) shell_mode=1 ;;
+	h)
+		sed -n '2,/^set -euo/{/^set -euo/d;s/^# \{0,1\}//;p}' "$0"
+		exit 0
+		;;
+	*) die "usage: vmtest/run.sh [-s] [-h]" ;;
+	esac
+done
+
+[ "$(id -u)" -eq 0 ] || die "must run as root: QEMU exports / over 9p with the files' real owners, and the suite creates test users (try 'sudo make vmtest')"
+for tool in qemu-system-x86_64 depmod xz dpkg-deb apt-get file; do
+	command -v "$tool" >/dev/null || die "no $tool; run 'tools/deps.sh vmtest'"
+done
+[ -x /bin/busybox ] || [ -x /usr/bin/busybox ] || die "no busybox; run 'tools/deps.sh vmtest'"
+busybox=$(command -v busybox)
+file -L "$busybox" 2>/dev/null | grep -q 'statically linked' ||
+	die "$busybox is not static; install busybox-static ('tools/deps.sh vmtest')"
+[ "$(uname -m)" = x86_64 ] || die "only x86_64 hosts are supported"
+
+# ---- accelerator: KVM only if the CPU has VT-x/AMD-V and this process can
+# create a VM. (In some nested guests /dev/kvm opens and KVM_CREATE_VM works,
+# yet without vmx/svm the guest never boots: seen on this project's builders.)
+kvm_works() {
+	[ -c /dev/kvm ] && grep -qwE 'vmx|svm' /proc/cpuinfo && command -v python3 >/dev/null &&
+		python3 -c 'import os, fcntl; fcntl.ioctl(os.open("/dev/kvm", os.O_RDWR), 0xAE01, 0)' 2>/dev/null
+}
+accel=${VMTEST_ACCEL:-}
+if [ -z "$accel" ]; then
+	accel=tcg
+	kvm_works && accel=kvm
+fi
+# Under TCG a guest cpu is a host thread busy emulating, and the suite is
+# mostly serial: one cpu per guest and one guest per host cpu is the fastest
+# way through the matrix (measured: a second vcpu costs 20% more host cpu
+# for the same wall time).
+ncpu=$(nproc)
+case $accel in
+kvm) cpu=host smp=${VMTEST_SMP:-2} jobs=${VMTEST_JOBS:-$(((ncpu + 1) / 2))} ;;
+tcg) cpu=max smp=${VMTEST_SMP:-1} jobs=${VMTEST_JOBS:-$ncpu} ;;
+*) die "VMTEST_ACCEL must be kvm or tcg, not '$accel'" ;;
+esac
+[ "$jobs" -le 4 ] || jobs=4
+[ "$shell_mode" = 1 ] && jobs=1
+
+mkdir -p "$B/debs" "$B/kernels" "$B/logs" "$B/out"
+# Two runs in one tree would reinstall the prefix under each other's guests.
+exec 9>"$B/.lock"
+flock -n 9 || die "another vmtest is running in this tree ($B/.lock)"
+case $FILTER in *[[:space:]]*) die "VMTEST_FILTER: separate filters with commas, not spaces (it goes on the kernel command line)" ;; esac
+started=$(date +%s)
+
+# ---- the build, installed where the guest (and its test users) can read it
+say "building and installing into build/vmtest/prefix"
+rm -rf "$B/prefix"
+if ! make -C "$repo" --no-print-directory install PREFIX="$B/prefix" >"$B/logs/install.log" 2>&1; then
+	tail -n 30 "$B/logs/install.log" >&2
+	die "'make install PREFIX=$B/prefix' failed (output above; whole log in build/vmtest/logs/install.log)"
+fi
+chmod -R a+rX "$B/prefix"
+
+# ---- kernels
+# The package for a series: its meta-package's dependency (linux-image-6.12-amd64,
+# or linux-image-amd64 when that is the series), else the newest matching name.
+resolve_pkg() {
+	local series=$1 p
+	p=$(apt-cache depends "linux-image-$series-amd64" 2>/dev/null |
+		sed -n "s/^  Depends: \(linux-image-$series[.-].*-amd64\)\$/\1/p" | head -n1)
+	if [ -z "$p" ]; then
+		p=$(apt-cache depends linux-image-amd64 2>/dev/null |
+			sed -n "s/^  Depends: \(linux-image-$series[.-].*-amd64\)\$/\1/p" | head -n1)
+	fi
+	if [ -z "$p" ]; then
+		p=$(apt-cache search --names-only "^linux-image-${series//./\\.}[.-].*-amd64\$" 2>/dev/null |
+			awk '{ print $1 }' | grep -Ev -- '-(rt|cloud)-amd64$' | sort -V | tail -n1)
+	fi
+	echo "$p"
+}
+
+# Sets kdir (build/vmtest/kernels/RELEASE) for a series, or skip_reason.
+fetch_kernel() {
+	local series=$1 pkg deb rel tmp
+	kdir="" skip_reason=""
+	pkg=$(resolve_pkg "$series")
+	if [ -n "$pkg" ]; then
+		deb=$(ls "$B/debs/${pkg}"_*.deb 2>/dev/null | sort -V | tail -n1 || true)
+		if [ -z "$deb" ]; then
+			say "fetching $pkg (apt-get download)"
+			tmp=$(mktemp -d "$B/debs/.dl.XXXXXX")
+			# _apt must be able to write there, or apt warns and downloads unsandboxed.
+			chmod 777 "$tmp"
+			if ! (cd "$tmp" && apt-get download -q "$pkg" >"$B/logs/apt-$series.log" 2>&1); then
+				rm -rf "$tmp"
+				skip_reason="apt-get download $pkg failed (build/vmtest/logs/apt-$series.log)"
+			else
+				mv "$tmp"/*.deb "$B/debs/"
+				rm -rf "$tmp"
+				deb=$(ls "$B/debs/${pkg}"_*.deb | sort -V | tail -n1)
+			fi
+		fi
+	else
+		# Nothing in the apt lists: a cached package still does.
+		deb=$(ls "$B/debs/linux-image-$series"[.-]*-amd64_*.deb 2>/dev/null | sort -V | tail -n1 || true)
+		[ -n "$deb" ] || skip_reason="no linux-image-$series package for amd64 in this machine's apt sources (apt-cache search '^linux-image-$series'); add the suite that has it (e.g. bookworm-security or -backports for 6.12)"
+	fi
+	[ -n "$skip_reason" ] && return 0
+	rel=$(dpkg-deb -f "$deb" Package | sed 's/^linux-image-//')
+	kdir=$B/kernels/$rel
+	if [ ! -f "$kdir/initramfs.cpio.gz" ] || [ "$kdir/initramfs.cpio.gz" -ot "$here/init.sh" ] ||
+		[ ! -d "$kdir/lib/modules/$rel" ] ||
+		[ "$kdir/initramfs.cpio.gz" -ot "$deb" ]; then
+		build_initramfs "$deb" "$rel" || {
+			skip_reason="could not build the initramfs for $rel"
+			kdir=""
+		}
+	fi
+}
+
+# The modules stage 1 needs, dependencies first, built-ins left out.
+MODULES="virtio_pci 9pnet_virtio 9p overlay"
+module_closure() {
+	local moddir=$1 name=$2 path dep
+	path=$(awk -F: -v n="$name" '{ m = $1; sub(/.*\//, "", m); sub(/\.ko(\.[a-z]+)?$/, "", m);
+		gsub(/-/, "_", m); if (m == n) { print $1; exit } }' "$moddir/modules.dep")
+	[ -n "$path" ] || return 0 # built in (or absent: insmod of its users will say)
+	for dep in $(awk -F: -v p="$path" '$1 == p { print $2 }' "$moddir/modules.dep"); do
+		dep=${dep##*/}
+		dep=${dep%%.ko*}
+		module_closure "$moddir" "${dep//-/_}"
+	done
+	grep -qxF "$path" "$work/order" 2>/dev/null || echo "$path" >>"$work/order"
+}
+
+build_initramfs() {
+	local deb=$1 rel=$2 moddir m
+	say "building the initramfs for $rel"
+	rm -rf "$B/kernels/$rel"
+	mkdir -p "$B/kernels/$rel"
+	work=$B/kernels/$rel/x
+	mkdir -p "$work/tree" "$work/root/bin" "$work/root/lib/modules"
+	dpkg-deb -x "$deb" "$work/tree"
+	cp "$work/tree/boot/vmlinuz-$rel" "$B/kernels/$rel/vmlinuz"
+	cp "$work/tree/boot/config-$rel" "$B/kernels/$rel/config"
+	moddir=$work/tree/lib/modules/$rel
+	# The package leaves modules.dep to its postinst.
+	[ -s "$moddir/modules.dep" ] || depmod -b "$work/tree" "$rel" || return 1
+	: >"$work/order"
+	for m in $MODULES; do
+		module_closure "$moddir" "$m"
+	done
+	: >"$work/root/modules.order"
+	while read -r m; do
+		local base=${m##*/}
+		case $base in
+		*.ko.xz) xz -dc "$moddir/$m" >"$work/root/lib/modules/${base%.xz}" ;;
+		*.ko.zst) zstd -qdc "$moddir/$m" >"$work/root/lib/modules/${base%.zst}" ;;
+		*.ko.gz) gzip -dc "$moddir/$m" >"$work/root/lib/modules/${base%.gz}" ;;
+		*) cp "$moddir/$m" "$work/root/lib/modules/$base" ;;
+		esac
+		echo "${base%.ko*}.ko" >>"$work/root/modules.order"
+	done <"$work/order"
+	cp "$busybox" "$work/root/bin/busybox"
+	install -m 0755 "$here/init.sh" "$work/root/init"
+	(cd "$work/root" && find . | "$busybox" cpio -o -H newc 2>/dev/null | gzip -1) \
+		>"$B/kernels/$rel/initramfs.cpio.gz.tmp"
+	# The whole module tree stays: the guest mounts it at /lib/modules/$rel
+	# so that the kernel can load what the suite needs on demand (tun, veth...).
+	mkdir -p "$B/kernels/$rel/lib/modules"
+	mv "$moddir" "$B/kernels/$rel/lib/modules/$rel"
+	rm -rf "$work"
+	mv "$B/kernels/$rel/initramfs.cpio.gz.tmp" "$B/kernels/$rel/initramfs.cpio.gz"
+}
+
+# ---- one cell: boot, run, collect
+run_cell() {
+	local series=$1 layout=$2 kdir=$3 name=$4 od log rc=0 t0 mode=test
+	od=$B/out/$name
+	log=$B/logs/$name.log
+	rm -rf "$od"
+	mkdir -p "$od"
+	[ "$shell_mode" = 1 ] && mode=shell
+	# mitigations=off: the guest runs only the suite, and under TCG the
+	# speculation mitigations cost 40% of the run (measured on 6.1).
+	local append="console=ttyS0 panic=-1 quiet loglevel=4 mitigations=off ${VMTEST_APPEND:-} VMTEST_REPO=$repo VMTEST_PREFIX=$B/prefix VMTEST_CGROUP=$layout VMTEST_MODE=$mode VMTEST_KDIR=$kdir"
+	[ -n "$FILTER" ] && append="$append VMTEST_FILTER=$FILTER"
+	local qemu=(qemu-system-x86_64 -machine q35 -accel "$accel" -cpu "$cpu" -smp "$smp" -m "$MEM"
+		-nodefaults -display none -no-reboot
+		-kernel "$kdir/vmlinuz" -initrd "$kdir/initramfs.cpio.gz" -append "$append"
+		-virtfs "local,path=/,mount_tag=hostroot,security_model=passthrough,readonly=on,multidevs=remap"
+		-virtfs "local,path=$od,mount_tag=vmout,security_model=passthrough"
+		-device virtio-rng-pci)
+	t0=$(date +%s)
+	if [ "$mode" = shell ]; then
+		say "$name: shell on the serial console (^A x quits QEMU)"
+		"${qemu[@]}" -serial mon:stdio || true
+		return 0
+	fi
+	timeout -k 10 "$TIMEOUT" "${qemu[@]}" -serial stdio -monitor none </dev/null >"$log" 2>&1 || rc=$?
+	echo $(($(date +%s) - t0)) >"$od/vm.seconds"
+	[ "$rc" = 124 ] || [ "$rc" = 137 ] && echo "hung: killed after ${TIMEOUT}s" >"$od/vm.error"
+	[ "$rc" != 0 ] && [ ! -f "$od/vm.error" ] && echo "qemu exited with status $rc" >"$od/vm.error"
+	return 0
+}
+
+# Prints "VERDICT PASSED FAILED SKIPPED SECONDS NOTE" for a cell's output dir.
+verdict() {
+	local od=$1 line p f s note="" v secs
+	secs=$(cat "$od/vm.seconds" 2>/dev/null || echo -)
+	line=$(grep -E '^[0-9]+ passed, [0-9]+ failed, [0-9]+ skipped$' "$od/suite.log" 2>/dev/null | tail -n1 || true)
+	if [ -n "$line" ]; then
+		read -r p _ f _ s _ <<<"$line"
+	else
+		p=- f=- s=-
+	fi
+	if [ -f "$od/vm.error" ]; then
+		v=FAIL note=$(cat "$od/vm.error")
+	elif [ -s "$od/setup-errors" ]; then
+		v=FAIL note="guest setup: $(head -n1 "$od/setup-errors")"
+	elif [ -z "$line" ]; then
+		v=FAIL note="no result line from the suite"
+	elif [ "$f" != 0 ]; then
+		v=FAIL
+	elif [ "$p" = 0 ]; then
+		v=FAIL note="no case passed"
+	elif [ "$(cat "$od/suite.rc" 2>/dev/null)" != 0 ]; then
+		v=FAIL note="suite exited with status $(cat "$od/suite.rc" 2>/dev/null || echo ?)"
+	else
+		v=ok
+	fi
+	printf '%s\t%s\t%s\t%s\t%s\t%s\n' "$v" "$p" "$f" "$s" "$secs" "$note"
+}
+
+# How much of the suite's time the guest cpu was idle (waiting, sleeping).
+idle_pct() {
+	[ -s "$1/stat.before" ] && [ -s "$1/stat.after" ] || {
+		echo "idle ?"
+		return
+	}
+	cat "$1/stat.before" "$1/stat.after" | awk '{ t = 0; for (i = 2; i <= NF; i++) t += $i; tot[NR] = t; idle[NR] = $5 + $6 }
+		END { d = tot[2] - tot[1]; printf "idle %d%%\n", (d > 0 ? 100 * (idle[2] - idle[1]) / d : 0) }'
+}
+
+# The features `rlbpfd --probe` did not report OK, as "name:ERRNO".
+probe_summary() {
+	local f=$1
+	[ -s "$f" ] || {
+		echo "(no probe output)"
+		return
+	}
+	awk 'NR > 1 && NF >= 3 && $2 != "OK" { printf "%s%s:%s", sep, $1, $3; sep = " " }
+	     NR > 1 && NF >= 3 && $2 == "OK" { ok++ }
+	     END { if (!sep) printf "all %d OK", ok; else printf " (%d OK)", ok; print "" }' "$f"
+}
+
+# ---- the cells
+IFS=, read -r -a series_list <<<"$KERNELS"
+IFS=, read -r -a layouts <<<"$CGROUPS"
+for l in "${layouts[@]}"; do
+	case $l in v1 | v2) ;; *) die "VMTEST_CGROUPS: unknown layout '$l' (v1, v2)" ;; esac
+done
+
+rows=() # "name|series|layout|kdir-or-empty|skip reason"
+declare -A kdirs=() reasons=()
+for series in "${series_list[@]}"; do
+	fetch_kernel "$series"
+	kdirs[$series]=$kdir
+	reasons[$series]=$skip_reason
+	[ -n "$skip_reason" ] && say "$series: skipped: $skip_reason"
+	rel=${kdir##*/}
+	for layout in "${layouts[@]}"; do
+		rows+=("${rel:-$series}-$layout|$series|$layout")
+	done
+done
+
+say "$accel, ${smp} cpu(s) and ${MEM} MiB per guest, $jobs at a time, ${TIMEOUT}s bound per cell"
+running=0
+for row in "${rows[@]}"; do
+	IFS='|' read -r name series layout <<<"$row"
+	[ -n "${kdirs[$series]}" ] || continue
+	if [ "$shell_mode" = 1 ]; then
+		run_cell "$series" "$layout" "${kdirs[$series]}" "$name"
+		exit 0
+	fi
+	say "$name: booting"
+	(
+		run_cell "$series" "$layout" "${kdirs[$series]}" "$name"
+		IFS=$'\t' read -r v p f s secs note < <(verdict "$B/out/$name")
+		say "$name: $v ($p passed, $f failed, $s skipped) in ${secs}s, guest $(idle_pct "$B/out/$name")${note:+: $note}"
+	) &
+	running=$((running + 1))
+	if [ "$running" -ge "$jobs" ]; then
+		wait -n || true
+		running=$((running - 1))
+	fi
+done
+wait || true
+
+# ---- the host row
+host_rel=$(uname -r)
+host_layout() {
+	local root unified
+	root=$(stat -f -c %T /sys/fs/cgroup 2>/dev/null || echo none)
+	unified=$(stat -f -c %T /sys/fs/cgroup/unified 2>/dev/null || echo none)
+	if [ "$root" = cgroup2fs ]; then echo v2; elif [ "$unified" = cgroup2fs ]; then echo v1; else echo v1-only; fi
+}
+hod=$B/out/host
+rm -rf "$hod"
+mkdir -p "$hod"
+host_counted=0 host_note=""
+if [ "${VMTEST_HOST:-0}" = 1 ] && [ "$shell_mode" = 0 ]; then
+	say "host: running the suite natively"
+	t0=$(date +%s)
+	rc=0
+	RLBPF_TEST_PREFIX=$B/prefix "$repo/tests/integration/run.sh" ${FILTER//,/ } >"$B/logs/host.log" 2>&1 || rc=$?
+	echo "$rc" >"$hod/suite.rc"
+	echo $(($(date +%s) - t0)) >"$hod/vm.seconds"
+	cp "$B/logs/host.log" "$hod/suite.log"
+	host_counted=1 host_note="run natively now (build/vmtest/logs/host.log)"
+elif [ -f "$B/logs/host.log" ]; then
+	# From `make test` (.ci/run tees it there): its closing line decides;
+	# shown, but not counted in the exit status, which is the VMs'.
+	cp "$B/logs/host.log" "$hod/suite.log"
+	echo 0 >"$hod/suite.rc"
+	host_note="from build/vmtest/logs/host.log of $(date -r "$B/logs/host.log" '+%F %T') (an earlier native run: make test in .ci/run, or VMTEST_HOST=1); not counted in the exit status"
+fi
+"$B/prefix/bin/rlbpfd" --probe >"$hod/probe.txt" 2>&1 || true
+
+# ---- the matrix
+total=$(($(date +%s) - started))
+echo
+printf '%-30s %-6s %-6s %6s %6s %7s %6s  %s\n' KERNEL CGROUP RESULT PASSED FAILED SKIPPED TIME "PROBE (rlbpfd --probe: features not OK)"
+bad=0
+print_row() {
+	local kernel=$1 layout=$2 od=$3 counted=$4 v p f s secs note
+	IFS=$'\t' read -r v p f s secs note < <(verdict "$od")
+	[ "$v" = ok ] || [ "$counted" = 0 ] || bad=1
+	[ "$secs" = - ] || secs=${secs}s
+	printf '%-30s %-6s %-6s %6s %6s %7s %6s  %s\n' "$kernel" "$layout" "$v" "$p" "$f" "$s" "$secs" "$(probe_summary "$od/probe.txt")"
+	[ -n "$note" ] && printf '%-30s   %s\n' "" "$note"
+	local missing
+	missing=$(sed -n 's/^v1_missing=//p' "$od/guest.env" 2>/dev/null || true)
+	[ -z "$missing" ] || printf '  note: this kernel has no cgroup v1 %s (built without v1 support for them)\n' "${missing// /, }"
+	# The reasons of skipped cases belong in the matrix too.
+	grep -E '^skip ' "$od/suite.log" 2>/dev/null | sed "s/^skip /  skipped: /" || true
+}
+for row in "${rows[@]}"; do
+	IFS='|' read -r name series layout <<<"$row"
+	if [ -z "${kdirs[$series]}" ]; then
+		printf '%-30s %-6s %-6s %6s %6s %7s %6s  %s\n' "$series" "$layout" skip - - - - "${reasons[$series]}"
+		bad=1 # a cell that ran no test is no proof
+		continue
+	fi
+	print_row "${name%-"$layout"}" "$layout" "$B/out/$name" 1
+done
+if [ -s "$hod/suite.log" ]; then
+	print_row "$host_rel (host)" "$(host_layout)" "$hod" "$host_counted"
+	echo "  host row: $host_note"
+else
+	printf '%-30s %-6s %-6s %6s %6s %7s %6s  %s\n' "$host_rel (host)" "$(host_layout)" "-" - - - - \
+		"not run here: VMTEST_HOST=1 runs it ($(probe_summary "$hod/probe.txt"))"
+fi
+echo "vmtest: $accel, ${total}s in all; logs in build/vmtest/logs/, results in build/vmtest/out/"
+exit "$bad"
