@@ -26,7 +26,20 @@ else
 	rlbpf=$repo/build/bin/rlbpf
 	as_user() { "$@"; }
 fi
-trap 'pkill -KILL -u "$user" -x sleep 2>/dev/null || true; rm -rf --one-file-system "$tmp"' EXIT
+agent_pid=""
+agent_mounted=()
+finish() {
+	pkill -KILL -u "$user" -x sleep 2>/dev/null || true
+	if [ -n "$agent_pid" ]; then
+		kill -TERM "$agent_pid" 2>/dev/null && wait "$agent_pid" 2>/dev/null
+		"$tmp/prefix/bin/rlbpfd" --unload >/dev/null 2>&1 || true
+		for m in "${agent_mounted[@]}"; do
+			mountpoint -q "$m" && umount "$m"
+		done
+	fi
+	rm -rf --one-file-system "$tmp"
+}
+trap finish EXIT
 
 step "rootless prerequisites for $user"
 show "rlbpf setup"
@@ -71,4 +84,30 @@ if [ "$(id -u)" -eq 0 ]; then
 	step "the agent side: BPF features of this kernel"
 	show "rlbpfd --probe"
 	"$tmp/prefix/bin/rlbpfd" --probe
+
+	# The agent, as an administrator would run it, and the uid translations of
+	# a real container as its owner sees them through `rlbpf trace`.
+	if [ -S /run/rlbpf/rlbpfd.sock ]; then
+		echo "(an rlbpfd already runs here: the trace step uses it)"
+	else
+		for m in /sys/fs/bpf /sys/kernel/tracing /run/rlbpf/cgroup2; do
+			mountpoint -q "$m" 2>/dev/null || agent_mounted+=("$m")
+		done
+		setsid "$tmp/prefix/bin/rlbpfd" --foreground >"$tmp/agent.log" 2>&1 </dev/null &
+		agent_pid=$!
+		for _ in $(seq 100); do grep -q '^rlbpfd: serving' "$tmp/agent.log" && break; sleep 0.1; done
+	fi
+	step "rlbpf trace: what container uids really are on the host"
+	show "rlbpf trace --events exec,setuid,exit &   rlbpf run --rm busybox sh -c 'sleep 1; su -s /bin/sh nobody -c id'"
+	as_user "$rlbpf" trace --events exec,setuid,exit >"$tmp/trace.out" 2>&1 &
+	trace_pid=$!
+	sleep 1
+	# The pause lets `run` register the container before the su happens.
+	as_user "$rlbpf" run --rm --network none busybox sh -c 'sleep 1; su -s /bin/sh nobody -c id'
+
+	sleep 1
+	# A background job of a script ignores SIGINT: end it with SIGTERM.
+	kill -TERM "$trace_pid" 2>/dev/null
+	wait "$trace_pid" 2>/dev/null || true
+	cat "$tmp/trace.out"
 fi
