@@ -125,12 +125,15 @@ static void stop_container(const struct rl_status *s, int sig, int timeout)
 
 /* Runs `each` on every container named; exit 125 if any failed. */
 static int for_each_ref(struct cmd_opts *c, int first, int argc, char **argv,
-			int (*each)(struct cmd_opts *c, const char *ref, struct rl_error *err))
+			int (*each)(struct cmd_opts *c, const char *ref, const struct rl_state *st,
+				  struct rl_status *s, struct rl_error *err))
 {
 	int code = 0;
 	for (int i = first; i < argc; i++) {
 		struct rl_error err = {0};
-		if (each(c, argv[i], &err) < 0) {
+		struct rl_state st;
+		struct rl_status s;
+		if (find_running(argv[i], &st, &s, &err) < 0 || each(c, argv[i], &st, &s, &err) < 0) {
 			char prefix[64];
 			snprintf(prefix, sizeof(prefix), "rlbpf %s", c->name);
 			rl_error_print(&err, prefix);
@@ -140,68 +143,57 @@ static int for_each_ref(struct cmd_opts *c, int first, int argc, char **argv,
 	return code;
 }
 
-static int stop_one(struct cmd_opts *c, const char *ref, struct rl_error *err)
+static int stop_one(struct cmd_opts *c, const char *ref, const struct rl_state *st,
+		   struct rl_status *s, struct rl_error *err)
 {
-	struct rl_state st;
-	struct rl_status s;
-	int r = find_running(ref, &st, &s, err);
-	if (r < 0)
-		return r;
-	stop_container(&s, SIGTERM, c->timeout);
+	(void)st;
+	(void)err;
+	stop_container(s, SIGTERM, c->timeout);
 	printf("%s\n", ref);
 	return 0;
 }
 
-static int kill_one(struct cmd_opts *c, const char *ref, struct rl_error *err)
+static int kill_one(struct cmd_opts *c, const char *ref, const struct rl_state *st,
+		   struct rl_status *s, struct rl_error *err)
 {
-	struct rl_state st;
-	struct rl_status s;
-	int r = find_running(ref, &st, &s, err);
-	if (r < 0)
-		return r;
-	if (s.state != RL_RUNNING)
+	(void)st;
+	if (s->state != RL_RUNNING)
 		return rl_fail(err, EINVAL, "container %s is not running", ref);
-	if (kill(s.pid, c->signal) < 0)
+	if (kill(s->pid, c->signal) < 0)
 		return rl_fail_errno(err, errno, "cannot signal container %s", ref);
 	printf("%s\n", ref);
 	return 0;
 }
 
-static int wait_one(struct cmd_opts *c, const char *ref, struct rl_error *err)
+static int wait_one(struct cmd_opts *c, const char *ref, const struct rl_state *st,
+		   struct rl_status *s, struct rl_error *err)
 {
 	(void)c;
-	struct rl_state st;
-	struct rl_status s;
-	int r = find_running(ref, &st, &s, err);
-	if (r < 0)
-		return r;
-	if (s.state == RL_RUNNING) {
-		wait_gone(s.supervisor, -1);
+	(void)ref;
+	if (s->state == RL_RUNNING) {
+		wait_gone(s->supervisor, -1);
 		/* --rm: the supervisor removed the state, and with it the status. */
-		if ((r = rl_status_read(&st, &s, err)) < 0)
+		int r = rl_status_read(st, s, err);
+		if (r < 0)
 			return r;
 	}
-	printf("%d\n", s.exit_code);
+	printf("%d\n", s->exit_code);
 	return 0;
 }
 
-static int rm_one(struct cmd_opts *c, const char *ref, struct rl_error *err)
+static int rm_one(struct cmd_opts *c, const char *ref, const struct rl_state *st,
+		   struct rl_status *s, struct rl_error *err)
 {
-	struct rl_state st;
-	struct rl_status s;
-	int r = find_running(ref, &st, &s, err);
-	if (r < 0)
-		return r;
-	if (s.state == RL_RUNNING && !c->force)
+	if (s->state == RL_RUNNING && !c->force)
 		return rl_fail(err, EBUSY,
 			       "cannot remove container %s: it is running; stop it first or use 'rlbpf rm -f'",
 			       ref);
-	stop_container(&s, SIGKILL, 0);
+	stop_container(s, SIGKILL, 0);
 	/* Held by a supervisor that is still starting it: not ours to remove. */
-	int lock = rl_state_lock(&st, err);
+	int lock = rl_state_lock(st, err);
 	if (lock < 0)
 		return lock;
-	r = rl_state_remove(&st, -1, err);
+	int r = rl_state_remove(st, -1, err);
 	close(lock);
 	if (r < 0)
 		return r;
@@ -209,15 +201,12 @@ static int rm_one(struct cmd_opts *c, const char *ref, struct rl_error *err)
 	return 0;
 }
 
-static int restart_one(struct cmd_opts *c, const char *ref, struct rl_error *err)
+static int restart_one(struct cmd_opts *c, const char *ref, const struct rl_state *st,
+		   struct rl_status *s, struct rl_error *err)
 {
-	struct rl_state st;
-	struct rl_status s;
-	int r = find_running(ref, &st, &s, err);
+	stop_container(s, SIGTERM, c->timeout);
+	int r = rl_run_again(st, err);
 	if (r < 0)
-		return r;
-	stop_container(&s, SIGTERM, c->timeout);
-	if ((r = rl_run_again(&st, err)) < 0)
 		return r;
 	printf("%s\n", ref);
 	return 0;
@@ -225,7 +214,8 @@ static int restart_one(struct cmd_opts *c, const char *ref, struct rl_error *err
 
 /* Parses the options, then applies `each` to every container named. */
 static int lifecycle_main(struct cmd_opts c, int argc, char **argv,
-			  int (*each)(struct cmd_opts *c, const char *ref, struct rl_error *err))
+			  int (*each)(struct cmd_opts *c, const char *ref, const struct rl_state *st,
+				  struct rl_status *s, struct rl_error *err))
 {
 	int first = parse(&c, argc, argv);
 	if (first <= 0)
