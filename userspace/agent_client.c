@@ -6,6 +6,7 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/un.h>
+#include <time.h>
 
 #include "cleanup.h"
 
@@ -166,6 +167,12 @@ int rl_agent_request(struct rl_agent_conn *c, uint16_t type, const void *payload
 	}
 	int r = send_all(c->fd, frame, (size_t)n);
 	if (r < 0) {
+		/* A refusal (busy) can close the connection before we sent: its
+		 * answer is still there to read, and says more than EPIPE. */
+		if (rl_agent_next(c, reply, 0) == 1 && reply->hdr.type == RL_MSG_REPLY) {
+			snprintf(why, len, "%s", reply->u.reply.text);
+			return reply->u.reply.status < 0 ? reply->u.reply.status : -EPROTO;
+		}
 		snprintf(why, len, "cannot send to the agent: %s", strerror(-r));
 		return r;
 	}
@@ -191,21 +198,37 @@ int rl_agent_request(struct rl_agent_conn *c, uint16_t type, const void *payload
 	}
 }
 
-int rl_agent_register(const char *id, const char *name, pid_t init_pid, uint64_t userns_ino,
-		      uint64_t *cid, char *why, size_t len)
+static int register_once(const struct rl_msg_register *reg, uint64_t *cid, char *why, size_t len)
 {
 	struct rl_agent_conn c;
-	struct rl_msg_register reg = {.init_pid = (uint32_t)init_pid, .userns_ino = userns_ino};
 	struct rl_msg reply;
 	int r = rl_agent_connect(RL_AGENT_SOCKET, &c, why, len);
 	if (r < 0)
 		return r;
-	snprintf(reg.id, sizeof(reg.id), "%s", id);
-	snprintf(reg.name, sizeof(reg.name), "%s", name);
 	/* a wedged agent must not hold up a container's start for long */
-	r = rl_agent_request(&c, RL_MSG_REGISTER, &reg, sizeof(reg), &reply, 3000, why, len);
+	r = rl_agent_request(&c, RL_MSG_REGISTER, reg, sizeof(*reg), &reply, 3000, why, len);
 	if (r == 0 && cid)
 		*cid = reply.u.reply.cid;
 	rl_agent_close(&c);
 	return r;
+}
+
+int rl_agent_register(const char *id, const char *name, pid_t init_pid, uint64_t userns_ino,
+		      uint64_t *cid, char *why, size_t len)
+{
+	struct rl_msg_register reg = {.init_pid = (uint32_t)init_pid, .userns_ino = userns_ino};
+	snprintf(reg.id, sizeof(reg.id), "%s", id);
+	snprintf(reg.name, sizeof(reg.name), "%s", name);
+	/* A burst of starts can fill this user's connections for a moment: the
+	 * agent says busy, and a few short waits see the burst through. */
+	long waited_ms = 0;
+	for (long pause_ms = 5;; pause_ms = pause_ms < 200 ? pause_ms * 2 : 200) {
+		int r = register_once(&reg, cid, why, len);
+		if (r != -EBUSY || waited_ms >= 3000)
+			return r;
+		struct timespec ts = {.tv_sec = 0, .tv_nsec = pause_ms * 1000000L};
+		while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
+			;
+		waited_ms += pause_ms;
+	}
 }

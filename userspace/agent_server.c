@@ -154,6 +154,23 @@ reply(struct agent *a, struct client *c, uint32_t seq, int status, const char *f
 		client_flush(a, c);
 }
 
+/* One frame into a fresh socket's empty buffer, never waited for: a busy
+ * agent still tells the client why, so that a burst of starts can retry
+ * instead of taking the silence for a dead agent. */
+static void refuse_busy(int fd, bool all_slots)
+{
+	struct rl_msg_reply r = {.status = -EBUSY};
+	snprintf(r.text, sizeof(r.text),
+		 all_slots ? "busy: all %d connections are in use; retry, or stop some `rlbpf trace`"
+			   : "busy: this user has %d connections open; retry, or stop some `rlbpf trace`",
+		 all_slots ? RL_MAX_CLIENTS : RL_MAX_CLIENTS_PER_UID);
+	unsigned char frame[sizeof(struct rl_msg_hdr) + sizeof(r)];
+	int n = rl_proto_encode(frame, sizeof(frame), RL_MSG_REPLY, 0, &r, sizeof(r));
+	if (n > 0)
+		(void)!send(fd, frame, (size_t)n, MSG_DONTWAIT | MSG_NOSIGNAL);
+	close(fd);
+}
+
 static void client_close(struct agent *a, size_t i)
 {
 	struct client *c = a->clients[i];
@@ -715,8 +732,7 @@ static void accept_clients(struct agent *a)
 				same_uid += a->clients[i]->uid == cred.uid;
 		}
 		if (free_slot == RL_MAX_CLIENTS || (cred.uid != 0 && same_uid >= RL_MAX_CLIENTS_PER_UID)) {
-			/* closed unanswered: an answer could block us */
-			close(fd);
+			refuse_busy(fd, free_slot == RL_MAX_CLIENTS);
 			continue;
 		}
 		struct client *c = calloc(1, sizeof(*c));

@@ -183,6 +183,16 @@ elif cmd == "slowsub":
     import time
     s = conn(); s.sendall(hdr(2, 16) + struct.pack("<IIII", 0, 0, 0, 0)); print(*reply(s), flush=True)
     time.sleep(float(sys.argv[2])); s.close()
+elif cmd == "hold":
+    # N connections the agent has answered on, kept open for SECONDS
+    import time
+    held = []
+    for i in range(int(sys.argv[2])):
+        s = conn(); s.sendall(hdr(3, 72) + ident("0" * 64)); r = reply(s)
+        if r is None or r[0] == -16: break  # -EBUSY
+        held.append(s)
+    print("held", len(held), flush=True)
+    time.sleep(float(sys.argv[3]))
 elif cmd == "hostile":
     bad = [hdr(1, 10, magic=0xdeadbeef) + b"x" * 10, hdr(1, 10, ver=9), hdr(1, 0xffffffff),
            hdr(1, 5) + b"12345", hdr(0x82, 0), hdr(2, 16) + struct.pack("<IIII", 0, 0, 99, 0),
@@ -313,4 +323,40 @@ test_trace_hostile_protocol_input() {
 	wait "$slow" 2>/dev/null
 	pkill -u "$T1" -f raw.py 2>/dev/null
 	assert_match "$(cat "$T_AGENT_LOG")" 'malformed message' "the agent logs the malformed input"
+}
+
+# A user's connections to the agent are limited; a burst of starts that
+# meets the limit waits for a free one, and one that cannot get one says
+# why tracing is off.
+test_trace_busy_agent_is_waited_for_then_named() {
+	_need_agent
+	[ -x /usr/bin/python3 ] || skip "/usr/bin/python3 is needed for the raw protocol client"
+	_raw_client
+	chmod 644 "$T_CASE_DIR/raw.py"
+	chmod 755 "$T_CASE_DIR"
+	raw "$T1" hold 16 1 >"$T_CASE_DIR/hold.out" 2>&1 &
+	local hold=$!
+	wait_until 100 test -s "$T_CASE_DIR/hold.out"
+	assert_eq "held 16" "$(cat "$T_CASE_DIR/hold.out")" "the user's sixteen connections are open"
+	capture as_user "$T1" "$RLBPF" run -d --name busy-wait busybox sleep 600
+	assert_eq 0 "$RC" "run -d while the agent is busy with this user"
+	assert_not_contains "$ERR" "tracing is off" "the start waited for the agent instead"
+	wait "$hold"
+	local id
+	id=$(as_user "$T1" "$RLBPF" inspect -f '{{.Id}}' busy-wait)
+	assert_match "$(raw "$T1" stats "$id")" '^0 busy-wait' "the agent tracks the container started during the burst"
+	capture as_user "$T1" "$RLBPF" rm -f busy-wait
+
+	raw "$T1" hold 16 8 >"$T_CASE_DIR/hold2.out" 2>&1 &
+	hold=$!
+	wait_until 100 test -s "$T_CASE_DIR/hold2.out"
+	assert_eq "held 16" "$(cat "$T_CASE_DIR/hold2.out")" "the user's sixteen connections are open again"
+	capture as_user "$T1" "$RLBPF" run --rm busybox true
+	assert_eq 0 "$RC" "a container runs when the agent stays busy"
+	assert_contains "$ERR" "tracing is off" "a start the agent cannot take says tracing is off"
+	assert_contains "$ERR" "busy: this user has 16 connections open" "and why"
+	kill "$hold" 2>/dev/null
+	wait "$hold" 2>/dev/null
+	capture as_user "$T1" "$RLBPF" run --rm busybox true
+	assert_not_contains "$ERR" "tracing is off" "tracing is back once the connections close"
 }
