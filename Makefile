@@ -26,7 +26,7 @@ COMMON  := error paths bpf_features
 RLBPF   := cli run run_opts idmap mounts fsutil passwd caps seccomp container init \
 	   supervise pty image spawn state status logfile detach humantime template inspect ps logs lifecycle top exec info setup host_probe agent_client \
 	   userns_exec image_store images_cmd network portfwd \
-	   agent_proto trace trace_fmt trace_register
+	   agent_proto trace trace_fmt trace_register resource_limits memsize
 RLBPFD  := rlbpfd agent_server agent_bpf agent_registry agent_policy agent_proto
 UNPACK  := rlbpf_unpack image_loader unpack error
 
@@ -35,7 +35,8 @@ RLBPF_O  := $(RLBPF:%=$(B)/obj/%.o)
 RLBPFD_O := $(RLBPFD:%=$(B)/obj/%.o)
 UNPACK_O := $(UNPACK:%=$(B)/obj/%.o)
 # The detached supervisor's long-lived half: static, so it stays small.
-MONITOR  := rlbpf_monitor detach logfile status fsutil supervise pty error network portfwd
+MONITOR  := rlbpf_monitor detach logfile status fsutil supervise pty error network portfwd \
+	    agent_client agent_proto
 MONITOR_O := $(MONITOR:%=$(B)/obj/%.o)
 MONITOR_BIN := $(B)/libexec/rlbpf/rlbpf-monitor
 
@@ -53,7 +54,7 @@ deps:
 # ---- BPF: clang -target bpf, CO-RE against the checked-in vmlinux.h, bpftool skeleton
 # (BPF_PROG's hidden ctx argument trips -Wunused-parameter, hence the -Wno.)
 BPF_SRC := $(wildcard bpf/*.bpf.c)
-BPF_CFLAGS := -g -O2 -target bpf -D__TARGET_ARCH_$(ARCH) -Ibpf \
+BPF_CFLAGS := -g -O2 -target bpf -mcpu=v3 -D__TARGET_ARCH_$(ARCH) -Ibpf \
 	      -Wall -Wextra -Wno-unused-parameter -Werror
 # `gen object` keeps the BTF that CO-RE needs and drops the DWARF, which would
 # otherwise make the object embedded in each binary ~12x larger; the .debug.o

@@ -22,6 +22,19 @@ static __always_inline bool rl_is_new_thread(__u32 child_tid)
 	return BPF_CORE_READ(t, pid) == (int)child_tid;
 }
 
+/* Counts a new task, and marks it to die at birth when it takes its
+ * container past --pids-limit: a tracepoint cannot make fork fail, but the
+ * child can be killed before it runs a single instruction of its own. */
+static __always_inline void rl_count_new_task(struct rl_container *c, __u64 cid, __u32 child)
+{
+	__u32 n = __sync_add_and_fetch(&c->nr_threads, 1);
+
+	if (c->pids_limit && n > c->pids_limit) {
+		bpf_map_update_elem(&pids_refused, &child, &cid, BPF_ANY);
+		__sync_fetch_and_add(&c->pids_refused, 1);
+	}
+}
+
 SEC("tp/sched/sched_process_fork")
 int rl_fork(struct trace_event_raw_sched_process_fork *ctx)
 {
@@ -36,7 +49,10 @@ int rl_fork(struct trace_event_raw_sched_process_fork *ctx)
 		return 0;
 	cid = *id;
 	c = bpf_map_lookup_elem(&containers, &cid);
-	if (!c || rl_is_new_thread(child))
+	if (!c)
+		return 0;
+	rl_count_new_task(c, cid, child);
+	if (rl_is_new_thread(child))
 		return 0;
 	/* the pid is brand new, so an entry under it is stale: an exit we
 	 * missed (say, before the programs were attached). Forget it with
@@ -48,6 +64,43 @@ int rl_fork(struct trace_event_raw_sched_process_fork *ctx)
 		/* tasks map full: this process escapes tracking; say so */
 		__sync_fetch_and_add(&c->tasks_untracked, 1);
 	return 0;
+}
+
+/* A child returns from fork, vfork, clone or clone3 through these, with 0:
+ * the first moment it is current, and the last before its own code runs. */
+static __always_inline int rl_child_returns(long ret)
+{
+	__u32 tid = (__u32)bpf_get_current_pid_tgid();
+
+	if (ret != 0 || !bpf_map_lookup_elem(&pids_refused, &tid))
+		return 0;
+	bpf_map_delete_elem(&pids_refused, &tid);
+	bpf_send_signal_thread(RL_SIGKILL);
+	return 0;
+}
+
+SEC("tp/syscalls/sys_exit_clone")
+int rl_clone_exit(struct trace_event_raw_sys_exit *ctx)
+{
+	return rl_child_returns(ctx->ret);
+}
+
+SEC("tp/syscalls/sys_exit_clone3")
+int rl_clone3_exit(struct trace_event_raw_sys_exit *ctx)
+{
+	return rl_child_returns(ctx->ret);
+}
+
+SEC("tp/syscalls/sys_exit_fork")
+int rl_fork_exit(struct trace_event_raw_sys_exit *ctx)
+{
+	return rl_child_returns(ctx->ret);
+}
+
+SEC("tp/syscalls/sys_exit_vfork")
+int rl_vfork_exit(struct trace_event_raw_sys_exit *ctx)
+{
+	return rl_child_returns(ctx->ret);
 }
 
 SEC("tp/sched/sched_process_exec")
@@ -91,6 +144,13 @@ int rl_exit(struct trace_event_raw_sched_process_exit *ctx)
 	struct rl_event *e;
 	__u64 cid;
 
+	c = rl_current_container(&cid);
+	if (c) {
+		/* what docker stats calls PIDS, and the CPU time that would
+		 * otherwise leave with the task */
+		__sync_fetch_and_add(&c->nr_threads, -1);
+		__sync_fetch_and_add(&c->cpu_exited_ns, BPF_CORE_READ(task, se.sum_exec_runtime));
+	}
 	if (tid != tgid)
 		rl_task_forget(tid); /* a thread taken for a process at fork */
 	if (!rl_group_dead(ctx, task))

@@ -31,8 +31,9 @@
 #define OWN_CGROUP2 "/run/rlbpf/cgroup2"
 #define OBJECT_STAMP "/run/rlbpf/pinned-object" /* see same_build() */
 
-static const char *const map_names[] = {"containers", "tasks", "events", "port_policy",
-					 "stats", "setid_pending", "bind_pending"};
+static const char *const map_names[] = {"containers",    "tasks",        "events",
+					 "port_policy",   "stats",        "setid_pending",
+					 "bind_pending",  "mms",          "pids_refused"};
 
 static bool fs_is(const char *path, unsigned long magic)
 {
@@ -151,6 +152,13 @@ static bool links_pinned(void)
 	return any;
 }
 
+bool rl_agent_bpf_attached(const char *prog)
+{
+	char p[PATH_MAX];
+	snprintf(p, sizeof(p), LINKS_DIR "/%s", prog);
+	return access(p, F_OK) == 0;
+}
+
 static int get_pinned(const char *name)
 {
 	char p[PATH_MAX];
@@ -165,6 +173,7 @@ static int *map_slot(struct rl_agent_bpf *b, const char *name)
 	if (!strcmp(name, "events")) return &b->events;
 	if (!strcmp(name, "port_policy")) return &b->port_policy;
 	if (!strcmp(name, "stats")) return &b->stats;
+	if (!strcmp(name, "mms")) return &b->mms;
 	return NULL;
 }
 
@@ -251,7 +260,7 @@ int rl_agent_bpf_open(struct rl_agent_bpf *b, struct rl_error *err)
 	int r;
 
 	memset(b, 0, sizeof(*b));
-	b->containers = b->tasks = b->events = b->port_policy = b->stats = -1;
+	b->containers = b->tasks = b->events = b->port_policy = b->stats = b->mms = -1;
 	r = mounts(b, err);
 	if (r < 0)
 		return r;
@@ -265,7 +274,7 @@ int rl_agent_bpf_open(struct rl_agent_bpf *b, struct rl_error *err)
 	/* a half-made pin directory from a start that failed */
 	rl_agent_bpf_close(b);
 	rl_agent_bpf_unload(err);
-	b->containers = b->tasks = b->events = b->port_policy = b->stats = -1;
+	b->containers = b->tasks = b->events = b->port_policy = b->stats = b->mms = -1;
 	r = load_and_pin(b, err);
 	if (r == 0)
 		stamp_build();
@@ -279,7 +288,7 @@ int rl_agent_bpf_open(struct rl_agent_bpf *b, struct rl_error *err)
 
 void rl_agent_bpf_close(struct rl_agent_bpf *b)
 {
-	int *fds[] = {&b->containers, &b->tasks, &b->events, &b->port_policy, &b->stats};
+	int *fds[] = {&b->containers, &b->tasks, &b->events, &b->port_policy, &b->stats, &b->mms};
 	for (size_t i = 0; i < sizeof(fds) / sizeof(fds[0]); i++) {
 		if (*fds[i] >= 0)
 			close(*fds[i]);

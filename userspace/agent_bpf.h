@@ -15,7 +15,7 @@ struct rlbpf;
 struct rl_agent_bpf {
 	struct rlbpf *skel; /* NULL when the pinned programs were reused */
 	bool reused;
-	int containers, tasks, events, port_policy, stats; /* map fds */
+	int containers, tasks, events, port_policy, stats, mms; /* map fds */
 	char cgroup2[64];   /* where bind4/bind6 are attached; "" if not */
 	char notes[512];    /* what was degraded, for the log */
 };
@@ -24,6 +24,9 @@ struct rl_agent_bpf {
  * loads, attaches and pins. */
 int rl_agent_bpf_open(struct rl_agent_bpf *b, struct rl_error *err);
 void rl_agent_bpf_close(struct rl_agent_bpf *b);
+/* Whether program prog (its name in bpf/) is attached: pinned under
+ * RL_PIN_DIR/links by this agent or an earlier one. */
+bool rl_agent_bpf_attached(const char *prog);
 /* Removes every pin: the programs detach once nothing holds them. */
 int rl_agent_bpf_unload(struct rl_error *err);
 /* The same for `rlbpfd --unload`: refused (-EBUSY) while an agent runs. */

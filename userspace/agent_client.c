@@ -214,9 +214,14 @@ static int register_once(const struct rl_msg_register *reg, uint64_t *cid, char 
 }
 
 int rl_agent_register(const char *id, const char *name, pid_t init_pid, uint64_t userns_ino,
-		      uint64_t *cid, char *why, size_t len)
+		      const struct rl_register_limits *limits, uint64_t *cid, char *why,
+		      size_t len)
 {
 	struct rl_msg_register reg = {.init_pid = (uint32_t)init_pid, .userns_ino = userns_ino};
+	if (limits) {
+		reg.mem_cap_bytes = limits->mem_cap_bytes;
+		reg.pids_limit = limits->pids_limit;
+	}
 	snprintf(reg.id, sizeof(reg.id), "%s", id);
 	snprintf(reg.name, sizeof(reg.name), "%s", name);
 	/* A burst of starts can fill this user's connections for a moment: the
@@ -231,4 +236,34 @@ int rl_agent_register(const char *id, const char *name, pid_t init_pid, uint64_t
 			;
 		waited_ms += pause_ms;
 	}
+}
+
+int rl_agent_stats(struct rl_agent_conn *c, const char *id, struct rl_msg_stats_reply *out,
+		   char *why, size_t len)
+{
+	struct rl_msg_stats req = {0};
+	struct rl_msg reply;
+	snprintf(req.id, sizeof(req.id), "%s", id);
+	int r = rl_agent_request(c, RL_MSG_STATS, &req, sizeof(req), &reply, 3000, why, len);
+	if (r < 0)
+		return r;
+	if (reply.hdr.type != RL_MSG_STATS_REPLY) {
+		snprintf(why, len, "the agent answered STATS with message type %u", reply.hdr.type);
+		return -EPROTO;
+	}
+	*out = reply.u.stats_reply;
+	return 0;
+}
+
+bool rl_agent_oom_killed(const char *id)
+{
+	struct rl_agent_conn c;
+	struct rl_msg_stats_reply st;
+	char why[300];
+	if (rl_agent_connect(RL_AGENT_SOCKET, &c, why, sizeof(why)) < 0)
+		return false;
+	bool oom = rl_agent_stats(&c, id, &st, why, sizeof(why)) == 0 &&
+		   (st.flags & RL_STATS_OOM_KILLED);
+	rl_agent_close(&c);
+	return oom;
 }

@@ -1,12 +1,12 @@
 /* Client side of the rlbpfd agent's local socket: a reachability check,
  * and the requests of the protocol in agent_proto.h. */
 #pragma once
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
 
 #include "agent_proto.h"
-
 #include "paths.h"
 
 /* 0 when a connect() to RL_AGENT_SOCKET succeeds (the connection is closed
@@ -44,5 +44,20 @@ int rl_agent_next(struct rl_agent_conn *c, struct rl_msg *m, int timeout_ms);
 
 /* Registers a container that has just started. Returns 0 and the agent's
  * key, or a negative errno with why (agent absent: why says so). */
+struct rl_register_limits {
+	uint64_t mem_cap_bytes; /* 0: none */
+	uint32_t pids_limit;    /* 0: none */
+};
 int rl_agent_register(const char *id, const char *name, pid_t init_pid, uint64_t userns_ino,
-		      uint64_t *cid, char *why, size_t len);
+		      const struct rl_register_limits *limits, uint64_t *cid, char *why,
+		      size_t len);
+
+/* The agent's counters of one container (the caller's own, or any for
+ * root), on a connection that may serve many such requests. Returns 0, or a
+ * negative errno with why (-ENOENT: the agent does not know it). */
+int rl_agent_stats(struct rl_agent_conn *c, const char *id, struct rl_msg_stats_reply *out,
+		   char *why, size_t len);
+
+/* Whether the agent saw the container pass its memory cap: asked by its
+ * supervisor once it has reaped it. False when the agent cannot tell. */
+bool rl_agent_oom_killed(const char *id);

@@ -56,7 +56,9 @@ static bool valid_payload(uint16_t type, const void *p, size_t len)
 	switch (type) {
 	case RL_MSG_REGISTER: {
 		const struct rl_msg_register *r = p;
-		return len == sizeof(*r) && r->flags == 0 && r->init_pid > 0 &&
+		return len == sizeof(*r) && r->flags == 0 && r->pad == 0 && r->init_pid > 0 &&
+		       (r->mem_cap_bytes == 0 || r->mem_cap_bytes >= RL_MEM_CAP_MIN) &&
+		       r->pids_limit <= RL_PIDS_LIMIT_MAX &&
 		       r->init_pid <= (1u << 22) && rl_proto_valid_id(r->id) &&
 		       valid_name(r->name, sizeof(r->name));
 	}

@@ -50,7 +50,12 @@ struct rl_msg_register {
 	uint64_t userns_ino;
 	char id[RL_ID_LEN];     /* rlbpf's 64-hex container id */
 	char name[RL_NAME_LEN]; /* its name */
+	uint64_t mem_cap_bytes; /* --memory; 0: none. RL_MEM_CAP_MIN at least */
+	uint32_t pids_limit;    /* --pids-limit; 0: none */
+	uint32_t pad;           /* 0 */
 };
+#define RL_MEM_CAP_MIN (6ULL << 20)
+#define RL_PIDS_LIMIT_MAX 4194304 /* PID_MAX_LIMIT */
 
 /* SUBSCRIBE: turn this connection into a stream of EVENT messages. With
  * n_ids == 0, the caller's containers, those registered later included;
@@ -78,15 +83,24 @@ struct rl_msg_reply {
 	char text[RL_MSG_TEXT]; /* what went wrong, and what to do */
 };
 
+#define RL_STATS_OOM_KILLED 0x1 /* it passed its memory cap and was killed */
+#define RL_STATS_ENDED 0x2      /* its last process is gone; counters are final */
 struct rl_msg_stats_reply {
 	char id[RL_ID_LEN];
 	char name[RL_NAME_LEN];
 	uint32_t owner_uid;
 	uint32_t init_pid;
-	uint64_t nr_tasks;
+	uint64_t nr_tasks;        /* processes */
 	uint64_t events_lost;
 	uint64_t tasks_untracked;
 	uint64_t rss_bytes;
+	uint64_t rss_peak_bytes;
+	uint64_t mem_cap_bytes;   /* 0: none */
+	uint64_t cpu_ns;          /* CPU time of all its tasks, live and exited */
+	uint32_t nr_threads;      /* tasks, threads included */
+	uint32_t pids_limit;      /* 0: none */
+	uint32_t flags;           /* RL_STATS_* */
+	uint32_t pids_refused;    /* tasks killed at birth by pids_limit */
 };
 
 /* EVENT: what the agent knows about the container, then the BPF event with
@@ -121,7 +135,8 @@ struct rl_msg {
 };
 
 _Static_assert(sizeof(struct rl_msg_hdr) == 16, "header layout");
-_Static_assert(sizeof(struct rl_msg_register) == 216, "register layout");
+_Static_assert(sizeof(struct rl_msg_register) == 232, "register layout");
+_Static_assert(sizeof(struct rl_msg_stats_reply) == 280, "stats reply layout");
 _Static_assert(sizeof(struct rl_msg_reply) == 256, "reply layout");
 _Static_assert(sizeof(struct rl_event_meta) == 224, "meta layout");
 _Static_assert(RL_SUBSCRIBE_SIZE(RL_SUB_MAX_IDS) <= RL_PROTO_MAX_PAYLOAD, "subscribe fits");

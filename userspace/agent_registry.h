@@ -33,6 +33,7 @@ struct rl_reg_entry {
 	struct rl_idmap_table uid_map, gid_map;
 	uint64_t lost_seen; /* events_lost already reported */
 	long dead_since;    /* monotonic seconds since its init was seen gone; 0 alive */
+	bool oom_handled;   /* it passed its memory cap and the agent killed it */
 };
 
 struct rl_registry {

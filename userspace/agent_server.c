@@ -26,6 +26,7 @@
 #include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/timerfd.h>
 #include <sys/un.h>
 #include <time.h>
@@ -69,8 +70,20 @@ struct client {
 	bool pending; /* queued events not yet handed to send() */
 };
 
+/* A container's last counters, kept a while after it ended: its supervisor
+ * asks whether it was OOM-killed only once it has reaped it. */
+#define ENDED_KEEP 64
+struct ended {
+	char id[RL_ID_LEN];
+	char name[RL_NAME_LEN];
+	uid_t owner;
+	struct rl_container last;
+};
+
 struct agent {
 	int epfd, lfd, sfd, tfd;
+	struct ended ended[ENDED_KEEP];
+	size_t ended_next;
 	struct rl_agent_bpf bpf;
 	struct ring_buffer *rb;
 	struct rl_registry reg;
@@ -281,6 +294,8 @@ static uint32_t ns_pid_of(uint32_t pid)
 	return 0;
 }
 
+static void kill_container(struct agent *a, struct rl_reg_entry *e, const char *why);
+
 static int on_ring_event(void *ctx, void *data, size_t size)
 {
 	struct agent *a = ctx;
@@ -312,6 +327,13 @@ static int on_ring_event(void *ctx, void *data, size_t size)
 	}
 	if (ev.hdr.ns_pid == 0 && ev.hdr.host_pid)
 		ev.hdr.ns_pid = ns_pid_of(ev.hdr.host_pid);
+	if (e && ev.hdr.type == RL_EV_OOM_KILL && !e->oom_handled) {
+		char why[128];
+		snprintf(why, sizeof(why), "its memory (%llu bytes) passed its cap (%llu bytes)",
+			 (unsigned long long)ev.u.mem.rss_bytes,
+			 (unsigned long long)ev.u.mem.cap_bytes);
+		kill_container(a, e, why);
+	}
 	dispatch(a, &meta, &ev, e);
 	return 0;
 }
@@ -342,8 +364,48 @@ static bool init_alive(const struct rl_reg_entry *e)
 	return stat(path, &st) == 0 && st.st_ino == e->userns_ino;
 }
 
+/* The kernel's OOM killer ends a whole cgroup's worth of work; here the
+ * container's pid namespace is that unit: SIGKILL to its init takes every
+ * process in it along. The pidfd and the user namespace check make sure the
+ * number still names the registered init. */
+static void kill_container(struct agent *a, struct rl_reg_entry *e, const char *why)
+{
+	(void)a;
+	int pidfd = (int)syscall(SYS_pidfd_open, e->init_pid, 0);
+	if (pidfd < 0)
+		return;
+	if (init_alive(e) && syscall(SYS_pidfd_send_signal, pidfd, SIGKILL, NULL, 0) == 0)
+		LOG("killed %.12s (%s) of uid %u: %s", e->id, e->name, (unsigned)e->owner, why);
+	close(pidfd);
+	e->oom_handled = true;
+}
+
+/* Drops the mms entries counted in a container that has gone. */
+static void forget_mms(struct agent *a, uint64_t cid)
+{
+	uint64_t key, next, *prev = NULL;
+	while (bpf_map_get_next_key(a->bpf.mms, prev, &next) == 0) {
+		struct rl_mm m;
+		key = next;
+		if (bpf_map_lookup_elem(a->bpf.mms, &key, &m) == 0 && m.cid == cid) {
+			bpf_map_delete_elem(a->bpf.mms, &key);
+			prev = NULL;
+			continue;
+		}
+		prev = &key;
+	}
+}
+
 static void forget_container(struct agent *a, struct rl_reg_entry *e)
 {
+	struct ended *end = &a->ended[a->ended_next++ % ENDED_KEEP];
+	memcpy(end->id, e->id, sizeof(end->id));
+	memcpy(end->name, e->name, sizeof(end->name));
+	end->owner = e->owner;
+	if (bpf_map_lookup_elem(a->bpf.containers, &e->cid, &end->last) < 0)
+		memset(&end->last, 0, sizeof(end->last));
+	end->last.nr_threads = 0;
+	end->last.rss_bytes = 0;
 	/* stale tasks entries would otherwise point at a reused number */
 	uint32_t key, next, *prev = NULL;
 	while (bpf_map_get_next_key(a->bpf.tasks, prev, &next) == 0) {
@@ -357,6 +419,7 @@ static void forget_container(struct agent *a, struct rl_reg_entry *e)
 		prev = &key;
 	}
 	bpf_map_delete_elem(a->bpf.containers, &e->cid);
+	forget_mms(a, e->cid);
 	e->used = false;
 }
 
@@ -375,6 +438,10 @@ static void tick(struct agent *a)
 			changed = true;
 			continue;
 		}
+		/* the event woke us already, unless an agent was not running
+		 * when the cap was passed */
+		if ((c.oom & RL_OOM_PASSED) && !e->oom_handled)
+			kill_container(a, e, "it passed its memory cap while the agent was away");
 		if (c.events_lost > e->lost_seen) {
 			synth_lost(a, e, c.events_lost - e->lost_seen);
 			e->lost_seen = c.events_lost;
@@ -489,6 +556,61 @@ static int read_status_uid(int procfd, uid_t *ruid)
 	return 0;
 }
 
+static unsigned count_threads(pid_t pid)
+{
+	char path[64];
+	unsigned n = 0;
+	snprintf(path, sizeof(path), "/proc/%d/task", (int)pid);
+	DIR *d = opendir(path);
+	if (!d)
+		return 1;
+	for (struct dirent *de; (de = readdir(d));)
+		n += de->d_name[0] != '.';
+	closedir(d);
+	return n ? n : 1;
+}
+
+/* CPU time of the live tasks of a process, from each thread's schedstat
+ * (nanoseconds on the CPU, the same clock as sum_exec_runtime, which the
+ * BPF side adds up for the tasks that have exited). */
+static uint64_t live_cpu_ns(pid_t pid)
+{
+	char path[64];
+	uint64_t sum = 0;
+	snprintf(path, sizeof(path), "/proc/%d/task", (int)pid);
+	DIR *d = opendir(path);
+	if (!d)
+		return 0;
+	for (struct dirent *de; (de = readdir(d));) {
+		char stat_path[PATH_MAX], buf[96];
+		if (de->d_name[0] == '.')
+			continue;
+		snprintf(stat_path, sizeof(stat_path), "%s/%s/schedstat", path, de->d_name);
+		_cleanup_close_ int fd = open(stat_path, O_RDONLY | O_CLOEXEC);
+		ssize_t n = fd < 0 ? -1 : read(fd, buf, sizeof(buf) - 1);
+		if (n <= 0)
+			continue;
+		buf[n] = 0;
+		sum += strtoull(buf, NULL, 10);
+	}
+	closedir(d);
+	return sum;
+}
+
+static uint64_t container_cpu_ns(struct agent *a, uint64_t cid, const struct rl_container *c)
+{
+	uint64_t sum = c->cpu_exited_ns;
+	uint32_t key, next, *prev = NULL;
+	while (bpf_map_get_next_key(a->bpf.tasks, prev, &next) == 0) {
+		uint64_t owner;
+		key = next;
+		if (bpf_map_lookup_elem(a->bpf.tasks, &key, &owner) == 0 && owner == cid)
+			sum += live_cpu_ns((pid_t)key);
+		prev = &key;
+	}
+	return sum;
+}
+
 /* Every process in the container's user namespace joins at once: those that
  * forked before registration would otherwise go untracked. */
 static void adopt_members(struct agent *a, const struct rl_reg_entry *e)
@@ -513,7 +635,9 @@ static void adopt_members(struct agent *a, const struct rl_reg_entry *e)
 			continue;
 		if (bpf_map_update_elem(a->bpf.tasks, &k, &e->cid, BPF_NOEXIST) == 0 &&
 		    bpf_map_lookup_elem(a->bpf.containers, &e->cid, &c) == 0) {
-			c.nr_tasks++; /* racy against BPF's atomic adds only at registration */
+			/* racy against BPF's atomic adds only at registration */
+			c.nr_tasks++;
+			c.nr_threads += count_threads((pid_t)pid);
 			bpf_map_update_elem(a->bpf.containers, &e->cid, &c, BPF_EXIST);
 		}
 	}
@@ -583,6 +707,18 @@ static void do_register(struct agent *a, struct client *c, const struct rl_msg *
 		return reply(a, c, m->hdr.seq, -EPERM,
 			     "process %u is not yours: you may register only your own processes "
 			     "in a user namespace you own", r->init_pid);
+	/* a limit the kernel side cannot hold is refused, never accepted and
+	 * left unenforced */
+	if (r->mem_cap_bytes && !rl_agent_bpf_attached("rl_rss_stat"))
+		return reply(a, c, m->hdr.seq, -EOPNOTSUPP,
+			     "this agent could not attach its memory program (rl_rss_stat) on "
+			     "this kernel: `rlbpfd --probe` says why");
+	if (r->pids_limit && !(rl_agent_bpf_attached("rl_fork") &&
+			       rl_agent_bpf_attached("rl_clone_exit") &&
+			       rl_agent_bpf_attached("rl_clone3_exit")))
+		return reply(a, c, m->hdr.seq, -EOPNOTSUPP,
+			     "this agent could not attach its fork programs on this kernel: "
+			     "`rlbpfd --probe` says why");
 	struct rl_reg_entry *old = rl_registry_find_id(&a->reg, r->id);
 	if (old) {
 		if (old->owner != c->uid && c->uid != 0)
@@ -608,7 +744,8 @@ static void do_register(struct agent *a, struct client *c, const struct rl_msg *
 		e->used = false;
 		return reply(a, c, m->hdr.seq, -EIO, "cannot read the id maps of %u", r->init_pid);
 	}
-	struct rl_container bc = {.userns_ino = r->userns_ino, .init_host_pid = r->init_pid};
+	struct rl_container bc = {.userns_ino = r->userns_ino, .init_host_pid = r->init_pid,
+				  .mem_cap_bytes = r->mem_cap_bytes, .pids_limit = r->pids_limit};
 	if (bpf_map_update_elem(a->bpf.containers, &e->cid, &bc, BPF_NOEXIST) < 0) {
 		e->used = false;
 		return reply(a, c, m->hdr.seq, -errno, "the containers map refused it: %s",
@@ -647,24 +784,65 @@ static void do_subscribe(struct agent *a, struct client *c, const struct rl_msg 
 	reply(a, c, m->hdr.seq, 0, "subscribed");
 }
 
+static void fill_stats(struct rl_msg_stats_reply *r, const struct rl_container *bc)
+{
+	r->nr_tasks = bc->nr_tasks;
+	r->events_lost = bc->events_lost;
+	r->tasks_untracked = bc->tasks_untracked;
+	r->rss_bytes = bc->rss_bytes;
+	r->rss_peak_bytes = bc->rss_peak_bytes;
+	r->mem_cap_bytes = bc->mem_cap_bytes;
+	r->nr_threads = bc->nr_threads;
+	r->pids_limit = bc->pids_limit;
+	r->pids_refused = bc->pids_refused;
+	if (bc->oom & RL_OOM_PASSED)
+		r->flags |= RL_STATS_OOM_KILLED;
+}
+
+static void send_stats(struct agent *a, struct client *c, uint32_t seq,
+		       const struct rl_msg_stats_reply *r)
+{
+	if (!client_queue(c, RL_MSG_STATS_REPLY, seq, r, sizeof(*r)))
+		c->dead = true;
+	client_flush(a, c);
+}
+
+/* A container that ended lately: its final counters. */
+static void ended_stats(struct agent *a, struct client *c, const struct rl_msg *m)
+{
+	for (size_t i = 0; i < ENDED_KEEP; i++) {
+		/* newest first: a restarted container ends again under its id */
+		const struct ended *end = &a->ended[(a->ended_next + ENDED_KEEP - 1 - i) % ENDED_KEEP];
+		if (strcmp(end->id, m->u.stats.id) != 0)
+			continue;
+		if (end->owner != c->uid && c->uid != 0)
+			return reply(a, c, m->hdr.seq, -EPERM, "container belongs to another user");
+		struct rl_msg_stats_reply r = {.owner_uid = end->owner, .flags = RL_STATS_ENDED};
+		memcpy(r.id, end->id, sizeof(r.id));
+		memcpy(r.name, end->name, sizeof(r.name));
+		fill_stats(&r, &end->last);
+		r.cpu_ns = end->last.cpu_exited_ns;
+		return send_stats(a, c, m->hdr.seq, &r);
+	}
+	reply(a, c, m->hdr.seq, -ENOENT, "container not registered");
+}
+
 static void do_stats(struct agent *a, struct client *c, const struct rl_msg *m)
 {
 	const struct rl_reg_entry *e = rl_registry_find_id(&a->reg, m->u.stats.id);
 	struct rl_container bc;
 	if (!e)
-		return reply(a, c, m->hdr.seq, -ENOENT, "container not registered");
+		return ended_stats(a, c, m);
 	if (e->owner != c->uid && c->uid != 0)
 		return reply(a, c, m->hdr.seq, -EPERM, "container belongs to another user");
 	if (bpf_map_lookup_elem(a->bpf.containers, &e->cid, &bc) < 0)
 		return reply(a, c, m->hdr.seq, -ENOENT, "container has ended");
-	struct rl_msg_stats_reply r = {.owner_uid = e->owner, .init_pid = (uint32_t)e->init_pid,
-				       .nr_tasks = bc.nr_tasks, .events_lost = bc.events_lost,
-				       .tasks_untracked = bc.tasks_untracked, .rss_bytes = bc.rss_bytes};
+	struct rl_msg_stats_reply r = {.owner_uid = e->owner, .init_pid = (uint32_t)e->init_pid};
 	memcpy(r.id, e->id, sizeof(r.id));
 	memcpy(r.name, e->name, sizeof(r.name));
-	if (!client_queue(c, RL_MSG_STATS_REPLY, m->hdr.seq, &r, sizeof(r)))
-		c->dead = true;
-	client_flush(a, c);
+	fill_stats(&r, &bc);
+	r.cpu_ns = container_cpu_ns(a, e->cid, &bc);
+	send_stats(a, c, m->hdr.seq, &r);
 }
 
 static void client_read(struct agent *a, struct client *c)

@@ -317,6 +317,8 @@ int rl_container_start(const struct rl_container_spec *s, struct rl_container *c
 	if (r == 0 && s->opts->network == RL_NET_SLIRP)
 		r = rl_slirp_start(pid, s->opts->allow_host_loopback, s->mounts.state_dir, &c->slirp,
 				   err);
+	if (r == 0 && s->on_created)
+		r = s->on_created(pid, c->userns_fd, s->on_created_ctx, err);
 	if (r == 0 && write(sock, "m", 1) != 1)
 		r = rl_fail_errno(err, errno, "the container died before setup");
 	if (r == 0 && prog_w >= 0)

@@ -23,6 +23,12 @@ struct rl_container_spec {
 	uint64_t caps;
 	struct rl_seccomp *seccomp;
 	int stdout_fd, stderr_fd; /* where the command writes; -1: rlbpf's own */
+	/* Called once the container's init exists in its mapped namespaces,
+	 * before it may exec the command: the agent takes it here, so that
+	 * its limits and tracing hold from the command's first instruction.
+	 * A negative return fails the start. NULL: nothing to do. */
+	int (*on_created)(pid_t pid, int userns_fd, void *ctx, struct rl_error *err);
+	void *on_created_ctx;
 };
 
 struct rl_container {

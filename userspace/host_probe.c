@@ -695,9 +695,9 @@ enum rl_enforcer rl_limit_enforcer(const struct rl_host_facts *f, enum rl_resour
 {
 	if (f->delegation.controllers & rl_resource_controller(r))
 		return RL_ENFORCE_CGROUP2;
-	/* The agent's RSS watch kills over the cap; it has nothing for cpu
-	 * time or process counts. */
-	if (r == RL_RES_MEMORY && f->agent.reachable)
+	/* The agent's RSS accounting kills past the cap, and its fork hook
+	 * kills a task born past the pids limit; cpu time it only observes. */
+	if ((r == RL_RES_MEMORY || r == RL_RES_PIDS) && f->agent.reachable)
 		return RL_ENFORCE_AGENT;
 	return RL_ENFORCE_NONE;
 }

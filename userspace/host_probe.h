@@ -204,7 +204,7 @@ enum rl_resource { RL_RES_MEMORY, RL_RES_CPU, RL_RES_PIDS };
 enum rl_enforcer {
 	RL_ENFORCE_NONE,
 	RL_ENFORCE_CGROUP2, /* a delegated cgroup v2 controller */
-	RL_ENFORCE_AGENT,   /* rlbpfd's eBPF programs (memory only) */
+	RL_ENFORCE_AGENT,   /* rlbpfd's eBPF programs (memory and pids) */
 };
 /* Who can enforce a limit on `r` here: cgroup v2 delegation first, then the
  * agent for memory when it is reachable. */

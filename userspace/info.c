@@ -111,8 +111,8 @@ static bool cgroup_v1ish(const struct rl_host_facts *h)
 static void not_enforced_reason(const struct rl_host_facts *h, enum rl_resource r, char *buf,
 				size_t len)
 {
-	const char *agent = r == RL_RES_MEMORY ? " without rlbpfd" : "";
-	const char *only = r == RL_RES_MEMORY ? "" : "; rlbpfd enforces memory only";
+	const char *agent = r != RL_RES_CPU ? " without rlbpfd" : "";
+	const char *only = r != RL_RES_CPU ? "" : "; rlbpfd observes cpu time (rlbpf stats) but does not limit it";
 	if (cgroup_v1ish(h))
 		snprintf(buf, len, "cgroup v1%s%s", agent, only);
 	else if (h->cgroup.layout == RL_CGROUP_NONE)

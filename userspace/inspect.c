@@ -19,14 +19,19 @@ static json_t *get_or(json_t *obj, const char *key, json_t *fallback)
 	return fallback;
 }
 
-/* How each limit is kept for this container, in words: on this host
- * nothing but the agent can enforce limits (see `rlbpf info`). */
-static json_t *enforcement(json_t *host_config)
+/* How each limit is kept for this container, as decided when it started:
+ * "ebpf" (rlbpfd's in-kernel accounting), "cgroup2" (a delegated
+ * controller), "none" (--memory-enforce=none), or "no limit set". */
+static json_t *enforcement(json_t *config)
 {
-	json_int_t memory = json_integer_value(json_object_get(host_config, "Memory"));
-	return json_pack("{s:s, s:s, s:s}", "Memory",
-			 memory ? "rlbpfd (eBPF)" : "no limit set",
-			 "Cpu", "no limit set", "Pids", "no limit set");
+	json_t *host_config = json_object_get(config, "HostConfig");
+	json_t *chosen = json_object_get(config, "Enforcement");
+	const char *memory = json_string_value(json_object_get(chosen, "Memory"));
+	const char *pids = json_string_value(json_object_get(chosen, "Pids"));
+	bool cpus = json_integer_value(json_object_get(host_config, "NanoCpus")) > 0;
+	return json_pack("{s:s, s:s, s:s}", "Memory", memory && *memory ? memory : "no limit set",
+			 "Cpu", cpus ? "observed (rlbpf stats), not enforced" : "no limit set",
+			 "Pids", pids && *pids ? pids : "no limit set");
 }
 
 /* Docker's NetworkSettings: the published ports while running (the same
@@ -83,7 +88,7 @@ json_t *rl_inspect_doc(const struct rl_state *st, json_t *config, const struct r
 		"Rlbpf", "StateDir", st->dir, "Rootfs", get_or(config, "Rootfs", json_string("")),
 		"Runtime", "rlbpf (rootless; user, mount, pid, uts, ipc and net namespaces)",
 		"SupervisorPid", running ? (int)s->supervisor : 0, "Enforcement",
-		enforcement(host_config));
+		enforcement(config));
 }
 
 static void usage(FILE *out)

@@ -15,6 +15,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "agent_client.h"
 #include "detach.h"
 #include "fsutil.h"
 #include "network.h"
@@ -93,7 +94,8 @@ int main(int argc, char **argv)
 	/* No client is served after the end, and the network goes with it. */
 	rl_portfwd_free(pf);
 	rl_slirp_stop(&slirp);
-	rl_status_record_exit(&st, code);
+	/* SIGKILL is what a container past its memory cap dies of */
+	rl_status_record_exit(&st, code, code == 137 && rl_agent_oom_killed(st.id));
 	if (n[6]) {
 		struct rl_error err = {0};
 		rl_remove_tree_as_owner(st.dir, n[5], &err);

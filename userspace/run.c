@@ -159,18 +159,23 @@ static char *record_json(const struct rl_run_opts *o, const struct rl_state *st,
 	json_t *doc = json_pack(
 		"{s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:o, s:o,"
 		" s:{s:o, s:o, s:s, s:s, s:s, s:s, s:b, s:b},"
-		" s:{s:i, s:o, s:o, s:s, s:b, s:b, s:b, s:o, s:o, s:o}}",
+		" s:{s:I, s:I, s:I, s:o, s:o, s:s, s:b, s:b, s:b, s:o, s:o, s:o},"
+		" s:{s:s, s:s}}",
 		"Id", st->id, "Name", st->name, "Created", created, "Image", img->ref, "ImageID",
 		img->id, "Rootfs", img->rootfs, "Path", argv->v[0],
 		"Args", strv_json(argv->v + 1, argv->n - 1), "RunArgs", strv_json(args, (size_t)n_args),
 		"Config", "Cmd", strv_json(argv->v, argv->n), "Env", strv_json(env->v, env->n),
 		"WorkingDir", workdir ? workdir : "", "User", user ? user : "", "Image", img->ref,
 		"Hostname", hostname, "Tty", o->tty, "OpenStdin", o->interactive && !o->detach,
-		"HostConfig", "Memory", 0, "Binds", binds, "PortBindings", ports ? ports : json_object(),
+		"HostConfig", "Memory", (json_int_t)o->limits.memory, "PidsLimit",
+		(json_int_t)o->limits.pids_limit, "NanoCpus", (json_int_t)o->limits.nano_cpus,
+		"Binds", binds, "PortBindings", ports ? ports : json_object(),
 		"NetworkMode", rl_network_name(o->network), "AllowHostLoopback",
 		o->allow_host_loopback, "ReadonlyRootfs", o->read_only, "AutoRemove", o->rm,
 		"CapAdd", strv_json(o->cap_add, o->n_cap_add), "CapDrop",
-		strv_json(o->cap_drop, o->n_cap_drop), "SecurityOpt", security);
+		strv_json(o->cap_drop, o->n_cap_drop), "SecurityOpt", security,
+		"Enforcement", "Memory", o->limits.memory ? rl_limits_enforcer(&o->limits) : "",
+		"Pids", o->limits.pids_limit ? rl_limits_enforcer(&o->limits) : "");
 	char *text = doc ? json_dumps(doc, JSON_INDENT(2)) : NULL;
 	json_decref(doc);
 	return text;
@@ -355,6 +360,14 @@ static int launch_prepare(struct launch *l, int argc, char **argv, const struct 
 	return rl_state_record(&l->st, record, err);
 }
 
+/* Tracing, and the limits, start before the command does; the run goes on
+ * without tracing if the agent is away, but never without its limits. */
+static int register_with_agent(pid_t pid, int userns_fd, void *ctx, struct rl_error *err)
+{
+	struct launch *l = ctx;
+	return rl_trace_register(&l->st, pid, userns_fd, &l->o.limits, err);
+}
+
 static int launch_start(struct launch *l, int out_fd, int err_fd, struct rl_error *err)
 {
 	struct rl_container_spec spec = {
@@ -374,6 +387,8 @@ static int launch_start(struct launch *l, int out_fd, int err_fd, struct rl_erro
 		.seccomp = l->seccomp,
 		.stdout_fd = out_fd,
 		.stderr_fd = err_fd,
+		.on_created = register_with_agent,
+		.on_created_ctx = l,
 	};
 	int r = rl_container_start(&spec, &l->c, err);
 	if (r < 0) {
@@ -387,14 +402,13 @@ static int launch_start(struct launch *l, int out_fd, int err_fd, struct rl_erro
 	struct rl_error ignored;
 	/* The container runs even if the record cannot be written. */
 	rl_status_write(&l->st, &status, &ignored);
-	/* tracing starts now; the run goes on without it if the agent is away */
-	rl_trace_register(&l->st, l->c.pid, l->c.userns_fd);
 	return 0;
 }
 
 static void launch_finish(struct launch *l, int code)
 {
-	rl_status_record_exit(&l->st, code);
+	/* SIGKILL is what a container past its memory cap dies of */
+	rl_status_record_exit(&l->st, code, code == 137 && rl_trace_oom_killed(l->st.id));
 }
 
 /* A start that failed leaves nothing it made; --rm leaves nothing at all. */

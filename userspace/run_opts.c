@@ -26,11 +26,15 @@ void rl_run_usage(FILE *out)
 	      "  -e, --env KEY[=VALUE]      set an environment variable (KEY alone: take ours)\n"
 	      "  -h, --hostname NAME        container host name (default: the short ID)\n"
 	      "  -i, --interactive          keep stdin open\n"
+	      "      --cpus N               CPUs the container is meant to use (shown by stats; not enforced)\n"
 	      "      --init                 run a small init as PID 1 that reaps and forwards signals\n"
+	      "  -m, --memory SIZE          memory cap (b, k, m, g; at least 6m): past it the container is killed\n"
+	      "      --memory-enforce HOW   auto (default), ebpf (rlbpfd's in-kernel cap) or none (record only)\n"
 	      "      --name NAME            name the container\n"
 	      "      --network MODE         none, host or slirp4netns[:allow_host_loopback=true]\n"
 	      "                             (default: slirp4netns when usable, else none)\n"
 	      "  -p, --publish [IP:]HOSTPORT:CTRPORT[/tcp|/udp]  publish a container port\n"
+	      "      --pids-limit N         tasks (threads included) at most; a task past it is killed at birth\n"
 	      "      --read-only            mount the root filesystem read-only\n"
 	      "      --rm                   remove the container's state when it exits\n"
 	      "      --security-opt OPT     no-new-privileges, seccomp=unconfined, seccomp=PROFILE.json\n"
@@ -358,6 +362,12 @@ static int add_port(struct rl_run_opts *o, const char *arg, struct rl_error *err
 	return 0;
 }
 
+static uint64_t host_memory(void)
+{
+	long pages = sysconf(_SC_PHYS_PAGES), size = sysconf(_SC_PAGESIZE);
+	return pages > 0 && size > 0 ? (uint64_t)pages * (uint64_t)size : 0;
+}
+
 static int set_string(char **slot, const char *v)
 {
 	free(*slot);
@@ -366,7 +376,7 @@ static int set_string(char **slot, const char *v)
 }
 
 enum { OPT_RM = 256, OPT_NAME, OPT_READ_ONLY, OPT_INIT, OPT_CAP_ADD, OPT_CAP_DROP,
-       OPT_SECURITY_OPT, OPT_NETWORK, OPT_HELP };
+       OPT_SECURITY_OPT, OPT_NETWORK, OPT_MEMORY_ENFORCE, OPT_PIDS_LIMIT, OPT_CPUS, OPT_HELP };
 
 int rl_run_opts_parse(int argc, char **argv, struct rl_run_opts *o, struct rl_error *err)
 {
@@ -389,6 +399,10 @@ int rl_run_opts_parse(int argc, char **argv, struct rl_run_opts *o, struct rl_er
 		{"network", required_argument, NULL, OPT_NETWORK},
 		{"net", required_argument, NULL, OPT_NETWORK},
 		{"publish", required_argument, NULL, 'p'},
+		{"memory", required_argument, NULL, 'm'},
+		{"memory-enforce", required_argument, NULL, OPT_MEMORY_ENFORCE},
+		{"pids-limit", required_argument, NULL, OPT_PIDS_LIMIT},
+		{"cpus", required_argument, NULL, OPT_CPUS},
 		{"help", no_argument, NULL, OPT_HELP},
 		{0},
 	};
@@ -397,7 +411,7 @@ int rl_run_opts_parse(int argc, char **argv, struct rl_run_opts *o, struct rl_er
 	optind = 0; /* 0 re-initialises getopt, which may have run before */
 	int c, r = 0;
 	/* '+' stops at the image: what follows it belongs to the command. */
-	while (r >= 0 && (c = getopt_long(argc, argv, "+:e:w:u:h:v:p:itd", longs, NULL)) != -1) {
+	while (r >= 0 && (c = getopt_long(argc, argv, "+:e:w:u:h:v:p:m:itd", longs, NULL)) != -1) {
 		switch (c) {
 		case OPT_RM: o->rm = true; break;
 		case OPT_READ_ONLY: o->read_only = true; break;
@@ -433,6 +447,10 @@ int rl_run_opts_parse(int argc, char **argv, struct rl_run_opts *o, struct rl_er
 		case OPT_SECURITY_OPT: r = parse_security_opt(o, optarg, err); break;
 		case OPT_NETWORK: r = rl_network_parse(optarg, o, err); break;
 		case 'p': r = add_port(o, optarg, err); break;
+		case 'm': r = rl_limits_memory(&o->limits, optarg, host_memory(), err); break;
+		case OPT_MEMORY_ENFORCE: r = rl_limits_enforce(&o->limits, optarg, err); break;
+		case OPT_PIDS_LIMIT: r = rl_limits_pids(&o->limits, optarg, err); break;
+		case OPT_CPUS: r = rl_limits_cpus(&o->limits, optarg, sysconf(_SC_NPROCESSORS_ONLN), err); break;
 		case OPT_HELP: return 1;
 		case ':':
 			return rl_fail(err, EINVAL, "option '%s' needs a value; see 'rlbpf run --help'",

@@ -5,6 +5,7 @@
 #include <stdio.h>
 
 #include "error.h"
+#include "resource_limits.h"
 
 struct rl_volume {
 	char *host;      /* absolute host path, must exist */
@@ -50,6 +51,7 @@ struct rl_run_opts {
 	bool allow_host_loopback; /* slirp4netns:allow_host_loopback=true */
 	struct rl_port *ports;
 	size_t n_ports;
+	struct rl_limits limits; /* --memory, --memory-enforce, --pids-limit, --cpus */
 	char *image;           /* ROOTFS-DIR or IMAGE */
 	int image_arg;         /* its index in argv */
 	char **cmd;            /* COMMAND [ARG...], NULL-terminated; may be empty */

@@ -139,9 +139,9 @@ int rl_status_read(const struct rl_state *st, struct rl_status *s, struct rl_err
 	return 0;
 }
 
-void rl_status_record_exit(const struct rl_state *st, int code)
+void rl_status_record_exit(const struct rl_state *st, int code, bool oom_killed)
 {
-	struct rl_status status = {.state = RL_EXITED, .exit_code = code};
+	struct rl_status status = {.state = RL_EXITED, .exit_code = code, .oom_killed = oom_killed};
 	struct rl_status before;
 	struct rl_error ignored;
 	if (rl_status_read(st, &before, &ignored) == 0)

@@ -45,4 +45,4 @@ int rl_status_read(const struct rl_state *st, struct rl_status *s, struct rl_err
 
 /* Records that the container ended with `code` (best effort: the end
  * happened whether or not it can be written down). */
-void rl_status_record_exit(const struct rl_state *st, int code);
+void rl_status_record_exit(const struct rl_state *st, int code, bool oom_killed);

@@ -98,9 +98,20 @@ void rl_trace_detail(const struct rl_event_meta *m, const struct rl_event *ev, c
 		break;
 	}
 	case RL_EV_MEM_PRESSURE:
+		snprintf(buf, len, "rss %llu of %llu bytes: past %u%% of the cap",
+			 (unsigned long long)ev->u.mem.rss_bytes,
+			 (unsigned long long)ev->u.mem.cap_bytes, ev->u.mem.percent);
+		break;
 	case RL_EV_OOM_KILL:
-		snprintf(buf, len, "rss %llu of %llu bytes", (unsigned long long)ev->u.mem.rss_bytes,
-			 (unsigned long long)ev->u.mem.cap_bytes);
+		if (ev->u.mem.victim_host_pid)
+			snprintf(buf, len, "rss %llu of %llu bytes: pid %u (%u inside) killed with signal %u, then the rest",
+				 (unsigned long long)ev->u.mem.rss_bytes,
+				 (unsigned long long)ev->u.mem.cap_bytes, ev->u.mem.victim_host_pid,
+				 ev->u.mem.victim_ns_pid, ev->u.mem.signal);
+		else
+			snprintf(buf, len, "rss %llu of %llu bytes: the container is killed",
+				 (unsigned long long)ev->u.mem.rss_bytes,
+				 (unsigned long long)ev->u.mem.cap_bytes);
 		break;
 	default:
 		snprintf(buf, len, "-");
@@ -236,6 +247,12 @@ json_t *rl_trace_json(const struct rl_event_meta *m, const struct rl_event *ev, 
 	case RL_EV_OOM_KILL:
 		json_object_set_new(o, "rss_bytes", json_integer((json_int_t)ev->u.mem.rss_bytes));
 		json_object_set_new(o, "cap_bytes", json_integer((json_int_t)ev->u.mem.cap_bytes));
+		json_object_set_new(o, "percent", json_integer(ev->u.mem.percent));
+		if (ev->hdr.type == RL_EV_OOM_KILL) {
+			json_object_set_new(o, "victim_pid", json_integer(ev->u.mem.victim_host_pid));
+			json_object_set_new(o, "victim_cpid", json_integer(ev->u.mem.victim_ns_pid));
+			json_object_set_new(o, "signal", json_integer(ev->u.mem.signal));
+		}
 		break;
 	}
 	char d[512];

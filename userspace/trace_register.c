@@ -14,31 +14,49 @@
 #include "agent_client.h"
 #include "paths.h"
 
-void rl_trace_register(const struct rl_state *st, pid_t pid, int userns_fd)
+int rl_trace_register(const struct rl_state *st, pid_t pid, int userns_fd,
+		      const struct rl_limits *limits, struct rl_error *err)
 {
 	char why[300], marker[PATH_MAX], dir[PATH_MAX - 32];
 	struct rl_error ignored;
 	struct stat ns;
 	uint64_t cid;
+	bool needed = rl_limits_enforced(limits);
+	struct rl_register_limits want = {0};
 
+	if (needed)
+		want = (struct rl_register_limits){.mem_cap_bytes = limits->memory,
+						   .pids_limit = limits->pids_limit};
 	if (userns_fd < 0 || fstat(userns_fd, &ns) < 0)
-		return;
-	int r = rl_agent_register(st->id, st->name, pid, ns.st_ino, &cid, why, sizeof(why));
+		return needed ? rl_fail_errno(err, errno, "cannot see the container's user namespace")
+			      : 0;
+	int r = rl_agent_register(st->id, st->name, pid, ns.st_ino, &want, &cid, why, sizeof(why));
+	if (r < 0 && needed) {
+		char msg[sizeof(err->msg)];
+		rl_limits_refusal(limits, why, msg, sizeof(msg));
+		return rl_fail(err, -r, "%s", msg);
+	}
 	if (rl_runtime_dir(dir, sizeof(dir), &ignored) < 0)
-		return;
+		return 0;
 	snprintf(marker, sizeof(marker), "%s/tracing-off-noted", dir);
 	if (r == 0) {
 		unlink(marker);
-		return;
+		return 0;
 	}
 	/* the container was over before the agent looked: nothing to trace,
 	 * and nothing wrong with tracing */
 	if (r == -ESRCH)
-		return;
+		return 0;
 	int fd = open(marker, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
 	if (fd < 0)
-		return; /* said before (or cannot remember it: stay quiet) */
+		return 0; /* said before (or cannot remember it: stay quiet) */
 	close(fd);
 	fprintf(stderr, "rlbpf run: tracing is off (said once; `rlbpf info` tells the same): "
 			"rlbpfd %s\n", why);
+	return 0;
+}
+
+bool rl_trace_oom_killed(const char *id)
+{
+	return rl_agent_oom_killed(id);
 }

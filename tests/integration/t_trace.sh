@@ -168,7 +168,7 @@ def reply(s):
     return struct.unpack("<i", b[16:20])[0], b[32:16 + l].split(b"\0")[0].decode()
 def ident(x): return x.encode().ljust(72, b"\0")
 def register(pid, ino, cid, name="x"):
-    return struct.pack("<IIQ", pid, 0, ino) + ident(cid) + name.encode().ljust(128, b"\0")
+    return struct.pack("<IIQ", pid, 0, ino) + ident(cid) + name.encode().ljust(128, b"\0") + struct.pack("<QII", 0, 0, 0)
 def ask(t, payload):
     s = conn(); s.sendall(hdr(t, len(payload)) + payload); r = reply(s); s.close(); return r
 cmd = sys.argv[1]
@@ -196,7 +196,7 @@ elif cmd == "hold":
 elif cmd == "hostile":
     bad = [hdr(1, 10, magic=0xdeadbeef) + b"x" * 10, hdr(1, 10, ver=9), hdr(1, 0xffffffff),
            hdr(1, 5) + b"12345", hdr(0x82, 0), hdr(2, 16) + struct.pack("<IIII", 0, 0, 99, 0),
-           hdr(1, 216) + b"\xff" * 216, b"\0" * 16, os.urandom(4096)]
+           hdr(1, 232) + b"\xff" * 232, b"\0" * 16, os.urandom(4096)]
     for b in bad:
         s = conn()
         try:
@@ -205,7 +205,7 @@ elif cmd == "hostile":
         except (ConnectionError, socket.timeout): pass
         s.close()
     # half a frame, then silence; and a crowd of idle connections
-    half = conn(); half.sendall(hdr(1, 216) + b"\0" * 100)
+    half = conn(); half.sendall(hdr(1, 232) + b"\0" * 100)
     crowd = []
     for i in range(300):
         try: crowd.append(conn())

@@ -96,6 +96,17 @@ static void register_fields_are_checked(void **state)
 	r.id[3] = 'G';
 	assert_int_equal(decode_register(&r), -EBADMSG);
 	r = good_register();
+	r.mem_cap_bytes = RL_MEM_CAP_MIN - 1; /* below Docker's minimum */
+	assert_int_equal(decode_register(&r), -EBADMSG);
+	r.mem_cap_bytes = RL_MEM_CAP_MIN;
+	r.pids_limit = RL_PIDS_LIMIT_MAX;
+	assert_true(decode_register(&r) > 0);
+	r.pids_limit = RL_PIDS_LIMIT_MAX + 1;
+	assert_int_equal(decode_register(&r), -EBADMSG);
+	r = good_register();
+	r.pad = 1;
+	assert_int_equal(decode_register(&r), -EBADMSG);
+	r = good_register();
 	r.id[70] = 'x'; /* garbage after the id's terminator */
 	assert_int_equal(decode_register(&r), -EBADMSG);
 	r = good_register();

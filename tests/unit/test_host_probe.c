@@ -537,7 +537,7 @@ static void enforcer_prefers_cgroup_then_agent(void **state)
 	h->agent.reachable = true;
 	assert_int_equal(rl_limit_enforcer(h, RL_RES_MEMORY), RL_ENFORCE_AGENT);
 	assert_int_equal(rl_limit_enforcer(h, RL_RES_CPU), RL_ENFORCE_NONE);
-	assert_int_equal(rl_limit_enforcer(h, RL_RES_PIDS), RL_ENFORCE_NONE);
+	assert_int_equal(rl_limit_enforcer(h, RL_RES_PIDS), RL_ENFORCE_AGENT);
 	h->delegation.controllers = RL_CTRL_MEMORY | RL_CTRL_PIDS;
 	assert_int_equal(rl_limit_enforcer(h, RL_RES_MEMORY), RL_ENFORCE_CGROUP2);
 	assert_int_equal(rl_limit_enforcer(h, RL_RES_PIDS), RL_ENFORCE_CGROUP2);

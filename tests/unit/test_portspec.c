@@ -1,4 +1,4 @@
-/* links: run_opts portfwd pty error */
+/* links: run_opts resource_limits memsize portfwd pty error */
 /* -p and --network: what is accepted, in what normal form, and what each
  * refusal says; rl_port_text and the monitor's "tcp/80" argument. */
 #include <errno.h>

@@ -1,4 +1,4 @@
-/* links: run_opts error */
+/* links: run_opts resource_limits memsize error */
 #include <errno.h>
 #include <setjmp.h>
 #include <stdbool.h>
