@@ -280,3 +280,63 @@ scratch_dir() {
 	chmod "$3" "$d"
 	echo "$d"
 }
+
+# ---- the agent (run.sh starts it for the suite) and `rlbpf trace`
+
+_need_agent() {
+	[ -z "${T_AGENT_OFF:-}" ] || skip "no agent: $T_AGENT_OFF"
+	command -v jq >/dev/null || skip "jq is needed to read the JSON events"
+}
+
+# trace_start USER ARG...: `rlbpf trace --json ARG...` as USER in the
+# background, into $T_CASE_DIR/trace.out (stderr trace.err). Waits until the
+# agent has the subscription (a second is plenty; nothing asserts on time).
+trace_start() {
+	local user=$1
+	shift
+	as_user "$user" "$RLBPF" trace --json "$@" >"$T_CASE_DIR/trace.out" 2>"$T_CASE_DIR/trace.err" &
+	TRACE_JOB=$!
+	sleep 1
+}
+
+# The rlbpf process of the trace (under runuser, env and timeout).
+_trace_pid() { pgrep -n -u "$1" -f "$RLBPF trace"; }
+
+# trace_stop USER: Ctrl-C for the trace; it must end by itself, status 0.
+trace_stop() {
+	local pid rc=0
+	pid=$(_trace_pid "$1")
+	[ -n "$pid" ] && kill -INT "$pid"
+	wait "$TRACE_JOB" || rc=$?
+	assert_eq 0 "$rc" "exit status of rlbpf trace after Ctrl-C (stderr $(_show "$(cat "$T_CASE_DIR/trace.err")"))"
+}
+
+# events JQ-FILTER: the trace's events that match, one compact object a line.
+events() { jq -c "select($1)" "$T_CASE_DIR/trace.out" 2>/dev/null; }
+_has_event() { [ -n "$(events "$1")" ]; }
+# wait_event JQ-FILTER WHAT: waits (generously) for such an event.
+wait_event() {
+	if wait_until 100 _has_event "$1"; then
+		pass
+	else
+		fail "$2: no event matching '$1' in the trace: $(_show "$(cat "$T_CASE_DIR/trace.out")") (stderr $(_show "$(cat "$T_CASE_DIR/trace.err")"))"
+	fi
+}
+
+# agent_stop: SIGTERM to the suite's agent; its pinned programs stay.
+agent_stop() {
+	local old
+	old=$(cat "$T_AGENT_PIDFILE")
+	kill -TERM "$old"
+	wait_until 100 eval '! kill -0 '"$old"' 2>/dev/null' || fail "the agent did not stop on SIGTERM"
+}
+
+# agent_start: the agent again, as run.sh started it; waits until it serves.
+agent_start() {
+	local serving
+	serving=$(grep -c '^rlbpfd: serving' "$T_AGENT_LOG")
+	setsid "$T_PREFIX/bin/rlbpfd" --foreground >>"$T_AGENT_LOG" 2>&1 </dev/null &
+	echo $! >"$T_AGENT_PIDFILE"
+	wait_until 100 eval '[ "$(grep -c "^rlbpfd: serving" "$T_AGENT_LOG")" -gt '"$serving"' ]' ||
+		fail "the agent did not come back: $(_show "$(tail -n 5 "$T_AGENT_LOG")")"
+}

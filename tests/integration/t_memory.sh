@@ -1,0 +1,201 @@
+# shellcheck shell=bash
+# shellcheck disable=SC2016 # $... in single quotes is for the container's shell
+# --memory, --pids-limit and --cpus on this cgroup v1 host: rlbpfd's eBPF
+# accounting kills a container past its cap (the seed scenario with our hog),
+# however its memory is spread and while the agent restarts; OOMKilled in
+# inspect, oom_kill and mem_pressure in trace; every bad value refused; no
+# limit silently ignored; another user's container untouched.
+
+rl() { capture as_user "$T1" "$RLBPF" "$@"; }
+
+# Rows of 500000 uint64 values (3.8 MiB each): 32 MiB holds 8 of them.
+HOG_ROWS=(hog -r 500000 -n 20 -p 50)
+
+_rows() { grep -c '^row ' <<<"$1"; }
+
+_is_exited() { [ "$(as_user "$T1" "$RLBPF" inspect -f '{{.State.Status}}' "$1" 2>/dev/null)" = exited ]; }
+
+test_seed_hog_is_killed_at_its_cap() {
+	_need_agent
+	local before
+	before=$(snapshot "$T1")
+	trace_start "$T1" --events mem,oom,exit
+	rl run -d --name hog32 --memory 32m busybox "${HOG_ROWS[@]}"
+	assert_eq 0 "$RC" "run -d --memory 32m (stderr $(_show "$ERR"))"
+	wait_until 100 _is_exited hog32 || fail "the hog was not stopped: $(_show "$(as_user "$T1" "$RLBPF" logs hog32 2>&1)")"
+	rl inspect -f '{{.State.OOMKilled}} {{.State.ExitCode}} {{.HostConfig.Memory}} {{.Rlbpf.Enforcement.Memory}}' hog32
+	assert_eq "true 137 33554432 ebpf" "$OUT" "inspect: OOMKilled, exit code, the cap and who enforced it"
+	rl ps -a
+	assert_match "$OUT" 'Exited \(137\).*hog32' "ps -a"
+	rl logs hog32
+	local rows
+	rows=$(_rows "$OUT")
+	# 8 rows fit (30.5 MiB); the 9th passes the cap while it is filled
+	if [ "$rows" -ge 7 ] && [ "$rows" -le 8 ]; then pass; else
+		fail "rows printed before the kill: expected about 8, got $rows: $(_show "$OUT")"
+	fi
+	wait_event '.event == "oom_kill" and .container == "hog32"' "oom_kill in the trace"
+	local e
+	e=$(events '.event == "oom_kill" and .container == "hog32"')
+	assert_eq 1 "$(wc -l <<<"$e")" "one oom_kill event"
+	assert_eq 33554432 "$(jq -r .cap_bytes <<<"$e")" "the event's cap"
+	assert_true "the event's rss is past the cap" [ "$(jq -r .rss_bytes <<<"$e")" -gt 33554432 ]
+	assert_eq "1 9" "$(jq -r '"\(.victim_cpid) \(.signal)"' <<<"$e")" "the victim (the hog, PID 1 inside) and SIGKILL"
+	assert_eq "50 75 90" "$(events '.event == "mem_pressure" and .container == "hog32"' | jq -r .percent | tr '\n' ' ' | sed 's/ $//')" "mem_pressure at 50, 75 and 90%, once each"
+	trace_stop "$T1"
+	rl rm hog32
+	assert_nothing_left "$T1" "$before" "after the OOM-killed container is removed"
+}
+
+test_hog_without_a_cap_finishes() {
+	_need_agent
+	rl run --rm busybox "${HOG_ROWS[@]}"
+	assert_eq 0 "$RC" "exit status without --memory (stderr $(_show "$ERR"))"
+	assert_eq 20 "$(_rows "$OUT")" "all twenty rows"
+}
+
+test_foreground_run_exits_137() {
+	_need_agent
+	rl run --rm --memory 32m busybox "${HOG_ROWS[@]}"
+	assert_eq 137 "$RC" "exit status of a foreground run past its cap"
+	assert_true "fewer than nine rows" [ "$(_rows "$OUT")" -le 8 ]
+}
+
+test_memory_spread_over_twenty_processes_is_capped() {
+	_need_agent
+	# 20 x 10 rows of 100000 values: 152 MiB in all, 7.6 MiB each
+	rl run -d --name spread --memory 32m busybox sh -c \
+		'for i in $(seq 20); do hog -r 100000 -n 10 -p 200 >/dev/null & done; wait; echo all done'
+	assert_eq 0 "$RC" "run -d (stderr $(_show "$ERR"))"
+	wait_until 200 _is_exited spread || fail "the container was not stopped"
+	rl inspect -f '{{.State.OOMKilled}} {{.State.ExitCode}}' spread
+	assert_eq "true 137" "$OUT" "OOMKilled and exit code of the spread container"
+	rl logs spread
+	assert_not_contains "$OUT" "all done" "the shell did not outlive the kill"
+	rl rm spread
+	assert_no_processes "$T1" "after the spread container"
+}
+
+test_cap_holds_while_the_agent_restarts() {
+	_need_agent
+	# slow rows: the cap is passed during the restarts
+	rl run -d --name restarting --memory 32m busybox hog -r 500000 -n 20 -p 400
+	assert_eq 0 "$RC" "run -d (stderr $(_show "$ERR"))"
+	local i
+	for i in 1 2 3 4 5; do
+		agent_stop
+		sleep 0.3
+		agent_start
+	done
+	agent_stop
+	wait_until 200 _is_exited restarting || fail "the hog was not stopped with the agent down"
+	agent_start
+	rl inspect -f '{{.State.ExitCode}}' restarting
+	assert_eq 137 "$OUT" "exit code: killed in the kernel while the agent was away or restarting"
+	rl logs restarting
+	assert_true "the cap held: no ninth row ($(_show "$OUT"))" [ "$(_rows "$OUT")" -le 8 ]
+	rl rm restarting
+}
+
+test_other_users_containers_are_untouched() {
+	_need_agent
+	# rlbpf-t2's hog, with no cap, runs while rlbpf-t1's passes its own
+	capture as_user "$T2" "$RLBPF" run -d --name t2hog busybox hog -r 500000 -n 20 -p 100
+	assert_eq 0 "$RC" "$T2's run -d (stderr $(_show "$ERR"))"
+	local t2id
+	t2id=$(as_user "$T2" "$RLBPF" inspect -f '{{.Id}}' t2hog)
+	rl run --rm --memory 32m busybox "${HOG_ROWS[@]}"
+	assert_eq 137 "$RC" "$T1's capped hog is killed"
+	[ -x /usr/bin/python3 ] || skip "/usr/bin/python3 is needed for the raw protocol client"
+	_raw_stats_client
+	assert_match "$(as_user "$T1" /usr/bin/python3 "$T_CASE_DIR/stats.py" "$t2id")" '^-1 ' "$T1 cannot read $T2's counters (EPERM)"
+	wait_until 200 eval '[ "$(as_user "$T2" "$RLBPF" inspect -f "{{.State.Status}}" t2hog)" = exited ]'
+	capture as_user "$T2" "$RLBPF" inspect -f '{{.State.ExitCode}} {{.State.OOMKilled}}' t2hog
+	assert_eq "0 false" "$OUT" "$T2's hog finished untouched"
+	as_user "$T2" "$RLBPF" rm t2hog >/dev/null
+}
+
+# STATS for a container id, printed as "status name" (status -1: EPERM).
+_raw_stats_client() {
+	cat >"$T_CASE_DIR/stats.py" <<'PY'
+import socket, struct, sys
+s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM); s.settimeout(5)
+s.connect("/run/rlbpf/rlbpfd.sock")
+s.sendall(struct.pack("<IHHII", 0x50424c52, 1, 3, 72, 1) + sys.argv[1].encode().ljust(72, b"\0"))
+b = b""
+while len(b) < 16:
+    b += s.recv(4096)
+t, l = struct.unpack("<HI", b[6:12])
+while len(b) < 16 + l:
+    b += s.recv(4096)
+if t == 0x83:
+    print(0, b[16 + 72:16 + 200].split(b"\0")[0].decode())
+else:
+    print(struct.unpack("<i", b[16:20])[0], b[32:16 + l].split(b"\0")[0].decode())
+PY
+	chmod 644 "$T_CASE_DIR/stats.py"
+	chmod 755 "$T_CASE_DIR"
+}
+
+test_bad_memory_values_are_refused() {
+	local before v
+	before=$(snapshot "$T1")
+	for v in 0 -1 32x abc 5m 1k 999999g ''; do
+		rl run --rm --memory "$v" busybox true
+		assert_eq 125 "$RC" "exit status of --memory '$v'"
+		assert_match "$ERR" "^rlbpf run: invalid --memory '$v': " "the message for --memory '$v'"
+		assert_eq 1 "$(wc -l <<<"$ERR")" "one line for --memory '$v'"
+	done
+	rl run --rm --memory-enforce sometimes --memory 32m busybox true
+	assert_eq 125 "$RC" "exit status of a bad --memory-enforce"
+	assert_contains "$ERR" "use auto, ebpf or none" "the message for a bad --memory-enforce"
+	for v in -2 x 4194305; do
+		rl run --rm --pids-limit "$v" busybox true
+		assert_eq 125 "$RC" "exit status of --pids-limit '$v'"
+		assert_contains "$ERR" "invalid --pids-limit '$v'" "the message for --pids-limit '$v'"
+	done
+	for v in 0 99 x; do
+		rl run --rm --cpus "$v" busybox true
+		assert_eq 125 "$RC" "exit status of --cpus '$v'"
+		assert_contains "$ERR" "invalid --cpus '$v'" "the message for --cpus '$v'"
+	done
+	assert_nothing_left "$T1" "$before" "after the refused values"
+}
+
+test_without_an_enforcer_memory_is_refused_not_ignored() {
+	_need_agent
+	local before
+	before=$(snapshot "$T1")
+	agent_stop
+	rl run --rm --memory 32m busybox true
+	local rc=$RC err=$ERR
+	rl run --rm --memory 32m --memory-enforce=none --name unenforced -d busybox sleep 60
+	local rc_none=$RC
+	rl inspect -f '{{.HostConfig.Memory}} {{.Rlbpf.Enforcement.Memory}}' unenforced
+	local shown=$OUT
+	rl rm -f unenforced
+	agent_start
+	assert_eq 125 "$rc" "exit status of --memory with no agent"
+	assert_contains "$err" "--memory 32MiB cannot be enforced here" "the refusal says what"
+	assert_contains "$err" "sudo rlbpfd" "the refusal names the agent"
+	assert_contains "$err" "cgroup v2" "the refusal names cgroup v2 delegation"
+	assert_contains "$err" "--memory-enforce=none" "the refusal names the way out"
+	assert_eq 0 "$rc_none" "--memory-enforce=none runs without the agent"
+	assert_eq "33554432 none" "$shown" "inspect says the cap is recorded, not enforced"
+	assert_nothing_left "$T1" "$before" "after the refusal"
+}
+
+test_pids_limit_kills_tasks_born_past_it() {
+	_need_agent
+	# sh and five sleeps make six tasks; the sixth to eighth sleep die at birth
+	rl run --rm --pids-limit 6 busybox sh -c \
+		'for i in 1 2 3 4 5 6 7 8; do sleep 30 & done
+		 for j in 6 7 8; do wait %$j; echo "job $j: $?"; done
+		 kill %1 %2 %3 %4 %5'
+	assert_eq 0 "$RC" "exit status (stderr $(_show "$ERR"))"
+	assert_eq "job 6: 137
+job 7: 137
+job 8: 137" "$OUT" "the tasks past the limit were killed (SIGKILL) at birth"
+	rl run --rm --pids-limit 6 busybox sh -c 'for i in 1 2 3; do sleep 0.1 & done; wait; echo fine'
+	assert_eq "fine" "$OUT" "tasks under the limit run"
+}
