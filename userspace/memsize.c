@@ -63,3 +63,17 @@ void rl_memsize_format(uint64_t bytes, char *buf, size_t len)
 	else
 		snprintf(buf, len, "%.1f%s", v, units[u]);
 }
+
+void rl_memsize_format_docker(uint64_t bytes, char *buf, size_t len)
+{
+	static const char *const units[] = {"B", "KiB", "MiB", "GiB", "TiB", "PiB", "EiB"};
+	double v = (double)bytes;
+	size_t u = 0;
+	while (v >= 1024.0 && u + 1 < sizeof(units) / sizeof(units[0])) {
+		v /= 1024.0;
+		u++;
+	}
+	/* C's %g and Go's agree here: the value is below 1024, so four digits
+	 * never need an exponent. */
+	snprintf(buf, len, "%.4g%s", v, units[u]);
+}

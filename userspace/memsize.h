@@ -11,5 +11,9 @@
 /* host_bytes: the host's memory (0: not checked). */
 int rl_memsize_parse(const char *text, uint64_t host_bytes, uint64_t *out, struct rl_error *err);
 
-/* "32MiB", "1.5GiB": for messages and stats. */
+/* "32MiB", "1.5GiB": for messages. */
 void rl_memsize_format(uint64_t bytes, char *buf, size_t len);
+
+/* "1.977MiB", "31.25GiB", "512B": four significant digits, as docker stats
+ * prints sizes, so that scripts reading either read both. */
+void rl_memsize_format_docker(uint64_t bytes, char *buf, size_t len);
