@@ -26,7 +26,7 @@ COMMON  := error paths bpf_features
 RLBPF   := cli run run_opts idmap mounts fsutil passwd caps seccomp container init \
 	   supervise pty image spawn state status logfile detach humantime template inspect ps logs lifecycle top exec info setup host_probe agent_client \
 	   userns_exec image_store images_cmd network portfwd \
-	   agent_proto trace trace_fmt trace_register resource_limits memsize
+	   agent_proto trace trace_fmt trace_register resource_limits memsize stats
 RLBPFD  := rlbpfd agent_server agent_bpf agent_registry agent_policy agent_proto
 UNPACK  := rlbpf_unpack image_loader unpack error
 

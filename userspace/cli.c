@@ -17,6 +17,7 @@ static const struct subcommand subcommands[] = {
 	{"inspect", cmd_inspect, "show containers in detail, as JSON or through a template"},
 	{"logs", cmd_logs, "show what a detached container wrote"},
 	{"top", cmd_top, "show a container's processes, host and container view side by side"},
+	{"stats", cmd_stats, "show containers' CPU, memory and task counts, from the rlbpfd agent"},
 	{"stop", cmd_stop, "stop containers: SIGTERM, then SIGKILL"},
 	{"kill", cmd_kill, "send a signal to containers"},
 	{"wait", cmd_wait, "wait for containers to stop and print their exit codes"},

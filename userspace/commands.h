@@ -24,6 +24,7 @@ int cmd_images(int argc, char **argv);
 int cmd_rmi(int argc, char **argv);
 int cmd_tag(int argc, char **argv);
 int cmd_trace(int argc, char **argv);
+int cmd_stats(int argc, char **argv);
 
 struct rl_state;
 struct rl_error;
