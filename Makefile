@@ -26,7 +26,7 @@ COMMON  := error paths bpf_features
 RLBPF   := cli run run_opts idmap mounts fsutil passwd caps seccomp container init \
 	   supervise pty image spawn state status logfile detach humantime template inspect ps logs lifecycle top exec info setup host_probe agent_client \
 	   userns_exec image_store images_cmd network portfwd \
-	   agent_proto trace trace_fmt trace_register resource_limits memsize stats
+	   agent_proto trace trace_fmt trace_register resource_limits memsize cgroup2 stats
 RLBPFD  := rlbpfd agent_server agent_bpf agent_registry agent_policy agent_proto
 UNPACK  := rlbpf_unpack image_loader unpack error
 
@@ -36,7 +36,7 @@ RLBPFD_O := $(RLBPFD:%=$(B)/obj/%.o)
 UNPACK_O := $(UNPACK:%=$(B)/obj/%.o)
 # The detached supervisor's long-lived half: static, so it stays small.
 MONITOR  := rlbpf_monitor detach logfile status fsutil supervise pty error network portfwd \
-	    agent_client agent_proto
+	    agent_client agent_proto cgroup2
 MONITOR_O := $(MONITOR:%=$(B)/obj/%.o)
 MONITOR_BIN := $(B)/libexec/rlbpf/rlbpf-monitor
 

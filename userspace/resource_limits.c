@@ -59,11 +59,13 @@ int rl_limits_enforce(struct rl_limits *l, const char *text, struct rl_error *er
 		l->enforce = RL_CHOOSE_AUTO;
 	else if (strcmp(text, "ebpf") == 0)
 		l->enforce = RL_CHOOSE_EBPF;
+	else if (strcmp(text, "cgroup") == 0)
+		l->enforce = RL_CHOOSE_CGROUP;
 	else if (strcmp(text, "none") == 0)
 		l->enforce = RL_CHOOSE_NONE;
 	else
 		return rl_fail(err, EINVAL,
-			       "invalid --memory-enforce '%s': use auto, ebpf or none (none records the limits without enforcing them)",
+			       "invalid --memory-enforce '%s': use auto, ebpf, cgroup or none (none records the limits without enforcing them)",
 			       text);
 	return 0;
 }
@@ -73,11 +75,18 @@ bool rl_limits_enforced(const struct rl_limits *l)
 	return l->enforce != RL_CHOOSE_NONE && (l->memory || l->pids_limit);
 }
 
+bool rl_limits_for_agent(const struct rl_limits *l)
+{
+	return rl_limits_enforced(l) && !l->by_cgroup2;
+}
+
 const char *rl_limits_enforcer(const struct rl_limits *l)
 {
 	if (!l->memory && !l->pids_limit)
 		return "";
-	return l->enforce == RL_CHOOSE_NONE ? "none" : "ebpf";
+	if (l->enforce == RL_CHOOSE_NONE)
+		return "none";
+	return l->by_cgroup2 ? "cgroup2" : "ebpf";
 }
 
 void rl_limits_refusal(const struct rl_limits *l, const char *why_agent, char *buf, size_t len)

@@ -9,6 +9,7 @@
 enum rl_enforce_choice {
 	RL_CHOOSE_AUTO, /* the best this host has; refuse when it has none */
 	RL_CHOOSE_EBPF, /* rlbpfd's in-kernel accounting and kill, only */
+	RL_CHOOSE_CGROUP, /* a delegated cgroup v2's memory.max and pids.max, only */
 	RL_CHOOSE_NONE, /* recorded and shown, not enforced: the user said so */
 };
 
@@ -17,6 +18,7 @@ struct rl_limits {
 	uint32_t pids_limit; /* --pids-limit; 0: none */
 	uint64_t nano_cpus;  /* --cpus x 1e9, as Docker's NanoCpus; observed only */
 	enum rl_enforce_choice enforce;
+	bool by_cgroup2; /* decided at the start: a delegated cgroup keeps them */
 };
 
 /* Each takes one option's value; 0, or -EINVAL with err naming the value,
@@ -29,7 +31,10 @@ int rl_limits_enforce(struct rl_limits *l, const char *text, struct rl_error *er
 
 /* Whether anything needs enforcing (a cap, a pids limit, and not "none"). */
 bool rl_limits_enforced(const struct rl_limits *l);
-/* "ebpf" or "none" (or "" without limits): inspect's MemoryEnforcement. */
+/* Whether rlbpfd must enforce them: enforced, and not by a cgroup. */
+bool rl_limits_for_agent(const struct rl_limits *l);
+/* "ebpf", "cgroup2" or "none" (or "" without limits): inspect's
+ * Rlbpf.Enforcement. */
 const char *rl_limits_enforcer(const struct rl_limits *l);
 
 /* Why no limit can be enforced here, with the ways to get one, for the

@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "agent_client.h"
+#include "cgroup2.h"
 #include "detach.h"
 #include "fsutil.h"
 #include "network.h"
@@ -95,7 +96,8 @@ int main(int argc, char **argv)
 	rl_portfwd_free(pf);
 	rl_slirp_stop(&slirp);
 	/* SIGKILL is what a container past its memory cap dies of */
-	rl_status_record_exit(&st, code, code == 137 && rl_agent_oom_killed(st.id));
+	bool oom = rl_cgroup2_finish(st.dir);
+	rl_status_record_exit(&st, code, oom || (code == 137 && rl_agent_oom_killed(st.id)));
 	if (n[6]) {
 		struct rl_error err = {0};
 		rl_remove_tree_as_owner(st.dir, n[5], &err);

@@ -15,6 +15,7 @@
 #include "caps.h"
 #include "cleanup.h"
 #include "commands.h"
+#include "cgroup2.h"
 #include "container.h"
 #include "idmap.h"
 #include "image.h"
@@ -207,6 +208,7 @@ struct launch {
 	int exit_code; /* what the CLI exits with when the start fails */
 	bool quiet;    /* restart: the caller prints what it wants */
 	int *port_fds; /* listening, one for each -p, from before the start */
+	char cgroup_parent[PATH_MAX]; /* where its cgroup goes, with by_cgroup2 */
 };
 
 static void close_ports(struct launch *l)
@@ -280,6 +282,25 @@ static int pinned_args(struct launch *l, int argc, char **argv, char ***out, cha
 
 /* Parses `run` arguments and prepares the container: a new state directory,
  * or the given one (restart). Returns 1 for --help. */
+/* A delegated cgroup v2 keeps --memory and --pids-limit in the kernel's
+ * own terms; without one, rlbpfd does (and is asked at the start). */
+static int choose_enforcer(struct launch *l, struct rl_error *err)
+{
+	struct rl_limits *lim = &l->o.limits;
+	if (!rl_limits_enforced(lim) || lim->enforce == RL_CHOOSE_EBPF)
+		return 0;
+	struct rl_cgroup2_limits want = {.memory = lim->memory, .pids = lim->pids_limit};
+	char why[256];
+	if (rl_cgroup2_find_parent(&want, l->cgroup_parent, sizeof(l->cgroup_parent), why,
+				   sizeof(why)) == 0)
+		lim->by_cgroup2 = true;
+	else if (lim->enforce == RL_CHOOSE_CGROUP)
+		return rl_fail(err, ENOTSUP,
+			       "--memory-enforce=cgroup: %s; use --memory-enforce=ebpf with rlbpfd running, or auto",
+			       why);
+	return 0;
+}
+
 static int launch_prepare(struct launch *l, int argc, char **argv, const struct rl_state *existing,
 			  struct rl_error *err)
 {
@@ -316,6 +337,8 @@ static int launch_prepare(struct launch *l, int argc, char **argv, const struct 
 			return rl_fail(err, ENOTSUP, "--network slirp4netns: %s; or use --network none",
 				       why);
 	}
+	if ((r = choose_enforcer(l, err)) < 0)
+		return r;
 	/* The host ports first: a port that cannot be had stops the run
 	 * before anything is made. */
 	if (o->n_ports) {
@@ -365,6 +388,13 @@ static int launch_prepare(struct launch *l, int argc, char **argv, const struct 
 static int register_with_agent(pid_t pid, int userns_fd, void *ctx, struct rl_error *err)
 {
 	struct launch *l = ctx;
+	if (l->o.limits.by_cgroup2) {
+		struct rl_cgroup2_limits lim = {.memory = l->o.limits.memory,
+						.pids = l->o.limits.pids_limit};
+		int r = rl_cgroup2_enter(l->cgroup_parent, l->st.id, &lim, pid, l->st.dir, err);
+		if (r < 0)
+			return r;
+	}
 	return rl_trace_register(&l->st, pid, userns_fd, &l->o.limits, err);
 }
 
@@ -408,13 +438,17 @@ static int launch_start(struct launch *l, int out_fd, int err_fd, struct rl_erro
 static void launch_finish(struct launch *l, int code)
 {
 	/* SIGKILL is what a container past its memory cap dies of */
-	rl_status_record_exit(&l->st, code, code == 137 && rl_trace_oom_killed(l->st.id));
+	bool oom = rl_cgroup2_finish(l->st.dir);
+	rl_status_record_exit(&l->st, code, oom || (code == 137 && rl_trace_oom_killed(l->st.id)));
 }
 
 /* A start that failed leaves nothing it made; --rm leaves nothing at all. */
 static void launch_cleanup(struct launch *l, bool failed)
 {
-	if (!l->have_state || !(l->o.rm || (failed && l->fresh_state)))
+	if (!l->have_state)
+		return;
+	rl_cgroup2_finish(l->st.dir); /* a start that failed after making it */
+	if (!(l->o.rm || (failed && l->fresh_state)))
 		return;
 	struct rl_error err = {0};
 	if (rl_state_remove(&l->st, l->c.userns_fd, &err) < 0)

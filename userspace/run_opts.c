@@ -29,7 +29,7 @@ void rl_run_usage(FILE *out)
 	      "      --cpus N               CPUs the container is meant to use (shown by stats; not enforced)\n"
 	      "      --init                 run a small init as PID 1 that reaps and forwards signals\n"
 	      "  -m, --memory SIZE          memory cap (b, k, m, g; at least 6m): past it the container is killed\n"
-	      "      --memory-enforce HOW   auto (default), ebpf (rlbpfd's in-kernel cap) or none (record only)\n"
+	      "      --memory-enforce HOW   auto (default), ebpf (rlbpfd), cgroup (delegated cgroup v2) or none\n"
 	      "      --name NAME            name the container\n"
 	      "      --network MODE         none, host or slirp4netns[:allow_host_loopback=true]\n"
 	      "                             (default: slirp4netns when usable, else none)\n"

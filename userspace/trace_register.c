@@ -21,7 +21,7 @@ int rl_trace_register(const struct rl_state *st, pid_t pid, int userns_fd,
 	struct rl_error ignored;
 	struct stat ns;
 	uint64_t cid;
-	bool needed = rl_limits_enforced(limits);
+	bool needed = rl_limits_for_agent(limits);
 	struct rl_register_limits want = {0};
 
 	if (needed)

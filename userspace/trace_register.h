@@ -9,7 +9,7 @@
 
 /* Registers the container whose init is host pid `pid`, in the user
  * namespace held by userns_fd, with its limits. When the limits need the
- * agent (rl_limits_enforced) and it is absent or refuses, returns a negative
+ * agent (rl_limits_for_agent) and it is absent or refuses, returns a negative
  * errno with err saying why and how to get them. Otherwise never fails the
  * run: when the agent is absent or refuses, it says once (until tracing
  * works again) that tracing is off and why, on stderr. */

@@ -126,7 +126,14 @@ as_user() {
 		shift
 	done
 	home=$(getent passwd "$user" | cut -d: -f6)
-	runuser -u "$user" -- env -i --default-signal \
+	# where run.sh delegated a cgroup v2 tree to the user, the user's
+	# processes start in its leaf, as in a systemd session
+	local -a enter=()
+	if [ "$user" = "$T1" ] && [ -n "${T_CGROUP2_SESSION:-}" ]; then
+		# shellcheck disable=SC2016 # for the inner sh
+		enter=(sh -c 'echo $$ >"$0" && exec "$@"' "$T_CGROUP2_SESSION/cgroup.procs")
+	fi
+	"${enter[@]}" runuser -u "$user" -- env -i --default-signal \
 		HOME="${home:-/}" USER="$user" LOGNAME="$user" \
 		PATH="$T_PREFIX/bin:/usr/local/bin:/usr/bin:/bin" LANG=C.UTF-8 \
 		XDG_RUNTIME_DIR="$(user_runtime_dir "$user")" \
@@ -321,6 +328,12 @@ wait_event() {
 	else
 		fail "$2: no event matching '$1' in the trace: $(_show "$(cat "$T_CASE_DIR/trace.out")") (stderr $(_show "$(cat "$T_CASE_DIR/trace.err")"))"
 	fi
+}
+
+# memory_enforcer USER: what keeps a --memory cap of USER's here: cgroup2
+# where run.sh delegated a cgroup v2 tree to the user, else ebpf (rlbpfd).
+memory_enforcer() {
+	if [ "$1" = "$T1" ] && [ -n "${T_CGROUP2_SESSION:-}" ]; then echo cgroup2; else echo ebpf; fi
 }
 
 # agent_stop: SIGTERM to the suite's agent; its pinned programs stay.

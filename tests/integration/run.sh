@@ -68,11 +68,40 @@ agent_stop() {
 	agent_started=""
 }
 
+# ---- on a cgroup v2 only host, a cgroup tree delegated to rlbpf-t1 as
+# systemd's user@.service delegates one to each user (Delegate=yes): its own
+# cgroup with the memory and pids controllers for its children, and a leaf
+# its processes start in. rlbpf-t2 gets none (rlbpfd's cap is its path).
+delegated=""
+delegate_t1() {
+	[ "$(stat -f -c %T /sys/fs/cgroup)" = cgroup2fs ] || return 0
+	grep -qw memory /sys/fs/cgroup/cgroup.controllers || return 0
+	grep -qw pids /sys/fs/cgroup/cgroup.controllers || return 0
+	local d=/sys/fs/cgroup/rlbpf-test-$T1.slice f
+	echo "+memory +pids" >/sys/fs/cgroup/cgroup.subtree_control || return 0
+	mkdir -p "$d/session.scope" || return 0
+	delegated=$d
+	echo "+memory +pids" >"$d/cgroup.subtree_control"
+	for f in "$d" "$d/session.scope"; do
+		chown "$T1" "$f" "$f/cgroup.procs" "$f/cgroup.subtree_control" "$f/cgroup.threads"
+	done
+}
+undelegate_t1() {
+	[ -n "$delegated" ] || return 0
+	local c
+	# children first; whatever a case left there is killed by then
+	for c in $(find "$delegated" -mindepth 1 -type d | sort -r); do
+		rmdir "$c" 2>/dev/null || echo "run.sh: cannot remove $c" >&2
+	done
+	rmdir "$delegated" 2>/dev/null || echo "run.sh: cannot remove $delegated" >&2
+}
+
 cleanup() {
 	local u
 	for u in "$T1" "$T2"; do
 		id "$u" >/dev/null 2>&1 && T_TMP=$tmp kill_user_procs "$u"
 	done
+	undelegate_t1
 	[ -z "$tun_mode" ] || chmod "$tun_mode" /dev/net/tun
 	agent_stop
 	# --one-file-system: should anything still be mounted in there (a
@@ -122,6 +151,8 @@ export T_AGENT_OFF T_AGENT_PIDFILE=$agent_pidfile T_AGENT_LOG=$agent_log
 
 # ---- the users, and a private runtime and data directory for each
 "$repo/tools/testusers.sh" create || die "cannot create the test users (tools/testusers.sh create)"
+delegate_t1
+export T_CGROUP2_SESSION=${delegated:+$delegated/session.scope}
 mkdir -p "$tmp/home" "$tmp/scratch" "$tmp/cases"
 for u in "$T1" "$T2"; do
 	# Leftovers of an earlier, interrupted run would confuse the checks.

@@ -74,7 +74,14 @@ static void enforcement_choice(void **state)
 	assert_false(rl_limits_enforced(&l));
 	assert_string_equal(rl_limits_enforcer(&l), "none");
 	assert_int_equal(rl_limits_enforce(&l, "sometimes", &err), -EINVAL);
-	assert_non_null(strstr(err.msg, "auto, ebpf or none"));
+	assert_non_null(strstr(err.msg, "auto, ebpf, cgroup or none"));
+	assert_int_equal(rl_limits_enforce(&l, "ebpf", &err), 0);
+	l.by_cgroup2 = true;
+	assert_string_equal(rl_limits_enforcer(&l), "cgroup2");
+	assert_false(rl_limits_for_agent(&l));
+	l.by_cgroup2 = false;
+	assert_true(rl_limits_for_agent(&l));
+	assert_int_equal(rl_limits_enforce(&l, "none", &err), 0);
 	char msg[512];
 	rl_limits_refusal(&l, "not running", msg, sizeof(msg));
 	assert_non_null(strstr(msg, "--memory 32MiB"));
