@@ -556,27 +556,14 @@ static int read_status_uid(int procfd, uid_t *ruid)
 	return 0;
 }
 
-static unsigned count_threads(pid_t pid)
+/* The threads of process pid: their count, and their CPU time from each
+ * one's schedstat (nanoseconds on the CPU, the same clock as
+ * sum_exec_runtime, which the BPF side adds up for the tasks that have
+ * exited). cpu_ns may be NULL. */
+static unsigned scan_threads(pid_t pid, uint64_t *cpu_ns)
 {
 	char path[64];
 	unsigned n = 0;
-	snprintf(path, sizeof(path), "/proc/%d/task", (int)pid);
-	DIR *d = opendir(path);
-	if (!d)
-		return 1;
-	for (struct dirent *de; (de = readdir(d));)
-		n += de->d_name[0] != '.';
-	closedir(d);
-	return n ? n : 1;
-}
-
-/* CPU time of the live tasks of a process, from each thread's schedstat
- * (nanoseconds on the CPU, the same clock as sum_exec_runtime, which the
- * BPF side adds up for the tasks that have exited). */
-static uint64_t live_cpu_ns(pid_t pid)
-{
-	char path[64];
-	uint64_t sum = 0;
 	snprintf(path, sizeof(path), "/proc/%d/task", (int)pid);
 	DIR *d = opendir(path);
 	if (!d)
@@ -585,16 +572,19 @@ static uint64_t live_cpu_ns(pid_t pid)
 		char stat_path[PATH_MAX], buf[96];
 		if (de->d_name[0] == '.')
 			continue;
+		n++;
+		if (!cpu_ns)
+			continue;
 		snprintf(stat_path, sizeof(stat_path), "%s/%s/schedstat", path, de->d_name);
 		_cleanup_close_ int fd = open(stat_path, O_RDONLY | O_CLOEXEC);
-		ssize_t n = fd < 0 ? -1 : read(fd, buf, sizeof(buf) - 1);
-		if (n <= 0)
+		ssize_t got = fd < 0 ? -1 : read(fd, buf, sizeof(buf) - 1);
+		if (got <= 0)
 			continue;
-		buf[n] = 0;
-		sum += strtoull(buf, NULL, 10);
+		buf[got] = 0;
+		*cpu_ns += strtoull(buf, NULL, 10);
 	}
 	closedir(d);
-	return sum;
+	return n;
 }
 
 static uint64_t container_cpu_ns(struct agent *a, uint64_t cid, const struct rl_container *c)
@@ -605,7 +595,7 @@ static uint64_t container_cpu_ns(struct agent *a, uint64_t cid, const struct rl_
 		uint64_t owner;
 		key = next;
 		if (bpf_map_lookup_elem(a->bpf.tasks, &key, &owner) == 0 && owner == cid)
-			sum += live_cpu_ns((pid_t)key);
+			scan_threads((pid_t)key, &sum);
 		prev = &key;
 	}
 	return sum;
@@ -637,7 +627,8 @@ static void adopt_members(struct agent *a, const struct rl_reg_entry *e)
 		    bpf_map_lookup_elem(a->bpf.containers, &e->cid, &c) == 0) {
 			/* racy against BPF's atomic adds only at registration */
 			c.nr_tasks++;
-			c.nr_threads += count_threads((pid_t)pid);
+			unsigned threads = scan_threads((pid_t)pid, NULL);
+			c.nr_threads += threads ? threads : 1;
 			bpf_map_update_elem(a->bpf.containers, &e->cid, &c, BPF_EXIST);
 		}
 	}

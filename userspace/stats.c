@@ -253,6 +253,7 @@ struct followed {
 	bool told;        /* what is wrong with it was said on stderr */
 	uint64_t cpu_ns;  /* the last sample */
 	uint64_t at_ns;   /* when, CLOCK_MONOTONIC */
+	uint64_t memory;  /* its --memory, as recorded: a cgroup keeps it, not the agent */
 	struct rl_stats_values v;
 };
 
@@ -296,6 +297,9 @@ static struct followed *add_followed(struct stats_run *run, const struct rl_stat
 	struct rl_error ignored;
 	if (rl_state_config(st, &config, &ignored) == 0)
 		f->created = rl_parse_rfc3339(json_string_value(json_object_get(config, "Created")));
+	json_int_t memory = json_integer_value(
+		json_object_get(json_object_get(config, "HostConfig"), "Memory"));
+	f->memory = memory > 0 ? (uint64_t)memory : 0;
 	json_decref(config);
 	return f;
 }
@@ -396,7 +400,9 @@ static void take_sample(struct stats_run *run, struct followed *f,
 	f->cpu_ns = rep->cpu_ns;
 	f->at_ns = at;
 	f->v.mem_usage = rep->rss_bytes;
-	f->v.mem_limit = rep->mem_cap_bytes ? rep->mem_cap_bytes : run->host_mem;
+	f->v.mem_limit = rep->mem_cap_bytes ? rep->mem_cap_bytes
+			 : f->memory         ? f->memory
+					     : run->host_mem;
 	f->v.pids = rep->nr_threads;
 }
 

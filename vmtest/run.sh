@@ -394,6 +394,9 @@ print_row() {
 	local missing
 	missing=$(sed -n 's/^v1_missing=//p' "$od/guest.env" 2>/dev/null || true)
 	[ -z "$missing" ] || printf '  note: this kernel has no cgroup v1 %s (built without v1 support for them)\n' "${missing// /, }"
+	# Which path kept --memory caps in this cell (tests/integration/run.sh
+	# says; t_memory.sh checks inspect agrees).
+	grep -E '^memory caps: ' "$od/suite.log" 2>/dev/null | head -n1 | sed 's/^/  /' || true
 	# The reasons of skipped cases belong in the matrix too.
 	grep -E '^skip ' "$od/suite.log" 2>/dev/null | sed "s/^skip /  skipped: /" || true
 }

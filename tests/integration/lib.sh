@@ -295,6 +295,13 @@ _need_agent() {
 	command -v jq >/dev/null || skip "jq is needed to read the JSON events"
 }
 
+# For cases that need rlbpfd's memory cap (or a delegated cgroup).
+_need_mem_cap() {
+	_need_agent
+	[ -z "${T_MEM_CAP_OFF:-}" ] || [ "$(memory_enforcer "${1:-$T1}")" = cgroup2 ] ||
+		skip "$T_MEM_CAP_OFF"
+}
+
 # trace_start USER ARG...: `rlbpf trace --json ARG...` as USER in the
 # background, into $T_CASE_DIR/trace.out (stderr trace.err). Waits until the
 # agent has the subscription (a second is plenty; nothing asserts on time).

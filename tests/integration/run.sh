@@ -244,6 +244,17 @@ shopt -s nullglob
 files=("$here"/t_*.sh)
 [ ${#files[@]} -gt 0 ] || die "no cases (tests/integration/t_*.sh)"
 echo "rlbpf integration tests: $RLBPF as $T1 (with subordinate ranges) and $T2 (without)"
+# Which path keeps a --memory cap for each user here (vmtest's matrix
+# shows it; t_memory.sh checks that inspect says the same).
+if [ -n "$T_AGENT_OFF" ]; then
+	ebpf_cap="none (no agent)"
+elif grep -q 'rl_rss_stat not attached' "$agent_log"; then
+	ebpf_cap="none (rlbpfd could not attach rl_rss_stat)"
+	export T_MEM_CAP_OFF="rlbpfd could not attach its memory program on this kernel: $(grep -o 'rl_rss_stat not attached[^;]*' "$agent_log" | head -n1)"
+else
+	ebpf_cap=ebpf
+fi
+echo "memory caps: $T1 by ${delegated:+cgroup2}${delegated:-$ebpf_cap}, $T2 by $ebpf_cap"
 for file in "${files[@]}"; do
 	# Cases in the order the file defines them.
 	fns=$(sed -n 's/^\(test_[A-Za-z0-9_]*\)[[:space:]]*().*/\1/p' "$file")

@@ -16,7 +16,7 @@ _rows() { grep -c '^row ' <<<"$1"; }
 _is_exited() { [ "$(as_user "$T1" "$RLBPF" inspect -f '{{.State.Status}}' "$1" 2>/dev/null)" = exited ]; }
 
 test_seed_hog_is_killed_at_its_cap() {
-	_need_agent
+	_need_mem_cap
 	local before
 	before=$(snapshot "$T1")
 	trace_start "$T1" --events mem,oom,exit
@@ -65,14 +65,14 @@ test_hog_without_a_cap_finishes() {
 }
 
 test_foreground_run_exits_137() {
-	_need_agent
+	_need_mem_cap
 	rl run --rm --memory 32m busybox "${HOG_ROWS[@]}"
 	assert_eq 137 "$RC" "exit status of a foreground run past its cap"
 	assert_true "fewer than nine rows" [ "$(_rows "$OUT")" -le 8 ]
 }
 
 test_memory_spread_over_twenty_processes_is_capped() {
-	_need_agent
+	_need_mem_cap
 	# 20 x 10 rows of 100000 values: 152 MiB in all, 7.6 MiB each
 	rl run -d --name spread --memory 32m busybox sh -c \
 		'for i in $(seq 20); do hog -r 100000 -n 10 -p 200 >/dev/null & done; wait; echo all done'
@@ -87,7 +87,7 @@ test_memory_spread_over_twenty_processes_is_capped() {
 }
 
 test_cap_holds_while_the_agent_restarts() {
-	_need_agent
+	_need_mem_cap
 	# slow rows: the cap is passed during the restarts
 	rl run -d --name restarting --memory 32m busybox hog -r 500000 -n 20 -p 400
 	assert_eq 0 "$RC" "run -d (stderr $(_show "$ERR"))"
@@ -108,7 +108,7 @@ test_cap_holds_while_the_agent_restarts() {
 }
 
 test_other_users_containers_are_untouched() {
-	_need_agent
+	_need_mem_cap
 	# rlbpf-t2's hog, with no cap, runs while rlbpf-t1's passes its own
 	capture as_user "$T2" "$RLBPF" run -d --name t2hog busybox hog -r 500000 -n 20 -p 100
 	assert_eq 0 "$RC" "$T2's run -d (stderr $(_show "$ERR"))"
@@ -204,7 +204,7 @@ test_without_an_enforcer_memory_is_refused_not_ignored() {
 }
 
 test_pids_limit_kills_tasks_born_past_it() {
-	_need_agent
+	_need_mem_cap
 	# sh and five sleeps make six tasks; the sixth to eighth sleep die at birth
 	rl run --rm --pids-limit 6 busybox sh -c \
 		'for i in 1 2 3 4 5 6 7 8; do sleep 30 & done
