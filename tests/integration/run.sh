@@ -167,6 +167,7 @@ runuser -u "$T1" -- test -x "$RLBPF" ||
 
 # ---- the cases
 passed=0 failed=0 skipped=0 n=0
+case_started=$EPOCHREALTIME
 
 selected() {
 	[ ${#filters[@]} -eq 0 ] && return 0
@@ -184,7 +185,10 @@ report() {
 	FAIL) failed=$((failed + 1)) ;;
 	skip) skipped=$((skipped + 1)) ;;
 	esac
-	printf '%-4s %s%s\n' "$status" "$name" "${detail:+ ($detail)}"
+	# the case's seconds, to see where a slow machine (a TCG guest) spends them
+	local secs
+	secs=$(awk -v a="$case_started" -v b="$EPOCHREALTIME" 'BEGIN { printf "%.1fs", b - a }')
+	printf '%-4s %s (%s%s)\n' "$status" "$name" "${detail:+$detail, }" "$secs"
 	# A failure shows everything the case printed; its FAIL lines are in it.
 	if [ "$status" = FAIL ] && [ -s "$dir/log" ]; then
 		sed 's/^/  | /' "$dir/log"
@@ -193,6 +197,7 @@ report() {
 
 run_case() {
 	local file=$1 fn=$2 name dir rc=0 detail=""
+	case_started=$EPOCHREALTIME
 	name="$(basename "$file"):$fn"
 	n=$((n + 1))
 	dir=$tmp/cases/$n
