@@ -28,6 +28,12 @@ else
 fi
 agent_pid=""
 agent_mounted=()
+# A background job of a script ignores SIGINT, and runuser does not pass
+# SIGTERM on: end the user's trace itself.
+stop_trace() {
+	pkill -TERM -u "$user" -f "$rlbpf trace" 2>/dev/null || true
+	wait "$trace_pid" 2>/dev/null || true
+}
 finish() {
 	pkill -KILL -u "$user" -x sleep 2>/dev/null || true
 	if [ -n "$agent_pid" ]; then
@@ -106,8 +112,25 @@ if [ "$(id -u)" -eq 0 ]; then
 	as_user "$rlbpf" run --rm --network none busybox sh -c 'sleep 1; su -s /bin/sh nobody -c id'
 
 	sleep 1
-	# A background job of a script ignores SIGINT: end it with SIGTERM.
-	kill -TERM "$trace_pid" 2>/dev/null
-	wait "$trace_pid" 2>/dev/null || true
+	stop_trace
 	cat "$tmp/trace.out"
+
+	step "--memory on cgroup v1: the hog dies at its cap, in the kernel"
+	show "rlbpf trace --events mem,oom &   rlbpf run -d --name hog --memory 32m busybox hog -r 500000 -n 20 -p 50"
+	as_user "$rlbpf" trace --events mem,oom >"$tmp/trace-mem.out" 2>&1 &
+	trace_pid=$!
+	sleep 1
+	as_user "$rlbpf" run -d --name hog --network none --memory 32m busybox hog -r 500000 -n 20 -p 50 >/dev/null
+	for _ in $(seq 100); do
+		[ "$(as_user "$rlbpf" inspect -f '{{.State.Status}}' hog)" = exited ] && break
+		sleep 0.1
+	done
+	sleep 0.5
+	stop_trace
+	show "rlbpf logs hog | tail -n 2"
+	as_user "$rlbpf" logs hog | tail -n 2
+	show "rlbpf inspect -f '{{.State.OOMKilled}} {{.State.ExitCode}} {{.Rlbpf.Enforcement.Memory}}' hog"
+	as_user "$rlbpf" inspect -f '{{.State.OOMKilled}} {{.State.ExitCode}} {{.Rlbpf.Enforcement.Memory}}' hog
+	cat "$tmp/trace-mem.out"
+	as_user "$rlbpf" rm hog >/dev/null
 fi
