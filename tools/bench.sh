@@ -189,3 +189,8 @@ awk -v p="$published" -v l="$loopback" -v i="$iperf" 'BEGIN {
 # The agent: rlbpfd's overhead on fork+exec and bind loops in a container,
 # with and without it, and the highest event rate `rlbpf trace` keeps up with.
 "$repo/tools/bench_agent.sh" "$tmp/prefix" "$user"
+
+# Memory caps: how far past a 32 MiB cap a hog gets under rlbpf --memory,
+# the kernel's cgroup v1 limit and a 100 ms /proc poller, how soon it dies,
+# and what the accounting costs per page fault.
+"$repo/tools/bench_mem.sh" "$tmp/prefix" "$user"
