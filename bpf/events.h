@@ -160,7 +160,7 @@ struct rl_container {
 	__u32 init_host_pid; /* the registered init, root of fork inheritance */
 	__u32 pids_limit;    /* tasks (threads included) at most; 0: no limit */
 	/* written by BPF; the agent only reads */
-	__u64 rss_bytes;      /* resident set of all its mms, each counted once */
+	__u64 rss_bytes;      /* resident set of its processes, each mm counted once */
 	__u64 rss_peak_bytes;
 	__u64 nr_tasks;       /* entries in the tasks map naming this container */
 	__u64 events_lost;    /* ring-buffer reservations that failed */
@@ -175,15 +175,6 @@ struct rl_container {
 
 #define RL_OOM_PASSED 0x1 /* set once by BPF; the agent kills the rest */
 #define RL_OOM_HANDLED 0x2 /* set by the agent once it has killed the rest */
-
-/* mms: key __u64 address of a struct mm_struct -> what of it is counted
- * where. Keyed by mm, not task, so processes sharing an mm (vfork, CLONE_VM)
- * are counted once. */
-struct rl_mm {
-	__u64 cid;       /* the container it is counted in */
-	__s64 pages;     /* resident pages last added to that container */
-	__u64 pgd;       /* mm->pgd when counted: a reused address is another mm */
-};
 
 /* tasks: key __u32 host tgid -> value __u64 container id. */
 
@@ -224,7 +215,6 @@ struct rl_stats {
 #define RL_MAX_PENDING 8192
 #define RL_MAX_CONTAINERS 1024
 #define RL_MAX_TASKS 65536
-#define RL_MAX_MMS 65536
 #define RL_RINGBUF_BYTES (1u << 20)
 
 _Static_assert(sizeof(struct rl_event_header) == 56, "event header layout");
@@ -234,7 +224,6 @@ _Static_assert(sizeof(struct rl_ev_bind) == 32, "bind layout");
 _Static_assert(sizeof(struct rl_ev_mem) == 32, "mem layout");
 _Static_assert(sizeof(struct rl_ev_exit) == 8, "exit layout");
 _Static_assert(sizeof(struct rl_container) == 88, "container layout");
-_Static_assert(sizeof(struct rl_mm) == 24, "mm layout");
 _Static_assert(sizeof(struct rl_setid_pending) == 16, "setid pending layout");
 _Static_assert(sizeof(struct rl_bind_pending) == 24, "bind pending layout");
 _Static_assert(sizeof(struct rl_port_key) == 8, "port key layout");

@@ -20,14 +20,6 @@ struct {
 	__type(value, __u64);
 } tasks SEC(".maps");
 
-/* mm address -> the container its pages are counted in (mem.bpf.h) */
-struct {
-	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(max_entries, RL_MAX_MMS);
-	__type(key, __u64);
-	__type(value, struct rl_mm);
-} mms SEC(".maps");
-
 /* host tid of a task born past its container's pids_limit -> its container;
  * it is killed when it first returns to user space (sched.bpf.h). LRU: a
  * task that never gets there leaves nothing behind for good. */

@@ -1,9 +1,10 @@
 /* Memory accounting and the memory cap, in the kernel.
  *
  * Every change of an mm's resident counters fires rss_stat. For an mm that
- * belongs to a container, the difference since the last time is added to the
- * container's rss_bytes: a container's usage is the sum of its mms, each
- * counted once however many processes share it (vfork, CLONE_VM). What is
+ * a container's process uses, the difference since the last time is added
+ * to the container's rss_bytes: a container's usage is the sum of its
+ * processes' mms, each counted once (threads share one; a vfork child
+ * borrows its parent's and counts nothing). What is
  * counted is what the kernel calls RSS: anonymous, file-backed and shmem
  * pages mapped by the container's processes (get_mm_rss()); page cache that
  * no process maps and kernel memory are not, which is the difference from a
@@ -29,7 +30,9 @@ struct mm_struct___pre62 {
 } __attribute__((preserve_access_index));
 
 /* Resident pages: file + anon + shmem. percpu_counter.count lags by at most
- * the per-CPU batch, which is what the rss_stat tracepoint reports too. */
+ * the per-CPU batch, which is what the rss_stat tracepoint reports too.
+ * Plain loads through the tracepoint's trusted mm: a helper call per
+ * counter would cost more than the rest of the accounting. */
 static __always_inline __s64 rl_mm_rss_pages(struct mm_struct *mm)
 {
 	__s64 pages;
@@ -37,16 +40,33 @@ static __always_inline __s64 rl_mm_rss_pages(struct mm_struct *mm)
 	if (bpf_core_type_exists(struct mm_rss_stat___pre62)) {
 		struct mm_struct___pre62 *old = (void *)mm;
 
-		pages = BPF_CORE_READ(old, rss_stat.count[MM_FILEPAGES].counter) +
-			BPF_CORE_READ(old, rss_stat.count[MM_ANONPAGES].counter) +
-			BPF_CORE_READ(old, rss_stat.count[MM_SHMEMPAGES].counter);
+		pages = old->rss_stat.count[MM_FILEPAGES].counter +
+			old->rss_stat.count[MM_ANONPAGES].counter +
+			old->rss_stat.count[MM_SHMEMPAGES].counter;
 	} else {
-		pages = BPF_CORE_READ(mm, rss_stat[MM_FILEPAGES].count) +
-			BPF_CORE_READ(mm, rss_stat[MM_ANONPAGES].count) +
-			BPF_CORE_READ(mm, rss_stat[MM_SHMEMPAGES].count);
+		pages = mm->rss_stat[MM_FILEPAGES].count + mm->rss_stat[MM_ANONPAGES].count +
+			mm->rss_stat[MM_SHMEMPAGES].count;
 	}
 	return pages < 0 ? 0 : pages;
 }
+
+/* What one process's mm adds to its container, kept on the process (its
+ * thread-group leader) rather than in a map keyed by mm: the hot path is
+ * one storage lookup, no hash lookups. Threads share their leader's entry,
+ * so an mm is counted once per process; a vfork child, which borrows its
+ * parent's mm until it execs, counts nothing (its parent's entry does). */
+struct rl_proc_mem {
+	__u64 cid;   /* 0: not in a container (checked again at the next mm) */
+	__u64 mm;    /* the mm counted */
+	__s64 pages; /* its pages last added to the container */
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_TASK_STORAGE);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, int);
+	__type(value, struct rl_proc_mem);
+} proc_mem SEC(".maps");
 
 static __always_inline void rl_mem_event(__u32 type, __u64 cid, struct rl_container *c,
 					 __u64 rss, __u32 percent, bool killed)
@@ -97,70 +117,80 @@ static __always_inline void rl_mem_pressure(__u64 cid, struct rl_container *c, _
 		rl_mem_event(RL_EV_MEM_PRESSURE, cid, c, rss, 90, false);
 }
 
-/* Takes an mm's pages out of the container they were counted in. */
-static __always_inline void rl_mm_uncount(__u64 key, struct rl_mm *m)
+/* Takes the process's counted pages out of its container, and forgets
+ * the mm. */
+static __always_inline void rl_proc_uncount(struct rl_proc_mem *pm)
 {
-	struct rl_container *c = bpf_map_lookup_elem(&containers, &m->cid);
-	__s64 pages = __sync_lock_test_and_set(&m->pages, 0);
+	__s64 pages = __sync_lock_test_and_set(&pm->pages, 0);
+	__u64 cid = pm->cid;
+	struct rl_container *c = bpf_map_lookup_elem(&containers, &cid);
 
 	if (c)
 		__sync_fetch_and_add(&c->rss_bytes, -(pages << RL_PAGE_SHIFT));
-	bpf_map_delete_elem(&mms, &key);
-}
-
-/* The mm's entry for the current task's container: a host process's mm is
- * not counted; another container's or a dead mm's entry at the same address
- * is taken over. */
-static __always_inline struct rl_mm *rl_mm_of_current(__u64 key, __u64 pgd, __u64 *cid,
-						     struct rl_container **c)
-{
-	struct rl_mm fresh = {.pgd = pgd};
-	struct rl_mm *m;
-
-	*c = rl_current_container(cid);
-	if (!*c)
-		return NULL;
-	m = bpf_map_lookup_elem(&mms, &key);
-	if (m && m->cid == *cid && m->pgd == pgd)
-		return m;
-	if (m)
-		rl_mm_uncount(key, m);
-	fresh.cid = *cid;
-	bpf_map_update_elem(&mms, &key, &fresh, BPF_NOEXIST);
-	return bpf_map_lookup_elem(&mms, &key);
+	pm->mm = 0;
 }
 
 SEC("tp_btf/rss_stat")
 int BPF_PROG(rl_rss_stat, struct mm_struct *mm, int member)
 {
 	struct task_struct *task = bpf_get_current_task_btf();
-	__u64 key = (__u64)mm, pgd = (__u64)BPF_CORE_READ(mm, pgd), cid, rss;
-	bool own = BPF_CORE_READ(task, mm) == mm;
+	bool own = task->mm == mm;
+	struct rl_proc_mem *pm;
 	struct rl_container *c;
-	struct rl_mm *m;
 	__s64 pages, delta;
+	__u64 cid, rss;
 
-	if (own) {
-		m = rl_mm_of_current(key, pgd, &cid, &c);
-		if (!m)
-			return 0;
-	} else {
-		/* reclaim, another process's access, or the mm's teardown at
-		 * exit or exec: only an mm already counted matters */
-		m = bpf_map_lookup_elem(&mms, &key);
-		if (!m)
-			return 0;
-		cid = m->cid;
-		c = bpf_map_lookup_elem(&containers, &cid);
-		if (!c || m->pgd != pgd || BPF_CORE_READ(mm, mm_users.counter) == 0) {
-			/* no user left: it is being torn down, and the
-			 * per-CPU remainders may never reach the count */
-			rl_mm_uncount(key, m);
-			return 0;
-		}
+	/* The host's own processes are most of the calls: rootless
+	 * containers always live in a user namespace of their own. */
+	if (task->cred->user_ns->level == 0)
+		return 0;
+	/* a vfork child runs on its parent's mm, which the parent counts */
+	if (own && task->vfork_done)
+		return 0;
+	pm = bpf_task_storage_get(&proc_mem, task->group_leader, 0, 0);
+	if (pm && pm->mm == (__u64)mm && !own) {
+		/* our process let go of this mm: it exited, or exec'd */
+		if (pm->cid)
+			rl_proc_uncount(pm);
+		return 0;
 	}
+	if (!own)
+		return 0; /* reclaim and such: counted again at our next fault */
+	if (!pm || pm->mm != (__u64)mm) {
+		/* a new mm (first fault, or after exec): membership is asked
+		 * of the tasks map once per mm, not per fault */
+		__u32 tgid = bpf_get_current_pid_tgid() >> 32;
+		__u64 *member_of = bpf_map_lookup_elem(&tasks, &tgid);
+
+		if (!pm) {
+			if (!member_of)
+				return 0;
+			pm = bpf_task_storage_get(&proc_mem, task->group_leader, 0,
+						  BPF_LOCAL_STORAGE_GET_F_CREATE);
+			if (!pm)
+				return 0;
+		}
+		if (pm->cid && pm->mm)
+			rl_proc_uncount(pm);
+		pm->cid = member_of ? *member_of : 0;
+		pm->mm = (__u64)mm;
+		pm->pages = 0;
+	}
+	cid = pm->cid;
+	if (!cid)
+		return 0;
+	/* The counters the kernel keeps per CPU reach mm->rss_stat in
+	 * batches, so most calls see no change: they stop here, before any
+	 * map lookup or atomic operation. */
 	pages = rl_mm_rss_pages(mm);
-	delta = pages - __sync_lock_test_and_set(&m->pages, pages);
+	if (pages == pm->pages)
+		return 0;
+	c = bpf_map_lookup_elem(&containers, &cid);
+	if (!c) {
+		pm->cid = 0; /* its container has ended */
+		return 0;
+	}
+	delta = pages - __sync_lock_test_and_set(&pm->pages, pages);
 	if (delta == 0)
 		return 0;
 	rss = __sync_add_and_fetch(&c->rss_bytes, delta << RL_PAGE_SHIFT);
@@ -174,12 +204,12 @@ int BPF_PROG(rl_rss_stat, struct mm_struct *mm, int member)
 	}
 	/* Past the cap, or a member of a container that passed it: the
 	 * allocating process dies before the fault returns. */
-	if (own && delta > 0)
+	if (delta > 0)
 		bpf_send_signal(RL_SIGKILL);
 	if (__sync_fetch_and_or(&c->oom, RL_OOM_PASSED) & RL_OOM_PASSED)
 		return 0;
-	c->oom_victim_pid = own ? bpf_get_current_pid_tgid() >> 32 : 0;
+	c->oom_victim_pid = bpf_get_current_pid_tgid() >> 32;
 	rl_mem_pressure(cid, c, rss);
-	rl_mem_event(RL_EV_OOM_KILL, cid, c, rss, (__u32)(rss * 100 / c->mem_cap_bytes), own);
+	rl_mem_event(RL_EV_OOM_KILL, cid, c, rss, (__u32)(rss * 100 / c->mem_cap_bytes), true);
 	return 0;
 }

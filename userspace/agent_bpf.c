@@ -33,7 +33,7 @@
 
 static const char *const map_names[] = {"containers",    "tasks",        "events",
 					 "port_policy",   "stats",        "setid_pending",
-					 "bind_pending",  "mms",          "pids_refused"};
+					 "bind_pending",  "proc_mem",     "pids_refused"};
 
 static bool fs_is(const char *path, unsigned long magic)
 {
@@ -173,7 +173,6 @@ static int *map_slot(struct rl_agent_bpf *b, const char *name)
 	if (!strcmp(name, "events")) return &b->events;
 	if (!strcmp(name, "port_policy")) return &b->port_policy;
 	if (!strcmp(name, "stats")) return &b->stats;
-	if (!strcmp(name, "mms")) return &b->mms;
 	return NULL;
 }
 
@@ -260,7 +259,7 @@ int rl_agent_bpf_open(struct rl_agent_bpf *b, struct rl_error *err)
 	int r;
 
 	memset(b, 0, sizeof(*b));
-	b->containers = b->tasks = b->events = b->port_policy = b->stats = b->mms = -1;
+	b->containers = b->tasks = b->events = b->port_policy = b->stats = -1;
 	r = mounts(b, err);
 	if (r < 0)
 		return r;
@@ -274,7 +273,7 @@ int rl_agent_bpf_open(struct rl_agent_bpf *b, struct rl_error *err)
 	/* a half-made pin directory from a start that failed */
 	rl_agent_bpf_close(b);
 	rl_agent_bpf_unload(err);
-	b->containers = b->tasks = b->events = b->port_policy = b->stats = b->mms = -1;
+	b->containers = b->tasks = b->events = b->port_policy = b->stats = -1;
 	r = load_and_pin(b, err);
 	if (r == 0)
 		stamp_build();
@@ -288,7 +287,7 @@ int rl_agent_bpf_open(struct rl_agent_bpf *b, struct rl_error *err)
 
 void rl_agent_bpf_close(struct rl_agent_bpf *b)
 {
-	int *fds[] = {&b->containers, &b->tasks, &b->events, &b->port_policy, &b->stats, &b->mms};
+	int *fds[] = {&b->containers, &b->tasks, &b->events, &b->port_policy, &b->stats};
 	for (size_t i = 0; i < sizeof(fds) / sizeof(fds[0]); i++) {
 		if (*fds[i] >= 0)
 			close(*fds[i]);

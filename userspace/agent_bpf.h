@@ -15,7 +15,7 @@ struct rlbpf;
 struct rl_agent_bpf {
 	struct rlbpf *skel; /* NULL when the pinned programs were reused */
 	bool reused;
-	int containers, tasks, events, port_policy, stats, mms; /* map fds */
+	int containers, tasks, events, port_policy, stats; /* map fds */
 	char cgroup2[64];   /* where bind4/bind6 are attached; "" if not */
 	char notes[512];    /* what was degraded, for the log */
 };

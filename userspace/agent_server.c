@@ -380,22 +380,6 @@ static void kill_container(struct agent *a, struct rl_reg_entry *e, const char *
 	e->oom_handled = true;
 }
 
-/* Drops the mms entries counted in a container that has gone. */
-static void forget_mms(struct agent *a, uint64_t cid)
-{
-	uint64_t key, next, *prev = NULL;
-	while (bpf_map_get_next_key(a->bpf.mms, prev, &next) == 0) {
-		struct rl_mm m;
-		key = next;
-		if (bpf_map_lookup_elem(a->bpf.mms, &key, &m) == 0 && m.cid == cid) {
-			bpf_map_delete_elem(a->bpf.mms, &key);
-			prev = NULL;
-			continue;
-		}
-		prev = &key;
-	}
-}
-
 static void forget_container(struct agent *a, struct rl_reg_entry *e)
 {
 	struct ended *end = &a->ended[a->ended_next++ % ENDED_KEEP];
@@ -419,7 +403,6 @@ static void forget_container(struct agent *a, struct rl_reg_entry *e)
 		prev = &key;
 	}
 	bpf_map_delete_elem(a->bpf.containers, &e->cid);
-	forget_mms(a, e->cid);
 	e->used = false;
 }
 
