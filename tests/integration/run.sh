@@ -29,7 +29,7 @@ die() {
 }
 
 [ "$(id -u)" -eq 0 ] || die "must run as root: it creates the test users rlbpf-t1 and rlbpf-t2 and runs rlbpf as them (try 'sudo make test')"
-for tool in runuser timeout pkill; do
+for tool in runuser setpriv timeout pkill; do
 	command -v "$tool" >/dev/null || die "needs '$tool' (run 'tools/deps.sh test')"
 done
 

@@ -234,7 +234,7 @@ test_stats_no_containers_prints_the_header() {
 	assert_eq "" "$OUT" "--format json with no container"
 }
 
-# The rlbpf process of a stats stream (under runuser, env and timeout).
+# The rlbpf process of a stats stream (under setpriv, env and timeout).
 _stats_pid() { pgrep -n -u "$T1" -f "$RLBPF stats"; }
 _tables() { grep -c '^CONTAINER ID' "$T_CASE_DIR/stream.out" 2>/dev/null; }
 _has_tables() { [ "$(_tables)" -ge "$1" ]; }
