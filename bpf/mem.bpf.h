@@ -31,18 +31,20 @@ struct mm_struct___pre62 {
 
 /* Resident pages: file + anon + shmem. percpu_counter.count lags by at most
  * the per-CPU batch, which is what the rss_stat tracepoint reports too.
- * Plain loads through the tracepoint's trusted mm: a helper call per
- * counter would cost more than the rest of the accounting. */
+ * Since 6.2, plain loads through the tracepoint's trusted mm: a helper call
+ * per counter would cost more than the rest of the accounting. */
 static __always_inline __s64 rl_mm_rss_pages(struct mm_struct *mm)
 {
 	__s64 pages;
 
 	if (bpf_core_type_exists(struct mm_rss_stat___pre62)) {
+		/* 6.1's verifier cannot follow the atomic_long_t typedef in a
+		 * plain load: read these through the helper */
 		struct mm_struct___pre62 *old = (void *)mm;
 
-		pages = old->rss_stat.count[MM_FILEPAGES].counter +
-			old->rss_stat.count[MM_ANONPAGES].counter +
-			old->rss_stat.count[MM_SHMEMPAGES].counter;
+		pages = BPF_CORE_READ(old, rss_stat.count[MM_FILEPAGES].counter) +
+			BPF_CORE_READ(old, rss_stat.count[MM_ANONPAGES].counter) +
+			BPF_CORE_READ(old, rss_stat.count[MM_SHMEMPAGES].counter);
 	} else {
 		pages = mm->rss_stat[MM_FILEPAGES].count + mm->rss_stat[MM_ANONPAGES].count +
 			mm->rss_stat[MM_SHMEMPAGES].count;

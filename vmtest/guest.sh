@@ -147,6 +147,9 @@ say "rlbpfd --probe"
 "$prefix/bin/rlbpfd" --probe >"$out/probe.txt" 2>&1
 echo $? >"$out/probe.rc"
 cat "$out/probe.txt"
+# The whole object, as the agent loads it: the verifier's log when this
+# kernel refuses a program (the suite only sees the agent's last lines).
+"$prefix/bin/rlbpfd" --list >"$out/list.txt" 2>&1 || say "rlbpfd --list failed: see list.txt"
 
 # ---- the suite. Its output goes both to the console (the serial log) and
 # to suite.log, which the host parses. Run as a child so that this PID 1
@@ -156,7 +159,7 @@ filters=()
 cd "$repo" || exit 1
 start=$(date +%s)
 head -n1 /proc/stat >"$out/stat.before"
-(RLBPF_TEST_PREFIX=$prefix tests/integration/run.sh "${filters[@]}" 2>&1 </dev/null |
+(T_VM_CELL=1 RLBPF_TEST_PREFIX=$prefix tests/integration/run.sh "${filters[@]}" 2>&1 </dev/null |
 	tee "$out/suite.log"
 	exit "${PIPESTATUS[0]}") &
 wait $!

@@ -398,7 +398,11 @@ print_row() {
 	# says; t_memory.sh checks inspect agrees).
 	grep -E '^memory caps: ' "$od/suite.log" 2>/dev/null | head -n1 | sed 's/^/  /' || true
 	# The reasons of skipped cases belong in the matrix too.
-	grep -E '^skip ' "$od/suite.log" 2>/dev/null | sed "s/^skip /  skipped: /" || true
+	# (one line per reason, with the cases it covers)
+	grep -E '^skip ' "$od/suite.log" 2>/dev/null |
+		sed -E 's/^skip ([^ ]+) \((.*), [0-9.]+s\)$/\2\t\1/' |
+		awk -F'\t' '{ n[$1]++; c[$1] = c[$1] (c[$1] ? " " : "") $2 }
+			END { for (r in n) printf "  skipped %d: %s: %s\n", n[r], r, c[r] }' || true
 }
 for row in "${rows[@]}"; do
 	IFS='|' read -r name series layout <<<"$row"

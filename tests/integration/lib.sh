@@ -365,3 +365,11 @@ agent_start() {
 	wait_until 100 eval '[ "$(grep -c "^rlbpfd: serving" "$T_AGENT_LOG")" -gt '"$serving"' ]' ||
 		fail "the agent did not come back: $(_show "$(tail -n 5 "$T_AGENT_LOG")")"
 }
+
+# userspace_only: for a case that exercises only rlbpf's own parsing and
+# messages, which no kernel or cgroup layout changes. A vmtest cell (where
+# each command costs a hundred times more under TCG) skips it; the native
+# suite, the matrix's host row, runs it.
+userspace_only() {
+	[ -z "${T_VM_CELL:-}" ] || skip "userspace only: the native suite (host row) runs it"
+}

@@ -52,6 +52,7 @@ agent_pidfile=$tmp/agent.pid
 agent_log=$tmp/agent.log
 agent_mounted=()
 agent_started=""
+agent_failed=""
 agent_stop() {
 	[ -n "$agent_started" ] || return 0
 	local pid m
@@ -143,6 +144,7 @@ else
 	agent_started=1
 	if ! wait_until 100 grep -q '^rlbpfd: serving' "$agent_log"; then
 		T_AGENT_OFF="rlbpfd did not start: $(tail -n 3 "$agent_log" | tr '\n' ' ')"
+		agent_failed=1
 		agent_stop
 	fi
 fi
@@ -259,7 +261,20 @@ elif grep -q 'rl_rss_stat not attached' "$agent_log"; then
 else
 	ebpf_cap=ebpf
 fi
-echo "memory caps: $T1 by ${delegated:+cgroup2}${delegated:-$ebpf_cap}, $T2 by $ebpf_cap"
+t1_cap=$ebpf_cap
+[ -z "$delegated" ] || t1_cap="cgroup2 (delegated $delegated)"
+echo "memory caps: $T1 by $t1_cap, $T2 by $ebpf_cap"
+# An agent this build ships that will not start on this kernel is a failure
+# of its own, not just a reason to skip the cases that need it.
+if [ -n "$agent_failed" ]; then
+	n=$((n + 1))
+	mkdir -p "$tmp/cases/$n"
+	{
+		echo "    FAIL (harness): rlbpfd did not start; its log:"
+		grep -v '^;' "$agent_log" | tail -n 40
+	} >"$tmp/cases/$n/log"
+	report FAIL "run.sh:rlbpfd_starts" "$tmp/cases/$n" "the agent's cases are skipped"
+fi
 for file in "${files[@]}"; do
 	# Cases in the order the file defines them.
 	fns=$(sed -n 's/^\(test_[A-Za-z0-9_]*\)[[:space:]]*().*/\1/p' "$file")

@@ -17,6 +17,7 @@ _bad() {
 }
 
 test_bad_rootfs_or_image() {
+	userspace_only
 	local file=$T_TMP/scratch/not-a-directory
 	echo "just a file" >"$file"
 	chmod 644 "$file"
@@ -27,11 +28,13 @@ test_bad_rootfs_or_image() {
 }
 
 test_unknown_option() {
+	userspace_only
 	_bad "unknown option" --rm --no-such-option busybox true
 	_bad "unknown short option" --rm -Z busybox true
 }
 
 test_malformed_volume() {
+	userspace_only
 	_bad "-v foo" --rm -v foo busybox true
 	_bad "-v /x:relative" --rm -v /x:relative busybox true
 	_bad "-v /nonexistent:/x" --rm -v /nonexistent-rlbpf-test:/x busybox true
@@ -39,17 +42,20 @@ test_malformed_volume() {
 }
 
 test_malformed_user() {
+	userspace_only
 	_bad "-u abc:" --rm -u abc: busybox true
 	_bad "-u -1" --rm -u -1 busybox true
 	_bad "-u 1:2:3" --rm -u 1:2:3 busybox true
 }
 
 test_malformed_env() {
+	userspace_only
 	_bad "-e =x" --rm -e =x busybox true
 	_bad "-e ''" --rm -e '' busybox true
 }
 
 test_bad_seccomp_profile() {
+	userspace_only
 	local f=$T_TMP/scratch/not-json.json
 	echo '{ "defaultAction": "SCMP_ACT_ALLOW", this is not json' >"$f"
 	chmod 644 "$f"

@@ -85,6 +85,7 @@ _image_hex() {
 }
 
 test_load_and_run_images_made_by_umoci_and_skopeo() {
+	userspace_only
 	local dir=$T_TMP/scratch/tool-images ustart gstart hex
 	_make_tool_images "$dir" || return
 	ustart=$(subid_start /etc/subuid "$T1")
@@ -167,6 +168,7 @@ test_load_and_run_images_made_by_umoci_and_skopeo() {
 }
 
 test_images_tag_and_rmi() {
+	userspace_only
 	local dir=$T_TMP/scratch/tool-images hex json
 	[ -f "$dir/docker.tar" ] || _make_tool_images "$dir" || return
 	# One image under four names.
@@ -393,6 +395,7 @@ PY
 }
 
 test_hostile_archives_are_refused() {
+	userspace_only
 	command -v python3 >/dev/null || skip "python3 is not installed (tools/deps.sh test installs it)"
 	local victim_dir victim_tmp=/tmp/rlbpf-victim-$$ dir before store_before case needle
 	# A directory the test user may write to: were rlbpf to follow a link

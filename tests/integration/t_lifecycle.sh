@@ -147,6 +147,7 @@ test_stop_kill_wait_restart_rm() {
 _has_sleep() { [ "$(pgrep -u "$T1" -x sleep | wc -l)" -ge "$1" ]; }
 
 test_errors() {
+	userspace_only
 	rl inspect nosuch
 	assert_eq 125 "$RC" "inspect of an unknown container"
 	assert_contains "$ERR" "no such container: nosuch" "inspect of an unknown container says so"

@@ -148,6 +148,7 @@ PY
 }
 
 test_bad_memory_values_are_refused() {
+	userspace_only
 	local before v
 	before=$(snapshot "$T1")
 	for v in 0 -1 32x abc 5m 1k 999999g ''; do

@@ -160,6 +160,7 @@ test_stats_mem_usage_grows_with_a_hog() {
 }
 
 test_stats_format_json_and_templates() {
+	userspace_only
 	_need_agent
 	rl run -d --name st-json busybox sleep 600
 	local id=$OUT
@@ -187,6 +188,7 @@ test_stats_format_json_and_templates() {
 }
 
 test_stats_errors() {
+	userspace_only
 	_need_agent
 	local before
 	rl stats --no-stream nosuch

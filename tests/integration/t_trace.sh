@@ -251,6 +251,7 @@ test_trace_agent_restart_keeps_tracking() {
 }
 
 test_trace_hostile_protocol_input() {
+	userspace_only
 	_need_agent
 	[ -x /usr/bin/python3 ] || skip "/usr/bin/python3 is needed for the raw protocol client"
 	_raw_client
