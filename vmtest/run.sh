@@ -394,6 +394,14 @@ print_row() {
 	local missing
 	missing=$(sed -n 's/^v1_missing=//p' "$od/guest.env" 2>/dev/null || true)
 	[ -z "$missing" ] || printf '  note: this kernel has no cgroup v1 %s (built without v1 support for them)\n' "${missing// /, }"
+	# What the agent attached here, by kind of hook (rlbpfd --list in the
+	# guest, without the feature probes, which never load with it)
+	if [ -s "$od/list.txt" ]; then
+		awk '/^programs/ { p = 1; next } /^maps/ { p = 0 } p && $1 != "NAME" && $1 !~ /^rl_probe_/ {
+			split($2, s, "/"); n[s[1]]++ }
+			END { for (k in n) { printf "%s%s x%d", sep, k, n[k]; sep = ", " } print "" }' "$od/list.txt" |
+			sed 's/^/  BPF programs: /'
+	fi
 	# Which path kept --memory caps in this cell (tests/integration/run.sh
 	# says; t_memory.sh checks inspect agrees).
 	grep -E '^memory caps: ' "$od/suite.log" 2>/dev/null | head -n1 | sed 's/^/  /' || true

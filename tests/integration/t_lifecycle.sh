@@ -189,6 +189,7 @@ test_supervisor_killed_takes_the_container_along() {
 _no_sleep() { [ -z "$(pgrep -u "$T1" -x sleep)" ]; }
 
 test_twenty_at_once() {
+	userspace_only
 	local i dir="$T_CASE_DIR/ids"
 	mkdir -p "$dir"
 	chmod 777 "$dir"

@@ -248,6 +248,7 @@ _last_table_has() { grep -q " $1 " <<<"$(_last_table)"; }
 _last_table_lacks() { _last_table_has st-stream && ! _last_table_has "$1"; }
 
 test_stats_stream_until_ctrl_c_or_the_end() {
+	userspace_only
 	_need_agent
 	rl run -d --name st-stream busybox sleep 600
 	# not a terminal: tables one after another, nothing to redraw
