@@ -51,8 +51,22 @@ ln -sfn /proc/self/fd /dev/fd
 ln -sfn /proc/self/fd/0 /dev/stdin
 ln -sfn /proc/self/fd/1 /dev/stdout
 ln -sfn /proc/self/fd/2 /dev/stderr
+# The tree under test (with the build, kernels and prefix in it) may live
+# under /tmp or /run, a CI clone say, which get fresh tmpfs mounts here:
+# keep it visible at its own path.
+kept=""
+case $repo in
+/tmp/* | /run/*)
+	mkdir -p /vmtest-repo && mount --bind "$repo" /vmtest-repo && kept=1 ||
+		say "cannot keep $repo visible" | tee -a "$out/setup-errors"
+	;;
+esac
 must_mount tmpfs run /run mode=0755,nosuid,nodev
 must_mount tmpfs tmp /tmp mode=1777,nosuid,nodev
+if [ -n "$kept" ]; then
+	mkdir -p "$repo" && mount --bind /vmtest-repo "$repo" ||
+		say "cannot mount $repo again" | tee -a "$out/setup-errors"
+fi
 mount -t tracefs tracefs /sys/kernel/tracing 2>/dev/null || true
 mount -t debugfs debugfs /sys/kernel/debug 2>/dev/null || true
 must_mount bpf bpf /sys/fs/bpf mode=0700,nosuid,nodev,noexec
