@@ -148,11 +148,14 @@ static void collect_warnings(struct info *in)
 		if (rl_limit_enforcer(h, r) != RL_ENFORCE_NONE)
 			continue;
 		not_enforced_reason(h, r, why, sizeof(why));
-		if (r == RL_RES_MEMORY)
-			warn(in, "memory limits are not enforced: %s; start rlbpfd as root", why);
-		else
+		if (r == RL_RES_CPU)
 			warn(in, "%s limits (%s) are not enforced: %s", rl_resource_name(r),
 			     docker_flag(r), why);
+		else
+			/* `run` refuses these rather than ignore them */
+			warn(in, "%s limits (%s) cannot be enforced, so `run` refuses them "
+				 "(or takes --memory-enforce=none): %s; start rlbpfd as root",
+			     rl_resource_name(r), docker_flag(r), why);
 	}
 
 	if (!h->agent.reachable)
