@@ -342,6 +342,117 @@ wait_event() {
 	fi
 }
 
+# Raw protocol client, for what `rlbpf` itself would never send, readable
+# by the test users; `raw USER CMD ARG...` runs it as USER.
+_raw_client() {
+	cat >"$T_CASE_DIR/raw.py" <<'PY'
+import os, socket, struct, sys
+SOCK = "/run/rlbpf/rlbpfd.sock"
+def hdr(t, l, seq=1, magic=0x50424c52, ver=1):
+    return struct.pack("<IHHII", magic, ver, t, l, seq)
+def conn():
+    s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM); s.settimeout(5); s.connect(SOCK); return s
+def reply(s):
+    b = b""
+    while len(b) < 16:
+        c = s.recv(4096)
+        if not c: return None
+        b += c
+    _, _, t, l, _ = struct.unpack("<IHHII", b[:16])
+    while len(b) < 16 + l:
+        c = s.recv(4096)
+        if not c: return None
+        b += c
+    if t == 0x83:  # STATS_REPLY: id, name, owner uid, ...
+        return 0, b[16 + 72:16 + 200].split(b"\0")[0].decode()
+    return struct.unpack("<i", b[16:20])[0], b[32:16 + l].split(b"\0")[0].decode()
+def ident(x): return x.encode().ljust(72, b"\0")
+def register(pid, ino, cid, name="x"):
+    return struct.pack("<IIQ", pid, 0, ino) + ident(cid) + name.encode().ljust(128, b"\0") + struct.pack("<QII", 0, 0, 0)
+def ask(t, payload):
+    s = conn(); s.sendall(hdr(t, len(payload)) + payload); r = reply(s); s.close(); return r
+cmd = sys.argv[1]
+if cmd == "register":
+    print(*ask(1, register(int(sys.argv[2]), int(sys.argv[3]), sys.argv[4])))
+elif cmd == "subscribe":
+    print(*ask(2, struct.pack("<IIII", 0, 0, 1, 0) + ident(sys.argv[2])))
+elif cmd == "stats":
+    print(*ask(3, ident(sys.argv[2])))
+elif cmd == "slowsub":
+    # subscribes to everything of the caller's, then never reads again
+    import time
+    s = conn(); s.sendall(hdr(2, 16) + struct.pack("<IIII", 0, 0, 0, 0)); print(*reply(s), flush=True)
+    time.sleep(float(sys.argv[2])); s.close()
+elif cmd == "hold":
+    # N connections the agent has answered on, kept open for SECONDS
+    import time
+    held = []
+    for i in range(int(sys.argv[2])):
+        s = conn(); s.sendall(hdr(3, 72) + ident("0" * 64)); r = reply(s)
+        if r is None or r[0] == -16: break  # -EBUSY
+        held.append(s)
+    print("held", len(held), flush=True)
+    time.sleep(float(sys.argv[3]))
+elif cmd == "hostile":
+    bad = [hdr(1, 10, magic=0xdeadbeef) + b"x" * 10, hdr(1, 10, ver=9), hdr(1, 0xffffffff),
+           hdr(1, 5) + b"12345", hdr(0x82, 0), hdr(2, 16) + struct.pack("<IIII", 0, 0, 99, 0),
+           hdr(1, 232) + b"\xff" * 232, b"\0" * 16, os.urandom(4096)]
+    for b in bad:
+        s = conn()
+        try:
+            s.sendall(b); r = reply(s)
+            if r is not None and r[0] >= 0: print("accepted:", b[:24].hex(), r); sys.exit(1)
+        except (ConnectionError, socket.timeout): pass
+        s.close()
+    # half a frame, then silence; and a crowd of idle connections
+    half = conn(); half.sendall(hdr(1, 232) + b"\0" * 100)
+    crowd = []
+    for i in range(300):
+        try: crowd.append(conn())
+        except OSError: break
+    for c in crowd: c.close()
+    half.close()
+    print("ok")
+PY
+	chmod 644 "$T_CASE_DIR/raw.py"
+	chmod 755 "$T_CASE_DIR"
+}
+
+raw() { as_user "$1" /usr/bin/python3 "$T_CASE_DIR/raw.py" "${@:2}"; }
+
+# policy_load TEXT GRANTS: TEXT (lines, without the last newline) as
+# /etc/rlbpf/ports.conf for this case, and the agent made to reload it;
+# passes once it has logged a load of GRANTS grants. The host's own file
+# comes back when the case ends, however it ends.
+_policy_backup=""
+_policy_restore() {
+	if [ -n "$_policy_backup" ]; then
+		mv "$_policy_backup" /etc/rlbpf/ports.conf
+	else
+		rm -f /etc/rlbpf/ports.conf
+		rmdir /etc/rlbpf 2>/dev/null
+	fi
+	kill -HUP "$(cat "$T_AGENT_PIDFILE")" 2>/dev/null
+}
+policy_load() {
+	local loaded
+	mkdir -p /etc/rlbpf
+	if [ -e /etc/rlbpf/ports.conf ]; then
+		_policy_backup=$T_CASE_DIR/ports.conf.orig
+		cp -p /etc/rlbpf/ports.conf "$_policy_backup"
+	fi
+	# The case is a process of its own: EXIT covers failures and skips too.
+	trap _policy_restore EXIT
+	printf '%s\n' "$1" >/etc/rlbpf/ports.conf
+	loaded=$(grep -c "port policy: $2 grants" "$T_AGENT_LOG")
+	kill -HUP "$(cat "$T_AGENT_PIDFILE")"
+	if wait_until 100 eval '[ "$(grep -c "port policy: '"$2"' grants" "$T_AGENT_LOG")" -gt "$loaded" ]'; then
+		pass
+	else
+		fail "the agent did not load the policy: $(_show "$(tail -n 5 "$T_AGENT_LOG")")"
+	fi
+}
+
 # memory_enforcer USER: what keeps a --memory cap of USER's here: cgroup2
 # where run.sh delegated a cgroup v2 tree to the user, else ebpf (rlbpfd).
 memory_enforcer() {

@@ -117,34 +117,12 @@ test_other_users_containers_are_untouched() {
 	rl run --rm --memory 32m busybox "${HOG_ROWS[@]}"
 	assert_eq 137 "$RC" "$T1's capped hog is killed"
 	[ -x /usr/bin/python3 ] || skip "/usr/bin/python3 is needed for the raw protocol client"
-	_raw_stats_client
-	assert_match "$(as_user "$T1" /usr/bin/python3 "$T_CASE_DIR/stats.py" "$t2id")" '^-1 ' "$T1 cannot read $T2's counters (EPERM)"
+	_raw_client
+	assert_match "$(raw "$T1" stats "$t2id")" '^-1 ' "$T1 cannot read $T2's counters (EPERM)"
 	wait_until 200 eval '[ "$(as_user "$T2" "$RLBPF" inspect -f "{{.State.Status}}" t2hog)" = exited ]'
 	capture as_user "$T2" "$RLBPF" inspect -f '{{.State.ExitCode}} {{.State.OOMKilled}}' t2hog
 	assert_eq "0 false" "$OUT" "$T2's hog finished untouched"
 	as_user "$T2" "$RLBPF" rm t2hog >/dev/null
-}
-
-# STATS for a container id, printed as "status name" (status -1: EPERM).
-_raw_stats_client() {
-	cat >"$T_CASE_DIR/stats.py" <<'PY'
-import socket, struct, sys
-s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM); s.settimeout(5)
-s.connect("/run/rlbpf/rlbpfd.sock")
-s.sendall(struct.pack("<IHHII", 0x50424c52, 1, 3, 72, 1) + sys.argv[1].encode().ljust(72, b"\0"))
-b = b""
-while len(b) < 16:
-    b += s.recv(4096)
-t, l = struct.unpack("<HI", b[6:12])
-while len(b) < 16 + l:
-    b += s.recv(4096)
-if t == 0x83:
-    print(0, b[16 + 72:16 + 200].split(b"\0")[0].decode())
-else:
-    print(struct.unpack("<i", b[16:20])[0], b[32:16 + l].split(b"\0")[0].decode())
-PY
-	chmod 644 "$T_CASE_DIR/stats.py"
-	chmod 755 "$T_CASE_DIR"
 }
 
 test_bad_memory_values_are_refused() {

@@ -219,17 +219,6 @@ test_info_names_drivers() {
 	assert_contains "$OUT" "Port driver: builtin (rlbpf supervisor, splice)" "info names the port driver"
 }
 
-_policy_backup=""
-_policy_restore() {
-	if [ -n "$_policy_backup" ]; then
-		mv "$_policy_backup" /etc/rlbpf/ports.conf
-	else
-		rm -f /etc/rlbpf/ports.conf
-		rmdir /etc/rlbpf 2>/dev/null
-	fi
-	kill -HUP "$(cat "$T_AGENT_PIDFILE")" 2>/dev/null
-}
-
 # With rlbpfd's port policy granting port 80 to the user, the same -p 80:80
 # that was refused works.
 test_privileged_port_granted_by_policy() {
@@ -238,20 +227,7 @@ test_privileged_port_granted_by_policy() {
 	[ "$(sysctl -n net.ipv4.ip_unprivileged_port_start)" -gt 80 ] ||
 		skip "port 80 is not privileged here"
 	! _http_ok 80 || skip "something on this host serves port 80 already"
-	mkdir -p /etc/rlbpf
-	if [ -e /etc/rlbpf/ports.conf ]; then
-		_policy_backup=$T_CASE_DIR/ports.conf.orig
-		cp -p /etc/rlbpf/ports.conf "$_policy_backup"
-	fi
-	# The case is a process of its own: EXIT covers failures and skips too.
-	trap _policy_restore EXIT
-	printf '# t_network.sh\n%s tcp 80\n' "$T1" >/etc/rlbpf/ports.conf
-	local loaded
-	loaded=$(grep -c 'port policy: 1 grants' "$T_AGENT_LOG")
-	kill -HUP "$(cat "$T_AGENT_PIDFILE")"
-	if wait_until 100 eval '[ "$(grep -c "port policy: 1 grants" "$T_AGENT_LOG")" -gt "$loaded" ]'; then pass; else
-		fail "the agent did not load the policy: $(_show "$(tail -n 5 "$T_AGENT_LOG")")"
-	fi
+	policy_load "$(printf '# t_network.sh\n%s tcp 80' "$T1")" 1
 	local www
 	www=$(_www)
 	rl run -d --name web80 -p 80:80 -v "$www:/www:ro" busybox httpd -f -p 80 -h /www

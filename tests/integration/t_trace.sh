@@ -57,17 +57,6 @@ test_trace_exit_codes_and_signals() {
 	trace_stop "$T1"
 }
 
-_policy_backup=""
-_policy_restore() {
-	if [ -n "$_policy_backup" ]; then
-		mv "$_policy_backup" /etc/rlbpf/ports.conf
-	else
-		rm -f /etc/rlbpf/ports.conf
-		rmdir /etc/rlbpf 2>/dev/null
-	fi
-	kill -HUP "$(cat "$T_AGENT_PIDFILE")" 2>/dev/null
-}
-
 test_trace_bind_denied_then_granted_by_policy() {
 	_need_agent
 	"$RLBPF" run --help 2>&1 | grep -q -- '--network' || skip "rlbpf run has no --network host yet"
@@ -82,18 +71,7 @@ test_trace_bind_denied_then_granted_by_policy() {
 	wait_event '.event == "bind_denied" and .port == 80 and .uid == 0 and .host_uid == '"$uid"' and .ret == -13 and .unprivileged_port_start > 80' "bind_denied for port 80"
 
 	# the policy: one good line, one bad one (reported with its number)
-	mkdir -p /etc/rlbpf
-	if [ -e /etc/rlbpf/ports.conf ]; then
-		_policy_backup=$T_CASE_DIR/ports.conf.orig
-		cp -p /etc/rlbpf/ports.conf "$_policy_backup"
-	fi
-	# the case is a process of its own: EXIT covers failures and skips too
-	trap _policy_restore EXIT
-	printf '# test policy\n%s tcp 80\nnobody-such-user tcp 81\n' "$T1" >/etc/rlbpf/ports.conf
-	kill -HUP "$(cat "$T_AGENT_PIDFILE")"
-	if wait_until 100 grep -q 'port policy: 1 grants' "$T_AGENT_LOG"; then pass; else
-		fail "the agent did not load the policy: $(_show "$(tail -n 5 "$T_AGENT_LOG")")"
-	fi
+	policy_load "$(printf '# test policy\n%s tcp 80\nnobody-such-user tcp 81' "$T1")" 1
 	assert_match "$(cat "$T_AGENT_LOG")" 'ports.conf:3: no such user' "the bad line reported with its number"
 
 	rlbpf_run "$T1" --rm --network host busybox sh -c 'sleep 0.5; timeout 1 nc -l -p 80; echo done'
@@ -103,87 +81,10 @@ test_trace_bind_denied_then_granted_by_policy() {
 	trace_stop "$T1"
 }
 
-# Raw protocol client, for what `rlbpf` itself would never send.
-_raw_client() {
-	cat >"$T_CASE_DIR/raw.py" <<'PY'
-import os, socket, struct, sys
-SOCK = "/run/rlbpf/rlbpfd.sock"
-def hdr(t, l, seq=1, magic=0x50424c52, ver=1):
-    return struct.pack("<IHHII", magic, ver, t, l, seq)
-def conn():
-    s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM); s.settimeout(5); s.connect(SOCK); return s
-def reply(s):
-    b = b""
-    while len(b) < 16:
-        c = s.recv(4096)
-        if not c: return None
-        b += c
-    _, _, t, l, _ = struct.unpack("<IHHII", b[:16])
-    while len(b) < 16 + l:
-        c = s.recv(4096)
-        if not c: return None
-        b += c
-    if t == 0x83:  # STATS_REPLY: id, name, owner uid, ...
-        return 0, b[16 + 72:16 + 200].split(b"\0")[0].decode()
-    return struct.unpack("<i", b[16:20])[0], b[32:16 + l].split(b"\0")[0].decode()
-def ident(x): return x.encode().ljust(72, b"\0")
-def register(pid, ino, cid, name="x"):
-    return struct.pack("<IIQ", pid, 0, ino) + ident(cid) + name.encode().ljust(128, b"\0") + struct.pack("<QII", 0, 0, 0)
-def ask(t, payload):
-    s = conn(); s.sendall(hdr(t, len(payload)) + payload); r = reply(s); s.close(); return r
-cmd = sys.argv[1]
-if cmd == "register":
-    print(*ask(1, register(int(sys.argv[2]), int(sys.argv[3]), sys.argv[4])))
-elif cmd == "subscribe":
-    print(*ask(2, struct.pack("<IIII", 0, 0, 1, 0) + ident(sys.argv[2])))
-elif cmd == "stats":
-    print(*ask(3, ident(sys.argv[2])))
-elif cmd == "slowsub":
-    # subscribes to everything of the caller's, then never reads again
-    import time
-    s = conn(); s.sendall(hdr(2, 16) + struct.pack("<IIII", 0, 0, 0, 0)); print(*reply(s), flush=True)
-    time.sleep(float(sys.argv[2])); s.close()
-elif cmd == "hold":
-    # N connections the agent has answered on, kept open for SECONDS
-    import time
-    held = []
-    for i in range(int(sys.argv[2])):
-        s = conn(); s.sendall(hdr(3, 72) + ident("0" * 64)); r = reply(s)
-        if r is None or r[0] == -16: break  # -EBUSY
-        held.append(s)
-    print("held", len(held), flush=True)
-    time.sleep(float(sys.argv[3]))
-elif cmd == "hostile":
-    bad = [hdr(1, 10, magic=0xdeadbeef) + b"x" * 10, hdr(1, 10, ver=9), hdr(1, 0xffffffff),
-           hdr(1, 5) + b"12345", hdr(0x82, 0), hdr(2, 16) + struct.pack("<IIII", 0, 0, 99, 0),
-           hdr(1, 232) + b"\xff" * 232, b"\0" * 16, os.urandom(4096)]
-    for b in bad:
-        s = conn()
-        try:
-            s.sendall(b); r = reply(s)
-            if r is not None and r[0] >= 0: print("accepted:", b[:24].hex(), r); sys.exit(1)
-        except (ConnectionError, socket.timeout): pass
-        s.close()
-    # half a frame, then silence; and a crowd of idle connections
-    half = conn(); half.sendall(hdr(1, 232) + b"\0" * 100)
-    crowd = []
-    for i in range(300):
-        try: crowd.append(conn())
-        except OSError: break
-    for c in crowd: c.close()
-    half.close()
-    print("ok")
-PY
-}
-
-raw() { as_user "$1" /usr/bin/python3 "$T_CASE_DIR/raw.py" "${@:2}"; }
-
 test_trace_authorisation_between_users() {
 	_need_agent
 	[ -x /usr/bin/python3 ] || skip "/usr/bin/python3 is needed for the raw protocol client"
 	_raw_client
-	chmod 644 "$T_CASE_DIR/raw.py"
-	chmod 755 "$T_CASE_DIR"
 	rlbpf_run "$T1" -d --name tr-auth busybox sleep 60
 	assert_eq 0 "$RC" "run -d as $T1 (stderr $(_show "$ERR"))"
 	local id pid ino
@@ -255,8 +156,6 @@ test_trace_hostile_protocol_input() {
 	_need_agent
 	[ -x /usr/bin/python3 ] || skip "/usr/bin/python3 is needed for the raw protocol client"
 	_raw_client
-	chmod 644 "$T_CASE_DIR/raw.py"
-	chmod 755 "$T_CASE_DIR"
 	local pid
 	pid=$(cat "$T_AGENT_PIDFILE")
 	assert_eq ok "$(raw "$T2" hostile 2>&1)" "malformed frames refused, crowd survived"
@@ -284,8 +183,6 @@ test_trace_busy_agent_is_waited_for_then_named() {
 	_need_agent
 	[ -x /usr/bin/python3 ] || skip "/usr/bin/python3 is needed for the raw protocol client"
 	_raw_client
-	chmod 644 "$T_CASE_DIR/raw.py"
-	chmod 755 "$T_CASE_DIR"
 	raw "$T1" hold 16 1 >"$T_CASE_DIR/hold.out" 2>&1 &
 	local hold=$!
 	wait_until 100 test -s "$T_CASE_DIR/hold.out"
