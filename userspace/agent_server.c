@@ -294,7 +294,7 @@ static uint32_t ns_pid_of(uint32_t pid)
 	return 0;
 }
 
-static void kill_container(struct agent *a, struct rl_reg_entry *e, const char *why);
+static void kill_container(struct rl_reg_entry *e, const char *why);
 
 static int on_ring_event(void *ctx, void *data, size_t size)
 {
@@ -332,7 +332,7 @@ static int on_ring_event(void *ctx, void *data, size_t size)
 		snprintf(why, sizeof(why), "its memory (%llu bytes) passed its cap (%llu bytes)",
 			 (unsigned long long)ev.u.mem.rss_bytes,
 			 (unsigned long long)ev.u.mem.cap_bytes);
-		kill_container(a, e, why);
+		kill_container(e, why);
 	}
 	dispatch(a, &meta, &ev, e);
 	return 0;
@@ -340,16 +340,25 @@ static int on_ring_event(void *ctx, void *data, size_t size)
 
 /* ---- periodic: lost counters, and containers that have ended */
 
+/* The start of an event the agent makes itself (BPF never sees it): its
+ * metadata, type, size, container and time; the caller fills the rest. */
+static void agent_event(struct rl_event_meta *meta, struct rl_event *ev,
+			const struct rl_reg_entry *e, uint32_t type, uint32_t size)
+{
+	uint64_t now = clock_ns(CLOCK_MONOTONIC);
+	fill_meta(meta, e, now);
+	memset(ev, 0, sizeof(*ev));
+	ev->hdr.type = type;
+	ev->hdr.size = size;
+	ev->hdr.container_id = e ? e->cid : 0;
+	ev->hdr.ts_ns = now;
+}
+
 static void synth_lost(struct agent *a, const struct rl_reg_entry *e, uint64_t count)
 {
 	struct rl_event_meta meta;
-	struct rl_event ev = {0};
-	uint64_t now = clock_ns(CLOCK_MONOTONIC);
-	fill_meta(&meta, e, now);
-	ev.hdr.type = RL_EV_LOST;
-	ev.hdr.size = RL_EVENT_SIZE(lost);
-	ev.hdr.container_id = e ? e->cid : 0;
-	ev.hdr.ts_ns = now;
+	struct rl_event ev;
+	agent_event(&meta, &ev, e, RL_EV_LOST, RL_EVENT_SIZE(lost));
 	ev.hdr.ns_uid = RL_ID_UNMAPPED;
 	snprintf(ev.hdr.comm, sizeof(ev.hdr.comm), "rlbpfd");
 	ev.u.lost.count = count;
@@ -368,9 +377,8 @@ static bool init_alive(const struct rl_reg_entry *e)
  * container's pid namespace is that unit: SIGKILL to its init takes every
  * process in it along. The pidfd and the user namespace check make sure the
  * number still names the registered init. */
-static void kill_container(struct agent *a, struct rl_reg_entry *e, const char *why)
+static void kill_container(struct rl_reg_entry *e, const char *why)
 {
-	(void)a;
 	int pidfd = (int)syscall(SYS_pidfd_open, e->init_pid, 0);
 	if (pidfd < 0)
 		return;
@@ -424,7 +432,7 @@ static void tick(struct agent *a)
 		/* the event woke us already, unless an agent was not running
 		 * when the cap was passed */
 		if ((c.oom & RL_OOM_PASSED) && !e->oom_handled)
-			kill_container(a, e, "it passed its memory cap while the agent was away");
+			kill_container(e, "it passed its memory cap while the agent was away");
 		if (c.events_lost > e->lost_seen) {
 			synth_lost(a, e, c.events_lost - e->lost_seen);
 			e->lost_seen = c.events_lost;
@@ -626,13 +634,8 @@ static void idmap_events(struct agent *a, const struct rl_reg_entry *e)
 	const struct rl_idmap_table *maps[2] = {&e->uid_map, &e->gid_map};
 	for (int w = 0; w < 2; w++) {
 		struct rl_event_meta meta;
-		struct rl_event ev = {0};
-		uint64_t now = clock_ns(CLOCK_MONOTONIC);
-		fill_meta(&meta, e, now);
-		ev.hdr.type = RL_EV_IDMAP;
-		ev.hdr.size = RL_EVENT_SIZE(idmap);
-		ev.hdr.container_id = e->cid;
-		ev.hdr.ts_ns = now;
+		struct rl_event ev;
+		agent_event(&meta, &ev, e, RL_EV_IDMAP, RL_EVENT_SIZE(idmap));
 		ev.hdr.host_pid = (uint32_t)e->init_pid;
 		ev.hdr.ns_pid = 1;
 		ev.hdr.host_uid = e->owner;
