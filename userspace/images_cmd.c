@@ -11,6 +11,7 @@
 #include "commands.h"
 #include "humantime.h"
 #include "image_store.h"
+#include "memsize.h"
 
 /* Reports a bad option the way every command does; returns the exit code. */
 static int bad_option(const char *cmd, int c, char **argv)
@@ -118,12 +119,8 @@ static void images_usage(FILE *out)
 static void human_size(uint64_t bytes, char *buf, size_t len)
 {
 	static const char *const units[] = {"B", "kB", "MB", "GB", "TB", "PB", "EB"};
-	double v = (double)bytes;
-	size_t u = 0;
-	while (v >= 1000.0 && u + 1 < sizeof(units) / sizeof(units[0])) {
-		v /= 1000.0;
-		u++;
-	}
+	size_t u;
+	double v = rl_size_scale(bytes, 1000, sizeof(units) / sizeof(units[0]), &u);
 	snprintf(buf, len, "%.3g%s", v, units[u]);
 }
 

@@ -49,15 +49,22 @@ int rl_memsize_parse(const char *text, uint64_t host_bytes, uint64_t *out, struc
 	return 0;
 }
 
+double rl_size_scale(uint64_t bytes, unsigned base, size_t n_units, size_t *unit)
+{
+	double v = (double)bytes;
+	*unit = 0;
+	while (v >= (double)base && *unit + 1 < n_units) {
+		v /= (double)base;
+		(*unit)++;
+	}
+	return v;
+}
+
 void rl_memsize_format(uint64_t bytes, char *buf, size_t len)
 {
 	static const char *const units[] = {"B", "KiB", "MiB", "GiB", "TiB"};
-	double v = (double)bytes;
-	size_t u = 0;
-	while (v >= 1024.0 && u + 1 < sizeof(units) / sizeof(units[0])) {
-		v /= 1024.0;
-		u++;
-	}
+	size_t u;
+	double v = rl_size_scale(bytes, 1024, sizeof(units) / sizeof(units[0]), &u);
 	if (v == (double)(uint64_t)v)
 		snprintf(buf, len, "%llu%s", (unsigned long long)v, units[u]);
 	else
@@ -67,12 +74,8 @@ void rl_memsize_format(uint64_t bytes, char *buf, size_t len)
 void rl_memsize_format_docker(uint64_t bytes, char *buf, size_t len)
 {
 	static const char *const units[] = {"B", "KiB", "MiB", "GiB", "TiB", "PiB", "EiB"};
-	double v = (double)bytes;
-	size_t u = 0;
-	while (v >= 1024.0 && u + 1 < sizeof(units) / sizeof(units[0])) {
-		v /= 1024.0;
-		u++;
-	}
+	size_t u;
+	double v = rl_size_scale(bytes, 1024, sizeof(units) / sizeof(units[0]), &u);
 	/* C's %g and Go's agree here: the value is below 1024, so four digits
 	 * never need an exponent. */
 	snprintf(buf, len, "%.4g%s", v, units[u]);

@@ -2,6 +2,7 @@
  * unit b, k, m or g (any case, optionally followed by b: "512m", "1g",
  * "64MB"), at least 6 MiB as Docker requires, at most the host's memory. */
 #pragma once
+#include <stddef.h>
 #include <stdint.h>
 
 #include "error.h"
@@ -10,6 +11,10 @@
 
 /* host_bytes: the host's memory (0: not checked). */
 int rl_memsize_parse(const char *text, uint64_t host_bytes, uint64_t *out, struct rl_error *err);
+
+/* bytes in the largest of n_units units (each base times the one before)
+ * that keeps the value at least 1, with that unit's index in *unit. */
+double rl_size_scale(uint64_t bytes, unsigned base, size_t n_units, size_t *unit);
 
 /* "32MiB", "1.5GiB": for messages. */
 void rl_memsize_format(uint64_t bytes, char *buf, size_t len);
