@@ -29,7 +29,7 @@ fi
 
 work=$(mktemp -d /tmp/rlbpf-bench-agent.XXXXXX)
 chmod 755 "$work"
-agent_pid=""
+. "$repo/tools/bench_agent_ctl.sh"
 mounted=()
 for m in /sys/fs/bpf /sys/kernel/tracing; do mountpoint -q "$m" || mounted+=("$m"); done
 cleanup() {
@@ -48,18 +48,6 @@ as_user() {
 		XDG_RUNTIME_DIR="$work/run" XDG_DATA_HOME="$work/data" "$@"
 }
 
-agent_start() {
-	setsid "$prefix/bin/rlbpfd" --foreground >>"$work/agent.log" 2>&1 </dev/null &
-	agent_pid=$!
-	for _ in $(seq 100); do [ -S /run/rlbpf/rlbpfd.sock ] && return 0; sleep 0.1; done
-	die "rlbpfd did not start: $(tail -n 3 "$work/agent.log")"
-}
-agent_stop() {
-	kill -TERM "$agent_pid"
-	wait "$agent_pid" 2>/dev/null || true
-	agent_pid=""
-	"$prefix/bin/rlbpfd" --unload >/dev/null
-}
 
 # wall time (seconds) of one: rlbpf run --rm ... CMD
 one_time() {

@@ -43,7 +43,8 @@ make -C "$repo" --no-print-directory -s build/bin/hog build/bin/maxrss build/bin
 
 work=$(mktemp -d /tmp/rlbpf-bench-mem.XXXXXX)
 chmod 755 "$work"
-agent_pid="" trace_pid="" cg="" loaded="" stats_was=""
+trace_pid="" cg="" stats_was=""
+. "$repo/tools/bench_agent_ctl.sh"
 mounted=()
 for m in /sys/fs/bpf /sys/kernel/tracing; do mountpoint -q "$m" || mounted+=("$m"); done
 cleanup() {
@@ -52,7 +53,7 @@ cleanup() {
 	[ -z "$trace_pid" ] || { kill -INT "$trace_pid" 2>/dev/null; sleep 0.2; kill -KILL "$trace_pid" 2>/dev/null; wait "$trace_pid" 2>/dev/null || true; }
 	[ -z "$agent_pid" ] || { kill -TERM "$agent_pid" 2>/dev/null; wait "$agent_pid" 2>/dev/null || true; }
 	[ -z "$stats_was" ] || sysctl -qw kernel.bpf_stats_enabled="$stats_was" || true
-	[ -z "$loaded" ] || "$prefix/bin/rlbpfd" --unload >/dev/null 2>&1 || true
+	[ -z "$agent_loaded" ] || "$prefix/bin/rlbpfd" --unload >/dev/null 2>&1 || true
 	if [ -n "$cg" ] && [ -d "$cg" ]; then
 		# a hog still in it (Ctrl-C between its start and its end)
 		xargs -r kill -KILL <"$cg/cgroup.procs" 2>/dev/null || true
@@ -90,29 +91,6 @@ asu=(setpriv --reuid="$uid" --regid="$gid" --init-groups -- env -i HOME="$work/h
 	PATH="$prefix/bin:/usr/bin:/bin" XDG_RUNTIME_DIR="$work/run" XDG_DATA_HOME="$work/data")
 as_user() { "${asu[@]}" "$@"; }
 
-# The agent gets none of our other descriptors: a lock that our caller
-# holds on one (`flock FILE tools/bench_mem.sh`) must not outlive us in an
-# agent left running.
-agent_start() {
-	loaded=1
-	(
-		for fd in /proc/self/fd/*; do
-			fd=${fd##*/}
-			[ "$fd" -le 2 ] || eval "exec $fd>&-" 2>/dev/null
-		done
-		exec setsid "$prefix/bin/rlbpfd" --foreground >>"$work/agent.log" 2>&1 </dev/null
-	) &
-	agent_pid=$!
-	for _ in $(seq 100); do [ -S /run/rlbpf/rlbpfd.sock ] && return 0; sleep 0.1; done
-	die "rlbpfd did not start: $(tail -n 3 "$work/agent.log")"
-}
-agent_stop() {
-	kill -TERM "$agent_pid"
-	wait "$agent_pid" 2>/dev/null || true
-	agent_pid=""
-	"$prefix/bin/rlbpfd" --unload >/dev/null
-	loaded=""
-}
 
 # Each line of the hog's output with the wall clock it arrived at (bash's
 # own clock: no process per line, so the stamp is tens of microseconds late
