@@ -10,6 +10,7 @@ ARCH    := $(shell uname -m | sed -e 's/x86_64/x86/' -e 's/aarch64/arm64/')
 
 CFLAGS  ?= -O2 -g
 CFLAGS  += -std=gnu11 -Wall -Wextra -Werror -D_GNU_SOURCE -iquote userspace -Ibpf -I$(B)/bpf
+DEPFLAGS = -MMD -MP -MF $(@:%.o=%.d)
 # rlbpf starts on every `run`, so its libraries are linked statically: each
 # shared library costs start-up time. libarchive (with its compression
 # libraries) is loaded only by the rlbpf-unpack helper.
@@ -20,23 +21,33 @@ UNPACK_LIBS := -larchive -lcrypto -ljansson
 TEST_LIBS   := -lseccomp -ljansson -lcap -larchive $(BPF_LIBS) -lcmocka
 SAN     := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
 
-# Modules shared by the programs (one file per concern).
-COMMON  := error paths bpf_features
+# Modules by folder (see README, Layout). Each program lists what it links;
+# tests/check_layers.sh checks the link maps against the folders each may use.
+COMMON  := lib/error lib/paths lib/bpf_features
 # The unprivileged CLI.
-RLBPF   := cli run run_opts idmap mounts fsutil passwd caps seccomp container init \
-	   supervise pty image spawn state status logfile detach humantime template inspect ps logs lifecycle top exec info setup host_probe agent_client \
-	   userns_exec image_store images_cmd network portfwd \
-	   agent_proto trace trace_fmt trace_register resource_limits memsize cgroup2 stats
-RLBPFD  := rlbpfd agent_server agent_bpf agent_registry agent_policy agent_proto
-UNPACK  := rlbpf_unpack image_loader unpack error
+RLBPF   := cli/cli cli/run cli/exec cli/ps cli/inspect cli/logs cli/lifecycle cli/top cli/stats \
+	   cli/trace cli/images cli/info cli/setup \
+	   supervise/supervise supervise/detach supervise/state supervise/status supervise/logfile \
+	   supervise/trace_register \
+	   image/image image/store \
+	   runtime/run_opts runtime/idmap runtime/mounts runtime/passwd runtime/caps runtime/seccomp \
+	   runtime/container runtime/init runtime/userns_exec runtime/resource_limits runtime/cgroup2 \
+	   runtime/host_probe \
+	   net/network net/portfwd \
+	   proto/agent_client proto/agent_proto proto/trace_fmt \
+	   lib/fsutil lib/pty lib/spawn lib/humantime lib/template lib/memsize
+# The privileged agent: agent/, proto/ and lib/ only.
+RLBPFD  := agent/rlbpfd agent/server agent/programs agent/registry agent/policy proto/agent_proto
+UNPACK  := image/rlbpf_unpack image/loader image/unpack lib/error
 
 COMMON_O := $(COMMON:%=$(B)/obj/%.o)
 RLBPF_O  := $(RLBPF:%=$(B)/obj/%.o)
 RLBPFD_O := $(RLBPFD:%=$(B)/obj/%.o)
 UNPACK_O := $(UNPACK:%=$(B)/obj/%.o)
 # The detached supervisor's long-lived half: static, so it stays small.
-MONITOR  := rlbpf_monitor detach logfile status fsutil supervise pty error network portfwd \
-	    agent_client agent_proto cgroup2
+MONITOR  := supervise/rlbpf_monitor supervise/detach supervise/logfile supervise/status \
+	    supervise/supervise runtime/cgroup2 net/network net/portfwd \
+	    proto/agent_client proto/agent_proto lib/fsutil lib/pty lib/error
 MONITOR_O := $(MONITOR:%=$(B)/obj/%.o)
 MONITOR_BIN := $(B)/libexec/rlbpf/rlbpf-monitor
 
@@ -45,7 +56,9 @@ LIBEXEC  := $(B)/libexec/rlbpf/rlbpf-unpack
 IMAGE    := $(B)/share/rlbpf/busybox.tar
 SKEL     := $(B)/bpf/rlbpf.skel.h
 
-.PHONY: all deps test unit unit-san integration demo bench vmtest fuzz install clean vmlinux
+.PHONY: all deps test unit unit-san layers integration demo bench vmtest fuzz install clean vmlinux
+# A recipe that fails or is interrupted leaves no half-written target.
+.DELETE_ON_ERROR:
 all: deps $(BIN) $(LIBEXEC) $(MONITOR_BIN) $(IMAGE)
 
 deps:
@@ -66,21 +79,27 @@ $(SKEL): $(B)/bpf/rlbpf.bpf.o
 	$(BPFTOOL) gen skeleton $< name rlbpf > $@.tmp && mv $@.tmp $@
 vmlinux:
 	$(BPFTOOL) btf dump file /sys/kernel/btf/vmlinux format c > bpf/vmlinux.h
-# unit tests compile userspace/bpf_features.c themselves, so need the skeleton
-$(B)/tests/test_bpf_features $(B)/tests-san/test_bpf_features: $(SKEL)
+# unit tests compile userspace/lib/bpf_features.c themselves, so need the skeleton
+$(B)/tests/lib/test_bpf_features $(B)/tests-san/lib/test_bpf_features: $(SKEL)
 
 # ---- userspace
-$(B)/obj/%.o: userspace/%.c $(wildcard userspace/*.h) bpf/events.h | $(B)/obj
-	$(CC) $(CFLAGS) -c $< -o $@
-$(B)/obj/bpf_features.o $(B)/obj/rlbpfd.o $(B)/obj/agent_bpf.o $(B)/obj/agent_server.o: $(SKEL)
+# One object per source, under the folder of its source; headers are tracked
+# by the compiler's dependency files.
+$(B)/obj/%.o: userspace/%.c
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) $(DEPFLAGS) -c $< -o $@
+-include $(wildcard $(B)/obj/*/*.d)
+$(B)/obj/lib/bpf_features.o $(B)/obj/agent/rlbpfd.o $(B)/obj/agent/programs.o $(B)/obj/agent/server.o: $(SKEL)
+# Each program's link map records what went into it (tests/check_layers.sh).
+LINK_MAP = -Wl,-Map,$@.map
 $(B)/bin/rlbpf: $(RLBPF_O) $(COMMON_O) | $(B)/bin
-	$(CC) $(CFLAGS) $(LDFLAGS) $^ -o $@ $(RLBPF_LIBS)
+	$(CC) $(CFLAGS) $(LDFLAGS) $(LINK_MAP) $^ -o $@ $(RLBPF_LIBS)
 $(B)/bin/rlbpfd: $(RLBPFD_O) $(COMMON_O) | $(B)/bin
-	$(CC) $(CFLAGS) $(LDFLAGS) $^ -o $@ $(RLBPFD_LIBS)
+	$(CC) $(CFLAGS) $(LDFLAGS) $(LINK_MAP) $^ -o $@ $(RLBPFD_LIBS)
 $(MONITOR_BIN): $(MONITOR_O) | $(B)/libexec/rlbpf
-	$(CC) $(CFLAGS) $(LDFLAGS) -static $^ -o $@ -ljansson
+	$(CC) $(CFLAGS) $(LDFLAGS) $(LINK_MAP) -static $^ -o $@ -ljansson
 $(LIBEXEC): $(UNPACK_O) | $(B)/libexec/rlbpf
-	$(CC) $(CFLAGS) $(LDFLAGS) $^ -o $@ $(UNPACK_LIBS)
+	$(CC) $(CFLAGS) $(LDFLAGS) $(LINK_MAP) $^ -o $@ $(UNPACK_LIBS)
 
 # ---- the embedded default image: Debian's busybox-static plus our hog and tcpblast
 $(B)/bin/hog: tools/hog.c | $(B)/bin
@@ -93,20 +112,23 @@ $(B)/bin/maxrss $(B)/bin/memkill_poller $(B)/bin/faults: $(B)/bin/%: tools/%.c |
 $(IMAGE): tools/mkimage.sh $(B)/bin/hog $(B)/bin/tcpblast | $(B)/share/rlbpf
 	tools/mkimage.sh $@ $(B)/bin/hog $(B)/bin/tcpblast
 
-$(B)/obj $(B)/bin $(B)/libexec/rlbpf $(B)/bpf $(B)/share/rlbpf $(B)/tests $(B)/tests-san:
+$(B)/bin $(B)/libexec/rlbpf $(B)/bpf $(B)/share/rlbpf:
 	mkdir -p $@
 
 # ---- tests: cmocka units (plain and under ASan+UBSan), then the integration suite
-UNIT_SRC := $(wildcard tests/unit/test_*.c)
+UNIT_SRC := $(wildcard tests/unit/*/test_*.c)
 UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(B)/tests/%)
 UNIT_SAN := $(UNIT_SRC:tests/unit/%.c=$(B)/tests-san/%)
-# Each test names the modules it links on its first line: /* links: caps error */
+UNIT_HDR := $(wildcard userspace/*/*.h) bpf/events.h
+# Each test names the modules it links on its first line: /* links: runtime/caps lib/error */
 test_links = $(patsubst %,userspace/%.c,$(shell sed -n '1s@^/\* links: \(.*\) \*/@\1@p' $(1)))
 
 .SECONDEXPANSION:
-$(B)/tests/%: tests/unit/%.c $$(call test_links,tests/unit/$$*.c) | $(B)/tests
+$(B)/tests/%: tests/unit/%.c $$(call test_links,tests/unit/$$*.c) $(UNIT_HDR)
+	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) -Itests/unit $< $(call test_links,$<) -o $@ $(TEST_LIBS)
-$(B)/tests-san/%: tests/unit/%.c $$(call test_links,tests/unit/$$*.c) | $(B)/tests-san
+$(B)/tests-san/%: tests/unit/%.c $$(call test_links,tests/unit/$$*.c) $(UNIT_HDR)
+	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) $(SAN) -Itests/unit $< $(call test_links,$<) -o $@ $(TEST_LIBS)
 
 unit: $(UNIT_BIN)
@@ -114,13 +136,17 @@ unit: $(UNIT_BIN)
 unit-san: $(UNIT_SAN)
 	@tests/run-units.sh $(UNIT_SAN)
 
+# The folders' layers and what each program links (README, Layout).
+layers: $(BIN) $(LIBEXEC) $(MONITOR_BIN)
+	@tests/check_layers.sh $(B)
+
 integration: all
 	@tests/integration/run.sh
 
 test:
 	@tools/deps.sh test
 	@$(MAKE) --no-print-directory all
-	@$(MAKE) --no-print-directory unit unit-san integration
+	@$(MAKE) --no-print-directory layers unit unit-san integration
 
 demo:
 	@tools/deps.sh build
@@ -139,10 +165,10 @@ vmtest:
 
 # libFuzzer on the agent's protocol decoder (what any local user can send it)
 FUZZ_SECONDS ?= 60
-$(B)/fuzz/fuzz_agent_proto: tests/fuzz/fuzz_agent_proto.c userspace/agent_proto.c userspace/agent_proto.h bpf/events.h
+$(B)/fuzz/fuzz_agent_proto: tests/fuzz/fuzz_agent_proto.c userspace/proto/agent_proto.c userspace/proto/agent_proto.h bpf/events.h
 	mkdir -p $(B)/fuzz
 	$(CLANG) -g -O1 -std=gnu11 -Wall -Wextra -Werror -D_GNU_SOURCE -iquote userspace -Ibpf \
-		-fsanitize=fuzzer,address,undefined $< userspace/agent_proto.c -o $@
+		-fsanitize=fuzzer,address,undefined $< userspace/proto/agent_proto.c -o $@
 fuzz: $(B)/fuzz/fuzz_agent_proto
 	mkdir -p $(B)/fuzz/corpus
 	$< -max_total_time=$(FUZZ_SECONDS) -max_len=8192 $(B)/fuzz/corpus tests/fuzz/corpus

@@ -1,0 +1,298 @@
+/* Loading, attaching and pinning rlbpf's BPF object (agent_bpf.h).
+ *
+ * Layout: RL_PIN_DIR/maps/<map> and RL_PIN_DIR/links/<program>. Maps are
+ * pinned before links, so a complete maps/ directory plus a non-empty links/
+ * one means an earlier agent finished; anything less is a failed start that
+ * is cleared and done again. A restarted agent only needs the maps: the
+ * pinned links keep the old programs running against them. */
+#include "agent/programs.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <sys/statfs.h>
+#include <unistd.h>
+
+#include <linux/magic.h>
+
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+
+#include "lib/cleanup.h"
+#include "rlbpf.skel.h"
+
+#define MAPS_DIR RL_PIN_DIR "/maps"
+#define LINKS_DIR RL_PIN_DIR "/links"
+#define OWN_CGROUP2 "/run/rlbpf/cgroup2"
+#define OBJECT_STAMP "/run/rlbpf/pinned-object" /* see same_build() */
+
+static const char *const map_names[] = {"containers",    "tasks",        "events",
+					 "port_policy",   "stats",        "setid_pending",
+					 "bind_pending",  "proc_mem",     "pids_refused"};
+
+static bool fs_is(const char *path, unsigned long magic)
+{
+	struct statfs st;
+	return statfs(path, &st) == 0 && (unsigned long)st.f_type == magic;
+}
+
+static void note(struct rl_agent_bpf *b, const char *what)
+{
+	size_t n = strlen(b->notes);
+	snprintf(b->notes + n, sizeof(b->notes) - n, "%s%s", n ? "; " : "", what);
+}
+
+static int mounts(struct rl_agent_bpf *b, struct rl_error *err)
+{
+	if (!fs_is("/sys/fs/bpf", BPF_FS_MAGIC) &&
+	    mount("bpf", "/sys/fs/bpf", "bpf", 0, "mode=0700") < 0)
+		return rl_fail_errno(err, errno, "cannot mount bpffs on /sys/fs/bpf, where the "
+				     "agent pins its maps; mount it (mount -t bpf bpf /sys/fs/bpf)");
+	/* libbpf finds tracepoint ids in tracefs */
+	if (!fs_is("/sys/kernel/tracing", TRACEFS_MAGIC) &&
+	    !fs_is("/sys/kernel/debug/tracing", TRACEFS_MAGIC) &&
+	    mount("tracefs", "/sys/kernel/tracing", "tracefs", 0, NULL) < 0)
+		return rl_fail_errno(err, errno, "cannot mount tracefs on /sys/kernel/tracing, "
+				     "which attaching tracepoints needs");
+	if (fs_is("/sys/fs/cgroup/unified", CGROUP2_SUPER_MAGIC))
+		snprintf(b->cgroup2, sizeof(b->cgroup2), "/sys/fs/cgroup/unified");
+	else if (fs_is("/sys/fs/cgroup", CGROUP2_SUPER_MAGIC))
+		snprintf(b->cgroup2, sizeof(b->cgroup2), "/sys/fs/cgroup");
+	else if (fs_is(OWN_CGROUP2, CGROUP2_SUPER_MAGIC) ||
+		 ((mkdir(OWN_CGROUP2, 0755) == 0 || errno == EEXIST) &&
+		  mount("cgroup2", OWN_CGROUP2, "cgroup2", 0, NULL) == 0))
+		snprintf(b->cgroup2, sizeof(b->cgroup2), OWN_CGROUP2);
+	else
+		note(b, "no cgroup2 hierarchy and none could be mounted: the port policy is off");
+	return 0;
+}
+
+static void remove_dir(const char *path)
+{
+	DIR *d = opendir(path);
+	if (!d)
+		return;
+	for (struct dirent *e; (e = readdir(d));) {
+		char p[PATH_MAX];
+		if (e->d_name[0] == '.')
+			continue;
+		snprintf(p, sizeof(p), "%s/%s", path, e->d_name);
+		unlink(p);
+	}
+	closedir(d);
+	rmdir(path);
+}
+
+int rl_agent_bpf_unload_idle(struct rl_error *err)
+{
+	/* a running agent holds this lock; pulling the pins from under it
+	 * would silently stop all tracking while it still serves clients */
+	_cleanup_close_ int lock = open(RL_AGENT_LOCK, O_RDWR | O_CLOEXEC);
+	if (lock >= 0 && flock(lock, LOCK_EX | LOCK_NB) < 0)
+		return rl_fail(err, EBUSY, "rlbpfd is running (it holds %s); stop it first, "
+			       "then unload", RL_AGENT_LOCK);
+	return rl_agent_bpf_unload(err);
+}
+
+int rl_agent_bpf_unload(struct rl_error *err)
+{
+	(void)err;
+	/* the registry describes what the maps held; without them it is stale */
+	unlink("/run/rlbpf/registry");
+	unlink(OBJECT_STAMP);
+	remove_dir(LINKS_DIR);
+	remove_dir(MAPS_DIR);
+	if (rmdir(RL_PIN_DIR) < 0 && errno != ENOENT)
+		return rl_fail_errno(err, errno, "cannot remove %s", RL_PIN_DIR);
+	return 0;
+}
+
+/* Which build pinned what is there: a hash of the BPF object embedded in
+ * this rlbpfd, kept beside the registry. Pins of another build are not
+ * reused (their programs or map layouts may differ); they are replaced. */
+
+static unsigned long long object_hash(void)
+{
+	size_t n;
+	const unsigned char *p = rlbpf__elf_bytes(&n);
+	unsigned long long h = 1469598103934665603ull; /* FNV-1a */
+	for (size_t i = 0; i < n; i++)
+		h = (h ^ p[i]) * 1099511628211ull;
+	return h;
+}
+
+static bool same_build(void)
+{
+	_cleanup_fclose_ FILE *f = fopen(OBJECT_STAMP, "re");
+	unsigned long long h;
+	return f && fscanf(f, "%llx", &h) == 1 && h == object_hash();
+}
+
+static void stamp_build(void)
+{
+	_cleanup_fclose_ FILE *f = fopen(OBJECT_STAMP, "we");
+	if (f)
+		fprintf(f, "%llx\n", object_hash());
+}
+
+static bool links_pinned(void)
+{
+	DIR *d = opendir(LINKS_DIR);
+	bool any = false;
+	if (!d)
+		return false;
+	for (struct dirent *e; (e = readdir(d));)
+		any |= e->d_name[0] != '.';
+	closedir(d);
+	return any;
+}
+
+bool rl_agent_bpf_attached(const char *prog)
+{
+	char p[PATH_MAX];
+	snprintf(p, sizeof(p), LINKS_DIR "/%s", prog);
+	return access(p, F_OK) == 0;
+}
+
+static int get_pinned(const char *name)
+{
+	char p[PATH_MAX];
+	snprintf(p, sizeof(p), MAPS_DIR "/%s", name);
+	return bpf_obj_get(p);
+}
+
+static int *map_slot(struct rl_agent_bpf *b, const char *name)
+{
+	if (!strcmp(name, "containers")) return &b->containers;
+	if (!strcmp(name, "tasks")) return &b->tasks;
+	if (!strcmp(name, "events")) return &b->events;
+	if (!strcmp(name, "port_policy")) return &b->port_policy;
+	if (!strcmp(name, "stats")) return &b->stats;
+	return NULL;
+}
+
+static int reuse(struct rl_agent_bpf *b)
+{
+	for (size_t i = 0; i < sizeof(map_names) / sizeof(map_names[0]); i++) {
+		int fd = get_pinned(map_names[i]);
+		int *slot = map_slot(b, map_names[i]);
+		if (fd < 0)
+			return -errno;
+		if (slot)
+			*slot = fd;
+		else
+			close(fd);
+	}
+	b->reused = true;
+	return 0;
+}
+
+static int load_and_pin(struct rl_agent_bpf *b, struct rl_error *err)
+{
+	struct bpf_program *p;
+	struct bpf_map *m;
+	int r;
+
+	b->skel = rlbpf__open();
+	if (!b->skel)
+		return rl_fail_errno(err, errno, "opening the BPF object built into rlbpfd failed");
+	r = rlbpf__load(b->skel);
+	if (r)
+		return rl_fail_errno(err, r, "loading the BPF programs failed (libbpf's reason "
+				     "is above); rlbpfd --probe shows what this kernel allows");
+	if (mkdir(RL_PIN_DIR, 0700) < 0 && errno != EEXIST)
+		return rl_fail_errno(err, errno, "cannot create %s", RL_PIN_DIR);
+	if ((mkdir(MAPS_DIR, 0700) < 0 && errno != EEXIST) ||
+	    (mkdir(LINKS_DIR, 0700) < 0 && errno != EEXIST))
+		return rl_fail_errno(err, errno, "cannot create the pin directories in %s",
+				     RL_PIN_DIR);
+	bpf_object__for_each_map(m, b->skel->obj) {
+		char path[PATH_MAX];
+		int *slot = map_slot(b, bpf_map__name(m));
+		if (bpf_map__type(m) == BPF_MAP_TYPE_UNSPEC || strchr(bpf_map__name(m), '.'))
+			continue; /* .rodata and friends: nothing to share */
+		snprintf(path, sizeof(path), MAPS_DIR "/%s", bpf_map__name(m));
+		r = bpf_map__pin(m, path);
+		if (r)
+			return rl_fail_errno(err, r, "cannot pin map %s at %s", bpf_map__name(m), path);
+		if (slot)
+			*slot = dup(bpf_map__fd(m));
+	}
+	_cleanup_close_ int cg = b->cgroup2[0] ? open(b->cgroup2, O_RDONLY | O_DIRECTORY | O_CLOEXEC) : -1;
+	bpf_object__for_each_program(p, b->skel->obj) {
+		char path[PATH_MAX];
+		enum bpf_attach_type t = bpf_program__expected_attach_type(p);
+		struct bpf_link *l;
+
+		if (!bpf_program__autoload(p))
+			continue;
+		if (t == BPF_CGROUP_INET4_BIND || t == BPF_CGROUP_INET6_BIND) {
+			if (cg < 0)
+				continue;
+			l = bpf_program__attach_cgroup(p, cg);
+		} else {
+			l = bpf_program__attach(p);
+		}
+		if (!l) {
+			char what[160];
+			snprintf(what, sizeof(what), "%s not attached (%s)", bpf_program__name(p),
+				 strerror(errno));
+			note(b, what);
+			continue;
+		}
+		snprintf(path, sizeof(path), LINKS_DIR "/%s", bpf_program__name(p));
+		r = bpf_link__pin(l, path);
+		bpf_link__destroy(l); /* the pin holds it now */
+		if (r)
+			return rl_fail_errno(err, r, "cannot pin link %s", path);
+	}
+	return 0;
+}
+
+int rl_agent_bpf_open(struct rl_agent_bpf *b, struct rl_error *err)
+{
+	int r;
+
+	memset(b, 0, sizeof(*b));
+	b->containers = b->tasks = b->events = b->port_policy = b->stats = -1;
+	r = mounts(b, err);
+	if (r < 0)
+		return r;
+	if (links_pinned()) {
+		if (!same_build())
+			note(b, "the pinned programs were another build's: replaced (their containers "
+				"must register again)");
+		else if (reuse(b) == 0)
+			return 0;
+	}
+	/* a half-made pin directory from a start that failed */
+	rl_agent_bpf_close(b);
+	rl_agent_bpf_unload(err);
+	b->containers = b->tasks = b->events = b->port_policy = b->stats = -1;
+	r = load_and_pin(b, err);
+	if (r == 0)
+		stamp_build();
+	if (r < 0) {
+		struct rl_error ignored;
+		rl_agent_bpf_close(b);
+		rl_agent_bpf_unload(&ignored);
+	}
+	return r;
+}
+
+void rl_agent_bpf_close(struct rl_agent_bpf *b)
+{
+	int *fds[] = {&b->containers, &b->tasks, &b->events, &b->port_policy, &b->stats};
+	for (size_t i = 0; i < sizeof(fds) / sizeof(fds[0]); i++) {
+		if (*fds[i] >= 0)
+			close(*fds[i]);
+		*fds[i] = -1;
+	}
+	rlbpf__destroy(b->skel);
+	b->skel = NULL;
+}

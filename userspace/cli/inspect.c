@@ -1,0 +1,172 @@
+/* rlbpf inspect [-f TEMPLATE] NAME|ID... */
+#include "cli/inspect.h"
+
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli/commands.h"
+#include "lib/template.h"
+
+static json_t *get_or(json_t *obj, const char *key, json_t *fallback)
+{
+	json_t *v = json_object_get(obj, key);
+	if (v) {
+		json_decref(fallback);
+		return json_incref(v);
+	}
+	return fallback;
+}
+
+/* How each limit is kept for this container, as decided when it started:
+ * "ebpf" (rlbpfd's in-kernel accounting), "cgroup2" (a delegated
+ * controller), "none" (--memory-enforce=none), or "no limit set". */
+static json_t *enforcement(json_t *config)
+{
+	json_t *host_config = json_object_get(config, "HostConfig");
+	json_t *chosen = json_object_get(config, "Enforcement");
+	const char *memory = json_string_value(json_object_get(chosen, "Memory"));
+	const char *pids = json_string_value(json_object_get(chosen, "Pids"));
+	bool cpus = json_integer_value(json_object_get(host_config, "NanoCpus")) > 0;
+	return json_pack("{s:s, s:s, s:s}", "Memory", memory && *memory ? memory : "no limit set",
+			 "Cpu", cpus ? "observed (rlbpf stats), not enforced" : "no limit set",
+			 "Pids", pids && *pids ? pids : "no limit set");
+}
+
+/* Docker's NetworkSettings: the published ports while running (the same
+ * shape as HostConfig.PortBindings, with 0.0.0.0 for "all addresses"), and
+ * the network mode. */
+static json_t *network_settings(json_t *host_config, bool running)
+{
+	json_t *ports = json_object();
+	const char *key;
+	json_t *list;
+	json_object_foreach(json_object_get(host_config, "PortBindings"), key, list) {
+		json_t *out = json_array();
+		size_t i;
+		json_t *b;
+		json_array_foreach(list, i, b) {
+			const char *ip = json_string_value(json_object_get(b, "HostIp"));
+			json_array_append_new(out, json_pack("{s:s, s:O}", "HostIp",
+							     ip && ip[0] ? ip : "0.0.0.0", "HostPort",
+							     json_object_get(b, "HostPort")));
+		}
+		json_object_set_new(ports, key, running ? out : json_null());
+		if (!running)
+			json_decref(out);
+	}
+	const char *mode = json_string_value(json_object_get(host_config, "NetworkMode"));
+	return json_pack("{s:o, s:s}", "Ports", ports, "NetworkMode", mode ? mode : "none");
+}
+
+json_t *rl_inspect_doc(const struct rl_state *st, json_t *config, const struct rl_status *s)
+{
+	char name[sizeof(st->name) + 1];
+	snprintf(name, sizeof(name), "/%s", st->name);
+	char log_path[PATH_MAX + 16];
+	snprintf(log_path, sizeof(log_path), "%s/container.log", st->dir);
+	json_t *host_config = json_object_get(config, "HostConfig");
+	bool running = s->state == RL_RUNNING;
+	return json_pack(
+		"{s:s, s:o, s:o, s:o,"
+		" s:{s:s, s:b, s:b, s:b, s:b, s:b, s:i, s:i, s:s, s:s, s:s},"
+		" s:o, s:s, s:s, s:i, s:o, s:o, s:o,"
+		" s:{s:s, s:o, s:s, s:i, s:o}}",
+		"Id", st->id, "Created", get_or(config, "Created", json_string("")),
+		"Path", get_or(config, "Path", json_string("")),
+		"Args", get_or(config, "Args", json_array()),
+		"State", "Status", rl_run_state_name(s->state), "Running", running, "Paused", false,
+		"Restarting", false, "OOMKilled", s->oom_killed, "Dead", false, "Pid",
+		running ? (int)s->pid : 0, "ExitCode", s->exit_code, "Error", s->error, "StartedAt",
+		s->started_at[0] ? s->started_at : "0001-01-01T00:00:00Z", "FinishedAt",
+		s->finished_at[0] ? s->finished_at : "0001-01-01T00:00:00Z",
+		"Image", get_or(config, "ImageID", json_string("")), "Name", name, "LogPath", log_path,
+		"RestartCount", 0, "HostConfig", get_or(config, "HostConfig", json_object()),
+		"NetworkSettings", network_settings(host_config, running),
+		"Config", get_or(config, "Config", json_object()),
+		"Rlbpf", "StateDir", st->dir, "Rootfs", get_or(config, "Rootfs", json_string("")),
+		"Runtime", "rlbpf (rootless; user, mount, pid, uts, ipc and net namespaces)",
+		"SupervisorPid", running ? (int)s->supervisor : 0, "Enforcement",
+		enforcement(config));
+}
+
+static void usage(FILE *out)
+{
+	fputs("Usage: rlbpf inspect [OPTIONS] CONTAINER [CONTAINER...]\n"
+	      "\n"
+	      "Show containers as a JSON array, in Docker's shape plus an Rlbpf section.\n"
+	      "\n"
+	      "Options:\n"
+	      "  -f, --format TEMPLATE  print each through a Go-style template, e.g.\n"
+	      "                         '{{.State.Pid}}', '{{json .State}}', '{{.Name}}'\n"
+	      "  -h, --help             show this help\n",
+	      out);
+}
+
+int cmd_inspect(int argc, char **argv)
+{
+	static const struct option longs[] = {
+		{"format", required_argument, NULL, 'f'},
+		{"help", no_argument, NULL, 'h'},
+		{0},
+	};
+	const char *format = NULL;
+	int c;
+	opterr = 0;
+	optind = 0;
+	while ((c = getopt_long(argc, argv, "+:f:h", longs, NULL)) != -1) {
+		if (c == 'f') {
+			format = optarg;
+		} else if (c == 'h') {
+			usage(stdout);
+			return 0;
+		} else {
+			fprintf(stderr, "rlbpf inspect: %s '%s'; see 'rlbpf inspect --help'\n",
+				c == ':' ? "missing value for" : "unknown option", argv[optind - 1]);
+			return RL_EXIT_INTERNAL;
+		}
+	}
+	if (optind >= argc) {
+		fputs("rlbpf inspect: no container given; see 'rlbpf inspect --help'\n", stderr);
+		return RL_EXIT_INTERNAL;
+	}
+	int code = 0;
+	json_t *all = json_array();
+	for (int i = optind; i < argc; i++) {
+		struct rl_error err = {0};
+		struct rl_state st;
+		struct rl_status s;
+		json_t *config = NULL;
+		if (rl_state_find(argv[i], &st, &err) < 0 || rl_status_read(&st, &s, &err) < 0 ||
+		    rl_state_config(&st, &config, &err) < 0) {
+			rl_error_print(&err, "rlbpf inspect");
+			code = RL_EXIT_INTERNAL;
+			continue;
+		}
+		json_t *doc = rl_inspect_doc(&st, config, &s);
+		json_decref(config);
+		if (!format) {
+			json_array_append_new(all, doc);
+			continue;
+		}
+		char *out = NULL;
+		if (rl_template_render(format, doc, &out, &err) < 0) {
+			rl_error_print(&err, "rlbpf inspect");
+			json_decref(doc);
+			json_decref(all);
+			return RL_EXIT_INTERNAL;
+		}
+		printf("%s\n", out);
+		free(out);
+		json_decref(doc);
+	}
+	if (!format && (json_array_size(all) > 0 || code == 0)) {
+		char *text = json_dumps(all, JSON_INDENT(4) | JSON_PRESERVE_ORDER);
+		if (text)
+			printf("%s\n", text);
+		free(text);
+	}
+	json_decref(all);
+	return code;
+}

@@ -1,0 +1,64 @@
+/* Applying an image layer (a tar, plain or compressed) onto a root
+ * filesystem, as the rlbpf-unpack helper does inside the user namespace:
+ * whiteouts, ownership, and refusal of anything that could reach outside
+ * the rootfs. Used by the rlbpf-unpack helper only. */
+#pragma once
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "lib/error.h"
+
+/* The ids that exist here: the ranges of /proc/self/uid_map or gid_map, in
+ * this namespace's numbers. */
+struct rl_idset {
+	size_t n;
+	struct {
+		uint32_t first, count;
+	} r[16];
+};
+
+/* Reads a uid_map/gid_map-format file. */
+int rl_idset_read(const char *path, struct rl_idset *set, struct rl_error *err);
+bool rl_idset_has(const struct rl_idset *set, uint32_t id);
+/* How many ids are mapped (a single-id map has 1). */
+uint64_t rl_idset_size(const struct rl_idset *set);
+
+struct rl_layer_ids {
+	/* false with a single-id map: every file belongs to 0, and setuid and
+	 * setgid bits of files that belonged to someone else are dropped. */
+	bool keep_owner;
+	/* With keep_owner: a file owned by an id outside these is refused. */
+	struct rl_idset uids, gids;
+};
+
+/* Reads /proc/self/uid_map and gid_map: keep_owner unless only one id is
+ * mapped. */
+int rl_layer_ids_here(struct rl_layer_ids *ids, struct rl_error *err);
+
+/* Cleans an entry path: leading "./" and repeated or trailing slashes
+ * dropped ("" is the root). -EINVAL for a ".." component, -EPERM for an
+ * absolute path, -ENAMETOOLONG. */
+int rl_entry_path_clean(const char *path, char *out, size_t len);
+
+/* Whether a symlink at `path` (clean) with this target, read relatively,
+ * climbs above the root. Absolute targets are the container's business
+ * (they resolve inside its root when it runs) and do not. */
+bool rl_symlink_escapes(const char *path, const char *target);
+
+/* Applies the layer read from fd (from its start) onto the directory
+ * rootfs: first its whiteouts (.wh.NAME removes NAME, .wh..wh..opq empties
+ * its directory of what lower layers put there), then its entries in
+ * order. Refused, with one line in err that starts with `what`: paths with
+ * ".." or absolute ones, writes through a symlink, hard links to anything
+ * outside the rootfs, symlinks that climb above it, device nodes, owners
+ * outside ids (setuid/setgid ones named as such), and anything that is not
+ * a tar. fd is left open. */
+int rl_layer_apply(const char *rootfs, int fd, const char *what, const struct rl_layer_ids *ids,
+		   struct rl_error *err);
+
+/* Removes name (a tree, never following symlinks) in dirfd. 0 or -errno. */
+int rl_remove_at(int dirfd, const char *name);
+
+/* Total size of the regular files under dir, each inode counted once. */
+int rl_tree_size(const char *dir, uint64_t *size, struct rl_error *err);

@@ -1,0 +1,396 @@
+/* Run-time probes of what this kernel lets rlbpf's BPF side do.
+ *
+ * Each probe asks the kernel the smallest question that decides a feature,
+ * preferably by loading the program that feature will really use (the
+ * skeleton's "?"-sections, bpf/probes.bpf.h), and records the kernel's answer
+ * as 0 or a negative errno plus a sentence saying what was tried. Everything a
+ * probe loads is unloaded before it returns; nothing is pinned or mounted. */
+#include "lib/bpf_features.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/statfs.h>
+#include <unistd.h>
+
+#include <linux/magic.h>
+
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+
+#include "lib/cleanup.h"
+#include "rlbpf.skel.h"
+
+#define BTF_VMLINUX "/sys/kernel/btf/vmlinux"
+#define KPROBE_PMU "/sys/bus/event_source/devices/kprobe"
+#define BPFFS_DIR "/sys/fs/bpf"
+
+#define PRIV_HINT "needs root or CAP_BPF+CAP_PERFMON"
+
+struct probe_ctx {
+	/* 0 when the bpf() syscall loads a trivial program for this caller;
+	 * otherwise its errno, and load probes report it without trying:
+	 * libbpf's helper probe would otherwise guess "supported" on EPERM. */
+	int load_err;
+};
+
+typedef int (*probe_fn)(const struct probe_ctx *ctx, char *detail, size_t len);
+
+static void rlbpf_destroyp(struct rlbpf **skel)
+{
+	rlbpf__destroy(*skel); /* NULL-safe */
+}
+#define _cleanup_skel_ __attribute__((cleanup(rlbpf_destroyp)))
+
+static int drop_libbpf_output(enum libbpf_print_level level, const char *fmt,
+			      va_list ap)
+{
+	(void)level;
+	(void)fmt;
+	(void)ap;
+	return 0;
+}
+
+/* Writes the detail and passes status through, so probes end with
+ * `return say(status, detail, len, "...")`. */
+__attribute__((format(printf, 4, 5))) static int
+say(int status, char *detail, size_t len, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(detail, len, fmt, ap);
+	va_end(ap);
+	return status;
+}
+
+static int not_tried(const struct probe_ctx *ctx, char *detail, size_t len)
+{
+	return say(ctx->load_err, detail, len,
+		   "not tried: bpf() refuses to load any program for this "
+		   "caller (%s); " PRIV_HINT,
+		   strerror(-ctx->load_err));
+}
+
+/* A two-instruction tracepoint program: the kernel's plain answer to
+ * "may this caller load BPF at all", errno included (libbpf's probes fold
+ * every failure into "unsupported"). */
+static int trivial_load(void)
+{
+	const struct bpf_insn insns[] = {
+		{ .code = BPF_ALU64 | BPF_MOV | BPF_K, .dst_reg = BPF_REG_0 },
+		{ .code = BPF_JMP | BPF_EXIT },
+	};
+	int fd = bpf_prog_load(BPF_PROG_TYPE_TRACEPOINT, "rl_trivial", "GPL",
+			       insns, sizeof(insns) / sizeof(insns[0]), NULL);
+	if (fd < 0)
+		return -errno;
+	close(fd);
+	return 0;
+}
+
+/* Opens the rlbpf object and loads it. prog == NULL: the agent's programs as
+ * the object declares them; else only that program and no maps (the probes
+ * use none, so no 1 MiB ring buffer is made just to ask a question). */
+static int open_and_load(const char *prog, struct rlbpf **out)
+{
+	_cleanup_skel_ struct rlbpf *skel = rlbpf__open();
+	if (!skel)
+		return errno ? -errno : -ENOMEM;
+
+	if (prog) {
+		struct bpf_program *p;
+		struct bpf_map *m;
+		bool found = false;
+
+		bpf_object__for_each_program(p, skel->obj) {
+			bool mine = strcmp(bpf_program__name(p), prog) == 0;
+			bpf_program__set_autoload(p, mine);
+			found |= mine;
+		}
+		if (!found)
+			return -ENOENT; /* would load nothing and "succeed" */
+		bpf_object__for_each_map(m, skel->obj)
+			bpf_map__set_autocreate(m, false);
+	}
+	int r = rlbpf__load(skel);
+	if (r)
+		return r < 0 ? r : -r;
+	*out = RL_TAKE(skel);
+	return 0;
+}
+
+static int load_one(const char *prog)
+{
+	_cleanup_skel_ struct rlbpf *skel = NULL;
+	return open_and_load(prog, &skel);
+}
+
+static bool fs_is(const char *path, unsigned long magic)
+{
+	struct statfs st;
+	return statfs(path, &st) == 0 && (unsigned long)st.f_type == magic;
+}
+
+static const char *tracefs_dir(void)
+{
+	if (fs_is("/sys/kernel/tracing", TRACEFS_MAGIC))
+		return "/sys/kernel/tracing";
+	if (fs_is("/sys/kernel/debug/tracing", TRACEFS_MAGIC))
+		return "/sys/kernel/debug/tracing";
+	return NULL;
+}
+
+static const char *cgroup2_dir(void)
+{
+	/* hybrid hosts mount it beside v1; unified hosts at the top */
+	if (fs_is("/sys/fs/cgroup/unified", CGROUP2_SUPER_MAGIC))
+		return "/sys/fs/cgroup/unified";
+	if (fs_is("/sys/fs/cgroup", CGROUP2_SUPER_MAGIC))
+		return "/sys/fs/cgroup";
+	return NULL;
+}
+
+/* ---- the probes, in table order ---- */
+
+static int probe_btf(const struct probe_ctx *ctx, char *d, size_t n)
+{
+	(void)ctx;
+	_cleanup_close_ int fd = open(BTF_VMLINUX, O_RDONLY | O_CLOEXEC);
+	unsigned char magic[2];
+	struct stat st;
+
+	int e = errno;
+
+	if (fd < 0)
+		return say(-e, d, n,
+			   "cannot open " BTF_VMLINUX ": %s; CO-RE needs a kernel "
+			   "built with CONFIG_DEBUG_INFO_BTF",
+			   strerror(e));
+	ssize_t got = read(fd, magic, sizeof(magic));
+	if (got < 0) {
+		e = errno;
+		return say(-e, d, n, "cannot read " BTF_VMLINUX ": %s", strerror(e));
+	}
+	/* BTF_MAGIC 0xeB9F, little-endian on the hosts rlbpf targets */
+	if (got != 2 || magic[0] != 0x9f || magic[1] != 0xeb)
+		return say(-EINVAL, d, n,
+			   BTF_VMLINUX " does not start with the BTF magic");
+	if (fstat(fd, &st) < 0) {
+		e = errno;
+		return say(-e, d, n, "cannot stat " BTF_VMLINUX ": %s", strerror(e));
+	}
+	return say(0, d, n, BTF_VMLINUX " readable, %lld KiB of kernel BTF",
+		   (long long)st.st_size / 1024);
+}
+
+static int probe_bpf_syscall(const struct probe_ctx *ctx, char *d, size_t n)
+{
+	int r = libbpf_probe_bpf_prog_type(BPF_PROG_TYPE_TRACEPOINT, NULL);
+
+	if (r == 1)
+		return say(0, d, n, "bpf(BPF_PROG_LOAD) of a trivial tracepoint "
+				    "program succeeded");
+	if (ctx->load_err)
+		return say(ctx->load_err, d, n,
+			   "bpf(BPF_PROG_LOAD) of a trivial tracepoint program: "
+			   "%s; " PRIV_HINT,
+			   strerror(-ctx->load_err));
+	return say(r < 0 ? r : -EOPNOTSUPP, d, n,
+		   "libbpf's tracepoint program-type probe failed (%d) though a "
+		   "trivial load worked",
+		   r);
+}
+
+static int probe_ringbuf(const struct probe_ctx *ctx, char *d, size_t n)
+{
+	(void)ctx;
+	int r = libbpf_probe_bpf_map_type(BPF_MAP_TYPE_RINGBUF, NULL);
+	if (r == 1)
+		return say(0, d, n, "created and freed a BPF_MAP_TYPE_RINGBUF map");
+
+	/* ask again ourselves to learn why: libbpf only says yes or no */
+	int fd = bpf_map_create(BPF_MAP_TYPE_RINGBUF, "rl_probe", 0, 0,
+				(unsigned)sysconf(_SC_PAGESIZE), NULL);
+	if (fd >= 0) {
+		close(fd);
+		return say(-EOPNOTSUPP, d, n,
+			   "libbpf's ring-buffer probe failed (%d) though a "
+			   "direct create worked", r);
+	}
+	int e = errno;
+	return say(-e, d, n, "creating a BPF_MAP_TYPE_RINGBUF map: %s%s",
+		   strerror(e),
+		   e == EPERM ? "; " PRIV_HINT : e == EINVAL ? " (kernel < 5.8?)" : "");
+}
+
+static int probe_tracepoint(const struct probe_ctx *ctx, char *d, size_t n)
+{
+	if (ctx->load_err)
+		return not_tried(ctx, d, n);
+
+	_cleanup_skel_ struct rlbpf *skel = NULL;
+	int r = open_and_load(NULL, &skel);
+	if (r)
+		return say(r, d, n, "loading the sched fork/exec/exit programs: "
+				    "%s (the verifier or libbpf refused them)",
+			   strerror(-r));
+	if (!tracefs_dir())
+		return say(0, d, n, "loaded the sched fork/exec/exit programs; "
+				    "not attached: tracefs is not mounted");
+
+	/* attach one, to know attaching works; rl_exec only reports tasks in
+	 * the (empty) tasks map, so this changes nothing while attached */
+	struct bpf_link *link = bpf_program__attach(skel->progs.rl_exec);
+	if (!link) {
+		int e = errno;
+		return say(-e, d, n, "loaded the sched programs, but attaching "
+				     "tp/sched/sched_process_exec failed: %s",
+			   strerror(e));
+	}
+	bpf_link__destroy(link);
+	return say(0, d, n, "loaded the sched fork/exec/exit programs and "
+			    "attached sched_process_exec");
+}
+
+static int probe_tracefs(const struct probe_ctx *ctx, char *d, size_t n)
+{
+	(void)ctx;
+	const char *dir = tracefs_dir();
+	if (dir)
+		return say(0, d, n, "tracefs mounted at %s; tp/ programs can be "
+				    "attached", dir);
+	return say(-ENOENT, d, n,
+		   "tracefs not mounted, so tp/ programs cannot be attached: "
+		   "mount -t tracefs tracefs /sys/kernel/tracing");
+}
+
+static int probe_tp_btf(const struct probe_ctx *ctx, char *d, size_t n)
+{
+	if (ctx->load_err)
+		return not_tried(ctx, d, n);
+	int r = load_one("rl_probe_tpbtf");
+	if (r)
+		return say(r, d, n, "loading tp_btf/rss_stat (CO-RE read of "
+				    "mm->rss_stat): %s",
+			   strerror(-r));
+	return say(0, d, n, "loaded tp_btf/rss_stat reading mm->rss_stat via CO-RE");
+}
+
+static int probe_fentry(const struct probe_ctx *ctx, char *d, size_t n)
+{
+	if (ctx->load_err)
+		return not_tried(ctx, d, n);
+	int r = load_one("rl_probe_fentry");
+	if (r)
+		return say(r, d, n, "loading fentry/do_unlinkat: %s; optional, "
+				    "rlbpf uses tracepoints instead",
+			   strerror(-r));
+	return say(0, d, n, "loaded fentry/do_unlinkat");
+}
+
+static int probe_kprobe(const struct probe_ctx *ctx, char *d, size_t n)
+{
+	(void)ctx;
+	if (access(KPROBE_PMU, F_OK) == 0)
+		return say(0, d, n, "kprobe PMU present at " KPROBE_PMU);
+	int e = errno;
+	return say(-e, d, n, "no kprobe PMU at " KPROBE_PMU " (%s); optional, "
+			     "rlbpf uses tracepoints instead",
+		   strerror(e));
+}
+
+static int probe_cgroup_bind4(const struct probe_ctx *ctx, char *d, size_t n)
+{
+	const char *cg = cgroup2_dir();
+
+	if (ctx->load_err)
+		return not_tried(ctx, d, n);
+	int r = load_one("rl_probe_bind4");
+	if (r)
+		return say(r, d, n, "loading cgroup/bind4: %s%s; cgroup2 %s %s",
+			   strerror(-r), r == -EPERM ? " (needs CAP_NET_ADMIN)" : "",
+			   cg ? "at" : "not mounted", cg ? cg : "");
+	if (!cg)
+		return say(-ENOENT, d, n, "loaded cgroup/bind4, but no cgroup2 "
+					  "mount to attach it to (looked at "
+					  "/sys/fs/cgroup/unified, /sys/fs/cgroup)");
+	return say(0, d, n, "loaded cgroup/bind4; cgroup2 at %s to attach it to", cg);
+}
+
+static int probe_send_signal(const struct probe_ctx *ctx, char *d, size_t n)
+{
+	if (ctx->load_err)
+		return not_tried(ctx, d, n);
+	int r = libbpf_probe_bpf_helper(BPF_PROG_TYPE_TRACEPOINT,
+					BPF_FUNC_send_signal, NULL);
+	if (r != 1)
+		return say(r < 0 ? r : -EOPNOTSUPP, d, n,
+			   "the verifier does not offer bpf_send_signal to "
+			   "tracepoint programs (kernel < 5.3?)");
+	r = load_one("rl_probe_signal");
+	if (r)
+		return say(r, d, n, "bpf_send_signal offered, but loading a "
+				    "tracepoint calling it failed: %s",
+			   strerror(-r));
+	return say(0, d, n, "bpf_send_signal allowed in tracepoint programs; "
+			    "a program calling it loaded");
+}
+
+static int probe_bpffs(const struct probe_ctx *ctx, char *d, size_t n)
+{
+	(void)ctx;
+	struct statfs st;
+
+	if (statfs(BPFFS_DIR, &st) < 0) {
+		int e = errno;
+		return say(-e, d, n, "statfs " BPFFS_DIR ": %s", strerror(e));
+	}
+	if ((unsigned long)st.f_type != BPF_FS_MAGIC)
+		return say(-ENOENT, d, n,
+			   "no bpf filesystem at " BPFFS_DIR ", so nothing can be "
+			   "pinned: mount -t bpf bpf " BPFFS_DIR);
+	return say(0, d, n, "bpf filesystem mounted at " BPFFS_DIR);
+}
+
+static const struct {
+	const char *name;
+	probe_fn fn;
+} probes[] = {
+	{ "btf", probe_btf },
+	{ "bpf_syscall", probe_bpf_syscall },
+	{ "ringbuf", probe_ringbuf },
+	{ "tracepoint", probe_tracepoint },
+	{ "tracefs", probe_tracefs },
+	{ "tp_btf", probe_tp_btf },
+	{ "fentry", probe_fentry },
+	{ "kprobe", probe_kprobe },
+	{ "cgroup_bind4", probe_cgroup_bind4 },
+	{ "send_signal", probe_send_signal },
+	{ "bpffs", probe_bpffs },
+};
+
+size_t rl_bpf_features_probe(struct rl_bpf_feature *out, size_t max)
+{
+	size_t count = sizeof(probes) / sizeof(probes[0]);
+	if (count > max)
+		count = max;
+	if (!count)
+		return 0;
+
+	/* libbpf narrates failures on stderr; here failure is an answer, and
+	 * the detail strings say it once. Restored before returning. */
+	libbpf_print_fn_t saved = libbpf_set_print(drop_libbpf_output);
+	struct probe_ctx ctx = { .load_err = trivial_load() };
+
+	for (size_t i = 0; i < count; i++) {
+		out[i].name = probes[i].name;
+		out[i].detail[0] = '\0';
+		out[i].status = probes[i].fn(&ctx, out[i].detail, sizeof(out[i].detail));
+	}
+	libbpf_set_print(saved);
+	return count;
+}

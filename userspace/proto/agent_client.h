@@ -1,0 +1,63 @@
+/* Client side of the rlbpfd agent's local socket: a reachability check,
+ * and the requests of the protocol in agent_proto.h. */
+#pragma once
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "proto/agent_proto.h"
+#include "lib/paths.h"
+
+/* 0 when a connect() to RL_AGENT_SOCKET succeeds (the connection is closed
+ * at once), else a negative errno. `why` gets words either way: on failure
+ * what is wrong and what to do ("not running: ... does not exist; start it
+ * with `sudo rlbpfd`"). */
+int rl_agent_ping(char *why, size_t len);
+
+/* Same, for a socket at `path` (tests, and agents started with another
+ * socket path). */
+int rl_agent_ping_at(const char *path, char *why, size_t len);
+
+/* A connection and the bytes received but not yet decoded. */
+struct rl_agent_conn {
+	int fd;
+	/* room for many events per recv(): a trace under load reads in bulk */
+	unsigned char buf[64 * 1024];
+	size_t len;
+	uint32_t seq;
+};
+
+/* Connects (blocking, close-on-exec). Negative errno with words in why. */
+int rl_agent_connect(const char *path, struct rl_agent_conn *c, char *why, size_t len);
+void rl_agent_close(struct rl_agent_conn *c);
+
+/* Sends one request; waits for its reply at most timeout_ms (-1: forever).
+ * Returns the agent's status (0 or negative errno, its text in why), or a
+ * negative errno of the transport. */
+int rl_agent_request(struct rl_agent_conn *c, uint16_t type, const void *payload, size_t plen,
+		     struct rl_msg *reply, int timeout_ms, char *why, size_t len);
+
+/* The next message from the agent: 1 with *m, 0 on timeout, -ECONNRESET
+ * when the agent closed, another negative errno on a bad message. */
+int rl_agent_next(struct rl_agent_conn *c, struct rl_msg *m, int timeout_ms);
+
+/* Registers a container that has just started. Returns 0 and the agent's
+ * key, or a negative errno with why (agent absent: why says so). */
+struct rl_register_limits {
+	uint64_t mem_cap_bytes; /* 0: none */
+	uint32_t pids_limit;    /* 0: none */
+};
+int rl_agent_register(const char *id, const char *name, pid_t init_pid, uint64_t userns_ino,
+		      const struct rl_register_limits *limits, uint64_t *cid, char *why,
+		      size_t len);
+
+/* The agent's counters of one container (the caller's own, or any for
+ * root), on a connection that may serve many such requests. Returns 0, or a
+ * negative errno with why (-ENOENT: the agent does not know it). */
+int rl_agent_stats(struct rl_agent_conn *c, const char *id, struct rl_msg_stats_reply *out,
+		   char *why, size_t len);
+
+/* Whether the agent saw the container pass its memory cap: asked by its
+ * supervisor once it has reaped it. False when the agent cannot tell. */
+bool rl_agent_oom_killed(const char *id);

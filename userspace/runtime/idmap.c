@@ -1,0 +1,242 @@
+/* User-namespace id mapping: finds the caller's subordinate ranges and writes
+ * the container's uid_map/gid_map, through the setuid newuidmap/newgidmap
+ * helpers when there is a range, or directly (a single-id map) when there is
+ * none. */
+#include "runtime/idmap.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <pwd.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "lib/cleanup.h"
+#include "lib/spawn.h"
+
+#define SUBUID_PATH "/etc/subuid"
+#define SUBGID_PATH "/etc/subgid"
+#define NEWUIDMAP "/usr/bin/newuidmap"
+#define NEWGIDMAP "/usr/bin/newgidmap"
+
+/* A whole field of decimal digits that fits in 32 bits. (uint32_t)-1 is
+ * refused too: the kernel never maps it. */
+static bool parse_u32(const char *s, uint32_t *out)
+{
+	uint64_t v = 0;
+	if (!*s)
+		return false;
+	for (; *s; s++) {
+		if (*s < '0' || *s > '9')
+			return false;
+		v = v * 10 + (uint64_t)(*s - '0');
+		if (v >= UINT32_MAX)
+			return false;
+	}
+	*out = (uint32_t)v;
+	return true;
+}
+
+/* Splits "owner:start:count" in place; false for anything else. */
+static bool parse_line(char *line, const char **owner, struct rl_id_range *r)
+{
+	line[strcspn(line, "\n")] = '\0';
+	char *c1 = strchr(line, ':');
+	if (!c1 || c1 == line)
+		return false;
+	char *c2 = strchr(c1 + 1, ':');
+	if (!c2 || strchr(c2 + 1, ':'))
+		return false;
+	*c1 = *c2 = '\0';
+	uint32_t start, count;
+	if (!parse_u32(c1 + 1, &start) || !parse_u32(c2 + 1, &count) || count == 0)
+		return false;
+	/* The last id of the range must itself be mappable. */
+	if ((uint64_t)start + count > UINT32_MAX)
+		return false;
+	*owner = line;
+	r->start = start;
+	r->count = count;
+	return true;
+}
+
+static bool owner_matches(const char *owner, const char *user, uint32_t id)
+{
+	uint32_t n;
+	if (user && strcmp(owner, user) == 0)
+		return true;
+	return parse_u32(owner, &n) && n == id;
+}
+
+int rl_subid_lookup(const char *path, const char *user, uint32_t id, struct rl_id_range *out,
+		    struct rl_error *err)
+{
+	_cleanup_fclose_ FILE *f = fopen(path, "re");
+	if (!f) {
+		if (errno == ENOENT)
+			return rl_fail(err, ENOENT, "%s does not exist", path);
+		return rl_fail_errno(err, errno, "cannot read %s", path);
+	}
+	_cleanup_free_ char *line = NULL;
+	size_t cap = 0;
+	errno = 0;
+	while (getline(&line, &cap, f) >= 0) {
+		const char *owner;
+		struct rl_id_range r;
+		if (parse_line(line, &owner, &r) && owner_matches(owner, user, id)) {
+			*out = r;
+			return 0;
+		}
+		errno = 0;
+	}
+	if (ferror(f))
+		return rl_fail_errno(err, errno ? errno : EIO, "cannot read %s", path);
+	return rl_fail(err, ENOENT, "no range for %s (uid %" PRIu32 ") in %s", user ? user : "?",
+		       id, path);
+}
+
+int rl_idmap_plan(struct rl_idmap *m, struct rl_error *err)
+{
+	*m = (struct rl_idmap){.uid = getuid(), .gid = getgid()};
+	/* getpwuid may fail (a uid with no passwd entry): the numeric form of
+	 * the owner still matches, as shadow's own helpers do. */
+	struct passwd *pw = getpwuid(m->uid);
+	const char *name = pw ? pw->pw_name : NULL;
+
+	/* shadow keys both files by the user (name or uid), never by group. */
+	int r = rl_subid_lookup(SUBUID_PATH, name, m->uid, &m->subuid, err);
+	if (r == 0)
+		r = rl_subid_lookup(SUBGID_PATH, name, m->uid, &m->subgid, err);
+	if (r < 0 && r != -ENOENT)
+		return r;
+	if (r == -ENOENT || access(NEWUIDMAP, X_OK) < 0 || access(NEWGIDMAP, X_OK) < 0) {
+		m->single = true;
+		m->subuid = m->subgid = (struct rl_id_range){0, 0};
+	}
+	if (err)
+		*err = (struct rl_error){0};
+	return 0;
+}
+
+/* Writes the whole of `s` to /proc/PID/<file>. */
+static int write_proc(pid_t pid, const char *file, const char *s, struct rl_error *err)
+{
+	char path[64];
+	snprintf(path, sizeof(path), "/proc/%d/%s", (int)pid, file);
+	_cleanup_close_ int fd = open(path, O_WRONLY | O_CLOEXEC);
+	if (fd < 0)
+		return rl_fail_errno(err, errno, "cannot open %s", path);
+	size_t len = strlen(s);
+	/* These files take the whole map in one write; a short write is an
+	 * error, not something to continue. */
+	ssize_t n = write(fd, s, len);
+	if (n < 0)
+		return rl_fail_errno(err, errno, "cannot write '%.*s' to %s", (int)strcspn(s, "\n"), s,
+				     path);
+	if ((size_t)n != len)
+		return rl_fail(err, EIO, "short write to %s", path);
+	return 0;
+}
+
+static int apply_single(const struct rl_idmap *m, pid_t pid, struct rl_error *err)
+{
+	char map[64];
+	/* Denying setgroups is what lets an unprivileged process write gid_map. */
+	int r = write_proc(pid, "setgroups", "deny", err);
+	if (r < 0)
+		return r;
+	snprintf(map, sizeof(map), "0 %u 1\n", (unsigned)m->uid);
+	r = write_proc(pid, "uid_map", map, err);
+	if (r < 0)
+		return r;
+	snprintf(map, sizeof(map), "0 %u 1\n", (unsigned)m->gid);
+	return write_proc(pid, "gid_map", map, err);
+}
+
+/* One newuidmap or newgidmap run: PID 0 ID 1 1 START COUNT. */
+struct map_helper {
+	const char *what; /* the file whose range it maps */
+	char args[7][24];
+	char *argv[9];
+	struct rl_helper run;
+};
+
+static void map_helper_init(struct map_helper *h, const char *path, const char *what, pid_t pid,
+			    uint32_t id, const struct rl_id_range *range)
+{
+	const uint32_t vals[7] = {(uint32_t)pid, 0, id, 1, 1, range->start, range->count};
+	*h = (struct map_helper){.what = what};
+	h->argv[0] = (char *)path;
+	for (int i = 0; i < 7; i++) {
+		snprintf(h->args[i], sizeof(h->args[i]), "%" PRIu32, vals[i]);
+		h->argv[i + 1] = h->args[i];
+	}
+	h->argv[8] = NULL;
+}
+
+static int map_helper_error(const struct map_helper *h, struct rl_error *err)
+{
+	char how[48];
+	rl_helper_describe(&h->run, how, sizeof(how));
+	const int status = h->run.status;
+	if (WIFEXITED(status) && WEXITSTATUS(status) == 127 && !h->run.msg[0])
+		return rl_fail(err, EPERM,
+			       "%s could not be executed (%s); install Debian's uidmap package "
+			       "and check /etc/subuid with 'rlbpf setup'",
+			       h->argv[0], how);
+	return rl_fail(err, EPERM, "'%s %s %s %s %s %s %s %s' failed (%s)%s%s; check %s with 'rlbpf setup'",
+		       h->argv[0], h->args[0], h->args[1], h->args[2], h->args[3], h->args[4],
+		       h->args[5], h->args[6], how, h->run.msg[0] ? ": " : "", h->run.msg, h->what);
+}
+
+static int apply_helpers(const struct rl_idmap *m, pid_t pid, struct rl_error *err)
+{
+	static char *const envp[] = {"PATH=/usr/sbin:/usr/bin:/sbin:/bin", "LC_ALL=C", NULL};
+	struct map_helper h[2];
+	map_helper_init(&h[0], NEWUIDMAP, SUBUID_PATH, pid, m->uid, &m->subuid);
+	map_helper_init(&h[1], NEWGIDMAP, SUBGID_PATH, pid, m->gid, &m->subgid);
+
+	/* Both setuid helpers start before either is waited for: they are
+	 * independent and each costs a fork+exec of a setuid binary. */
+	int r = rl_helper_start(&h[0].run, h[0].argv, envp, err);
+	if (r < 0)
+		return r;
+	r = rl_helper_start(&h[1].run, h[1].argv, envp, err);
+	rl_helper_finish(&h[0].run);
+	if (r < 0)
+		return r;
+	rl_helper_finish(&h[1].run);
+	for (int i = 0; i < 2; i++)
+		if (!rl_helper_ok(&h[i].run))
+			return map_helper_error(&h[i], err);
+	return 0;
+}
+
+int rl_idmap_apply(const struct rl_idmap *m, pid_t pid, struct rl_error *err)
+{
+	if (pid <= 0)
+		return rl_fail(err, EINVAL, "idmap: invalid pid %d", (int)pid);
+	return m->single ? apply_single(m, pid, err) : apply_helpers(m, pid, err);
+}
+
+static uint32_t host_id(uint32_t caller, bool single, const struct rl_id_range *r, uint32_t id)
+{
+	if (id == 0)
+		return caller;
+	if (single || id - 1 >= r->count)
+		return (uint32_t)-1;
+	return r->start + (id - 1);
+}
+
+uid_t rl_idmap_host_uid(const struct rl_idmap *m, uid_t container_uid)
+{
+	return (uid_t)host_id(m->uid, m->single, &m->subuid, container_uid);
+}
+
+gid_t rl_idmap_host_gid(const struct rl_idmap *m, gid_t container_gid)
+{
+	return (gid_t)host_id(m->gid, m->single, &m->subgid, container_gid);
+}

@@ -1,0 +1,32 @@
+/* The container's seccomp filter, built with libseccomp. The filter is built
+ * (and a profile validated) before anything is created, and loaded by the
+ * container just before exec. */
+#pragma once
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "lib/error.h"
+#include "runtime/run_opts.h"
+
+struct rl_seccomp; /* opaque; NULL means unconfined */
+
+/* Builds the filter for the mode: the default profile (which relaxes the
+ * groups Docker relaxes for added capabilities in `caps`), nothing for
+ * unconfined, or a Docker-format JSON profile read from `profile_path`. */
+int rl_seccomp_build(enum rl_seccomp_mode mode, const char *profile_path, uint64_t caps,
+		     struct rl_seccomp **out, struct rl_error *err);
+
+/* Loads it into the calling process. With no_new_privs false, the caller
+ * must still hold CAP_SYS_ADMIN in its user namespace. */
+int rl_seccomp_load(struct rl_seccomp *s, bool no_new_privs, struct rl_error *err);
+
+/* Generating the BPF program is a few hundred microseconds of libseccomp's
+ * work; these two let one process generate it while the one that loads it
+ * gets on with something else. rl_seccomp_export() writes the program to
+ * fd (a pipe holds the largest one the kernel takes, 32 KiB); the writer
+ * closes fd after, and rl_seccomp_load_from() reads it to EOF and loads it
+ * as rl_seccomp_load() would. */
+int rl_seccomp_export(const struct rl_seccomp *s, int fd, struct rl_error *err);
+int rl_seccomp_load_from(int fd, bool no_new_privs, struct rl_error *err);
+
+void rl_seccomp_free(struct rl_seccomp *s);

@@ -1,0 +1,62 @@
+/* Registration of a started container with rlbpfd (trace_register.h). The
+ * note that tracing is off is said once, not on every run: a marker in the
+ * user's runtime directory remembers it was said, and goes when the agent
+ * answers again. */
+#include "supervise/trace_register.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "proto/agent_client.h"
+#include "lib/paths.h"
+
+int rl_trace_register(const struct rl_state *st, pid_t pid, int userns_fd,
+		      const struct rl_limits *limits, struct rl_error *err)
+{
+	char why[300], marker[PATH_MAX], dir[PATH_MAX - 32];
+	struct rl_error ignored;
+	struct stat ns;
+	uint64_t cid;
+	bool needed = rl_limits_for_agent(limits);
+	struct rl_register_limits want = {0};
+
+	if (needed)
+		want = (struct rl_register_limits){.mem_cap_bytes = limits->memory,
+						   .pids_limit = limits->pids_limit};
+	if (userns_fd < 0 || fstat(userns_fd, &ns) < 0)
+		return needed ? rl_fail_errno(err, errno, "cannot see the container's user namespace")
+			      : 0;
+	int r = rl_agent_register(st->id, st->name, pid, ns.st_ino, &want, &cid, why, sizeof(why));
+	if (r < 0 && needed) {
+		char msg[sizeof(err->msg)];
+		rl_limits_refusal(limits, why, msg, sizeof(msg));
+		return rl_fail(err, -r, "%s", msg);
+	}
+	if (rl_runtime_dir(dir, sizeof(dir), &ignored) < 0)
+		return 0;
+	snprintf(marker, sizeof(marker), "%s/tracing-off-noted", dir);
+	if (r == 0) {
+		unlink(marker);
+		return 0;
+	}
+	/* the container was over before the agent looked: nothing to trace,
+	 * and nothing wrong with tracing */
+	if (r == -ESRCH)
+		return 0;
+	int fd = open(marker, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+	if (fd < 0)
+		return 0; /* said before (or cannot remember it: stay quiet) */
+	close(fd);
+	fprintf(stderr, "rlbpf run: tracing is off (said once; `rlbpf info` tells the same): "
+			"rlbpfd %s\n", why);
+	return 0;
+}
+
+bool rl_trace_oom_killed(const char *id)
+{
+	return rl_agent_oom_killed(id);
+}
