@@ -31,6 +31,10 @@ cleanup() {
 	rm -rf --one-file-system "$tmp"
 }
 trap cleanup EXIT
+# interrupted: cleanup (EXIT) still stops what the bench started
+trap 'exit 130' INT
+trap 'exit 143' TERM
+trap 'exit 129' HUP
 
 make -C "$repo" --no-print-directory install PREFIX="$tmp/prefix" >/dev/null
 "$repo/tools/testusers.sh" create

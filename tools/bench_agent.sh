@@ -40,6 +40,10 @@ cleanup() {
 	rm -rf --one-file-system "$work"
 }
 trap cleanup EXIT
+# interrupted: cleanup (EXIT) still stops what the bench started
+trap 'exit 130' INT
+trap 'exit 143' TERM
+trap 'exit 129' HUP
 
 cc -O2 -static -o "$work/bindloop" "$repo/tools/bindloop.c"
 install -d -m 0700 -o "$user" "$work/run" "$work/data"

@@ -65,6 +65,7 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT
 trap 'exit 143' TERM
+trap 'exit 129' HUP
 
 if [ $# -ge 1 ]; then
 	prefix=$1

@@ -249,7 +249,12 @@ run_cell() {
 		"${qemu[@]}" -serial mon:stdio || true
 		return 0
 	fi
-	timeout -k 10 "$TIMEOUT" "${qemu[@]}" -serial stdio -monitor none </dev/null >"$log" 2>&1 || rc=$?
+	# `timeout` leads a process group of its own, which a terminal's ^C does
+	# not reach: stop_guests signals it by the pid kept here.
+	timeout -k 10 "$TIMEOUT" "${qemu[@]}" -serial stdio -monitor none </dev/null >"$log" 2>&1 &
+	echo $! >"$od/timeout.pid"
+	wait $! || rc=$?
+	rm -f "$od/timeout.pid"
 	echo $(($(date +%s) - t0)) >"$od/vm.seconds"
 	[ "$rc" = 124 ] || [ "$rc" = 137 ] && echo "hung: killed after ${TIMEOUT}s" >"$od/vm.error"
 	[ "$rc" != 0 ] && [ ! -f "$od/vm.error" ] && echo "qemu exited with status $rc" >"$od/vm.error"
@@ -305,6 +310,21 @@ probe_summary() {
 	     NR > 1 && NF >= 3 && $2 == "OK" { ok++ }
 	     END { if (!sep) printf "all %d OK", ok; else printf " (%d OK)", ok; print "" }' "$f"
 }
+
+# ---- interrupted (^C, a timeout around make, a closed terminal): every guest
+# stops with us, not at its own time limit.
+stop_guests() {
+	local f pid
+	for f in "$B"/out/*/timeout.pid; do
+		pid=$(cat "$f" 2>/dev/null) || continue
+		[ "$(cat "/proc/$pid/comm" 2>/dev/null)" = timeout ] || continue
+		kill -TERM -- "-$pid" 2>/dev/null || true
+	done
+	pkill -TERM -P $$ 2>/dev/null || true
+}
+trap 'stop_guests; exit 130' INT
+trap 'stop_guests; exit 143' TERM
+trap 'stop_guests; exit 129' HUP
 
 # ---- the cells
 IFS=, read -r -a series_list <<<"$KERNELS"

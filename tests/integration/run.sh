@@ -97,8 +97,11 @@ undelegate_t1() {
 	rmdir "$delegated" 2>/dev/null || echo "run.sh: cannot remove $delegated" >&2
 }
 
+case_pid=""
 cleanup() {
 	local u
+	# an interrupted case, with everything it started
+	[ -z "$case_pid" ] || kill -TERM -- "-$case_pid" 2>/dev/null
 	for u in "$T1" "$T2"; do
 		id "$u" >/dev/null 2>&1 && T_TMP=$tmp kill_user_procs "$u"
 	done
@@ -163,7 +166,7 @@ for u in "$T1" "$T2"; do
 	install -d -m 0700 -o "$u" -g "$(id -g "$u")" "$tmp/home/$u/run" "$tmp/home/$u/data"
 done
 
-export T_TMP=$tmp T_PREFIX=$prefix RLBPF=$prefix/bin/rlbpf T_CMD_TIMEOUT
+export T_TMP=$tmp T_PREFIX=$prefix RLBPF=$prefix/bin/rlbpf T_CMD_TIMEOUT T_REPO=$repo
 runuser -u "$T1" -- test -x "$RLBPF" ||
 	die "$T1 cannot run $RLBPF; the prefix must be readable by everyone"
 
@@ -209,9 +212,14 @@ run_case() {
 	# that returns exits 0 whatever its last command said: its verdict is
 	# in the files its assertions write; any other status means it died.
 	# shellcheck disable=SC2016 # expanded by the inner bash
+	# `timeout` leads a process group of its own, which a terminal's ^C does
+	# not reach: cleanup stops it through case_pid.
 	T_CASE_DIR=$dir timeout -k 10 "$T_CASE_TIMEOUT" \
 		bash -c 'set -u; . "$1"; . "$2"; "$3"; exit 0' case "$here/lib.sh" "$file" "$fn" \
-		</dev/null >"$dir/log" 2>&1 || rc=$?
+		</dev/null >"$dir/log" 2>&1 &
+	case_pid=$!
+	wait "$case_pid" || rc=$?
+	case_pid=""
 
 	# Whatever the case left running is killed now, and is a failure:
 	# rlbpf promises that nothing outlives the container.
