@@ -37,7 +37,8 @@ RLBPF   := cli/cli cli/run cli/exec cli/ps cli/inspect cli/logs cli/lifecycle cl
 	   proto/agent_client proto/agent_proto proto/trace_fmt \
 	   lib/fsutil lib/pty lib/spawn lib/humantime lib/template lib/memsize
 # The privileged agent: agent/, proto/ and lib/ only.
-RLBPFD  := agent/rlbpfd agent/server agent/programs agent/registry agent/policy proto/agent_proto
+RLBPFD  := agent/rlbpfd agent/server agent/programs agent/registry agent/policy agent/cgroups \
+	   proto/agent_proto
 UNPACK  := image/rlbpf_unpack image/loader image/unpack lib/error
 
 COMMON_O := $(COMMON:%=$(B)/obj/%.o)

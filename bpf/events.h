@@ -111,13 +111,25 @@ struct rl_ev_bind {
 	__u32 rule;          /* bind_granted: index of the policy rule; else 0 */
 };
 
+/* Who keeps a container's limits (rl_ev_mem.enforcer, inspect's
+ * Rlbpf.Enforcement). */
+#define RL_ENFORCER_NONE 0
+#define RL_ENFORCER_EBPF 1         /* rlbpfd's eBPF cap */
+#define RL_ENFORCER_AGENT_CGROUP 2 /* cgroups rlbpfd made: the kernel */
+#define RL_ENFORCER_CGROUP2 3      /* the user's delegated cgroup v2: the kernel */
+
 struct rl_ev_mem {
-	__u64 rss_bytes; /* the container's resident set at the time */
+	__u64 rss_bytes; /* the container's memory at the time (the kernel's
+			  * usage where a cgroup keeps the cap) */
 	__u64 cap_bytes; /* its memory cap */
 	__u32 percent;   /* mem_pressure: threshold crossed (50, 75, 90) */
-	__u32 victim_host_pid; /* oom_kill: the process sent SIGKILL */
+	__u32 victim_host_pid; /* oom_kill: the process killed */
 	__u32 victim_ns_pid;
 	__u32 signal;    /* oom_kill: the signal sent (SIGKILL) */
+	__u32 enforcer;  /* RL_ENFORCER_*: who acted */
+	__u32 victim_uid; /* oom_kill: the victim's uid as the host sees it */
+	__u32 victim_ns_uid; /* and inside (the agent fills it in) */
+	__u32 pad;
 };
 
 struct rl_ev_exit {
@@ -221,7 +233,7 @@ _Static_assert(sizeof(struct rl_event_header) == 56, "event header layout");
 _Static_assert(sizeof(struct rl_ev_setid) == 56, "setid layout");
 _Static_assert(sizeof(struct rl_ev_idmap) == 24 + 16 * RL_IDMAP_MAX, "idmap layout");
 _Static_assert(sizeof(struct rl_ev_bind) == 32, "bind layout");
-_Static_assert(sizeof(struct rl_ev_mem) == 32, "mem layout");
+_Static_assert(sizeof(struct rl_ev_mem) == 48, "mem layout");
 _Static_assert(sizeof(struct rl_ev_exit) == 8, "exit layout");
 _Static_assert(sizeof(struct rl_container) == 88, "container layout");
 _Static_assert(sizeof(struct rl_setid_pending) == 16, "setid pending layout");

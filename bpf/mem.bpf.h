@@ -84,7 +84,9 @@ static __always_inline void rl_mem_event(__u32 type, __u64 cid, struct rl_contai
 		e->u.mem.victim_host_pid = e->hdr.host_pid;
 		e->u.mem.victim_ns_pid = e->hdr.ns_pid;
 		e->u.mem.signal = RL_SIGKILL;
+		e->u.mem.victim_uid = e->hdr.host_uid;
 	}
+	e->u.mem.enforcer = RL_ENFORCER_EBPF;
 	/* the agent acts on an oom_kill: wake it now, not at its next tick */
 	bpf_ringbuf_submit(e, type == RL_EV_OOM_KILL ? BPF_RB_FORCE_WAKEUP : 0);
 }
@@ -213,5 +215,38 @@ int BPF_PROG(rl_rss_stat, struct mm_struct *mm, int member)
 	c->oom_victim_pid = bpf_get_current_pid_tgid() >> 32;
 	rl_mem_pressure(cid, c, rss);
 	rl_mem_event(RL_EV_OOM_KILL, cid, c, rss, (__u32)(rss * 100 / c->mem_cap_bytes), true);
+	return 0;
+}
+
+/* The kernel's OOM killer chose a victim: where a cgroup keeps the cap, this
+ * is how a container's memory ends, and the trace must say so. The victim
+ * is named by the tracepoint (the current task is whoever allocated); the
+ * agent adds the cgroup's usage and limit. */
+SEC("tp/oom/mark_victim")
+int rl_oom_victim(struct trace_event_raw_mark_victim *ctx)
+{
+	__u32 pid = (__u32)ctx->pid;
+	__u64 *id = bpf_map_lookup_elem(&tasks, &pid);
+	struct rl_container *c;
+	struct rl_event *e;
+	__u64 cid;
+
+	if (!id)
+		return 0;
+	cid = *id;
+	c = bpf_map_lookup_elem(&containers, &cid);
+	if (!c)
+		return 0;
+	e = rl_event_reserve(mem, RL_EV_OOM_KILL, cid, c);
+	if (!e)
+		return 0;
+	e->u.mem.victim_host_pid = pid;
+	e->u.mem.signal = RL_SIGKILL;
+	e->u.mem.enforcer = RL_ENFORCER_AGENT_CGROUP;
+	if (bpf_core_field_exists(ctx->uid))
+		e->u.mem.victim_uid = BPF_CORE_READ(ctx, uid);
+	else
+		e->u.mem.victim_uid = RL_ID_UNMAPPED;
+	bpf_ringbuf_submit(e, BPF_RB_FORCE_WAKEUP);
 	return 0;
 }

@@ -131,6 +131,9 @@ int rl_registry_save(const struct rl_registry *r)
 			fprintf(f, "c %" PRIu64 " %u %d %" PRIu64 " %" PRIu64 " %s %s\n", e->cid,
 				(unsigned)e->owner, (int)e->init_pid, e->userns_ino, e->lost_seen,
 				e->id, e->name);
+		if (e->used && (e->cg.memory || e->cg.pids || e->cg.cpu_millis))
+			fprintf(f, "g %" PRIu64 " %" PRIu64 " %u %u\n", e->cid, e->cg.memory,
+				e->cg.pids, e->cg.cpu_millis);
 	}
 	int bad = ferror(f);
 	if (fclose(f) != 0 || bad || rename(tmp, RL_REGISTRY_FILE) < 0) {
@@ -157,6 +160,16 @@ void rl_registry_load(struct rl_registry *r)
 		if (sscanf(line, "next %" SCNu64, &next) == 1) {
 			if (next > r->next_cid)
 				r->next_cid = next;
+			continue;
+		}
+		struct rl_cg_limits cg;
+		uint64_t cid;
+		if (sscanf(line, "g %" SCNu64 " %" SCNu64 " %u %u", &cid, &cg.memory, &cg.pids,
+			   &cg.cpu_millis) == 4) {
+			/* after its entry's line; an entry dropped takes it along */
+			struct rl_reg_entry *owner = rl_registry_find(r, cid);
+			if (owner)
+				owner->cg = cg;
 			continue;
 		}
 		if (sscanf(line, "c %" SCNu64 " %u %d %" SCNu64 " %" SCNu64 " %71s %127s", &e.cid,

@@ -7,6 +7,7 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include "agent/cgroups.h"
 #include "proto/agent_proto.h"
 #include "lib/error.h"
 
@@ -34,6 +35,8 @@ struct rl_reg_entry {
 	uint64_t lost_seen; /* events_lost already reported */
 	long dead_since;    /* monotonic seconds since its init was seen gone; 0 alive */
 	bool oom_handled;   /* it passed its memory cap and the agent killed it */
+	struct rl_cg_limits cg; /* the limits its agent-made cgroups hold; 0s: none */
+	uint64_t oom_kills_seen; /* the kernel's OOM kills in them already reported */
 };
 
 struct rl_registry {

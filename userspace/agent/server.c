@@ -37,6 +37,7 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 
+#include "agent/cgroups.h"
 #include "agent/programs.h"
 #include "agent/policy.h"
 #include "proto/agent_proto.h"
@@ -80,8 +81,20 @@ struct ended {
 	struct rl_container last;
 };
 
+/* Cgroups of containers that ended while a process was still leaving
+ * them: removed at a later tick. */
+#define CG_RM_MAX 64
+#define CG_RM_TICKS 600 /* one minute of tries */
+struct cg_removal {
+	char id[RL_ID_LEN];
+	struct rl_cg_limits lim;
+	unsigned tries; /* 0: slot free */
+};
+
 struct agent {
 	int epfd, lfd, sfd, tfd;
+	struct rl_cg_host cg;
+	struct cg_removal cg_rm[CG_RM_MAX];
 	struct ended ended[ENDED_KEEP];
 	size_t ended_next;
 	struct rl_agent_bpf bpf;
@@ -327,7 +340,17 @@ static int on_ring_event(void *ctx, void *data, size_t size)
 	}
 	if (ev.hdr.ns_pid == 0 && ev.hdr.host_pid)
 		ev.hdr.ns_pid = ns_pid_of(ev.hdr.host_pid);
-	if (e && ev.hdr.type == RL_EV_OOM_KILL && !e->oom_handled) {
+	if (e && ev.hdr.type == RL_EV_OOM_KILL)
+		ev.u.mem.victim_ns_uid = rl_idmap_up(&e->uid_map, ev.u.mem.victim_uid);
+	if (e && ev.hdr.type == RL_EV_OOM_KILL && ev.u.mem.enforcer == RL_ENFORCER_AGENT_CGROUP) {
+		/* the kernel chose and killed: say with what usage, and whom
+		 * in the container's own terms */
+		struct rl_cg_usage u;
+		rl_cg_usage(&a->cg, e->id, &e->cg, &u);
+		ev.u.mem.rss_bytes = u.mem_peak_bytes;
+		ev.u.mem.cap_bytes = e->cg.memory;
+		ev.u.mem.victim_ns_pid = ns_pid_of(ev.u.mem.victim_host_pid);
+	} else if (e && ev.hdr.type == RL_EV_OOM_KILL && !e->oom_handled) {
 		char why[128];
 		snprintf(why, sizeof(why), "its memory (%llu bytes) passed its cap (%llu bytes)",
 			 (unsigned long long)ev.u.mem.rss_bytes,
@@ -388,6 +411,66 @@ static void kill_container(struct rl_reg_entry *e, const char *why)
 	e->oom_handled = true;
 }
 
+static bool has_cgroups(const struct rl_reg_entry *e)
+{
+	return e->cg.memory || e->cg.pids || e->cg.cpu_millis;
+}
+
+/* The kernel's counters as the agent's stats carry them. */
+static void cg_counters(struct agent *a, const struct rl_reg_entry *e, struct rl_container *c)
+{
+	struct rl_cg_usage u;
+	rl_cg_usage(&a->cg, e->id, &e->cg, &u);
+	if (u.have_mem) {
+		c->rss_bytes = u.mem_bytes;
+		c->rss_peak_bytes = u.mem_peak_bytes;
+		c->mem_cap_bytes = e->cg.memory;
+	}
+	if (u.have_pids) {
+		c->nr_threads = u.pids;
+		c->pids_limit = e->cg.pids;
+	}
+	if (u.have_cpu)
+		c->cpu_exited_ns = u.cpu_ns;
+	if (u.oom_kills)
+		c->oom |= RL_OOM_PASSED;
+}
+
+/* Its final counters, then its cgroups go (now, or once the last process
+ * has left them). */
+static void cg_ended(struct agent *a, const struct rl_reg_entry *e, struct rl_container *last)
+{
+	cg_counters(a, e, last);
+	last->rss_bytes = 0;
+	if (rl_cg_remove(&a->cg, e->id, &e->cg) == 0)
+		return;
+	for (size_t i = 0; i < CG_RM_MAX; i++) {
+		struct cg_removal *rm = &a->cg_rm[i];
+		if (rm->tries)
+			continue;
+		memcpy(rm->id, e->id, sizeof(rm->id));
+		rm->lim = e->cg;
+		rm->tries = 1;
+		return;
+	}
+	LOG("cannot remove the cgroups of %.12s yet, and no room to try later", e->id);
+}
+
+static void cg_removals(struct agent *a)
+{
+	for (size_t i = 0; i < CG_RM_MAX; i++) {
+		struct cg_removal *rm = &a->cg_rm[i];
+		if (!rm->tries)
+			continue;
+		if (rl_cg_remove(&a->cg, rm->id, &rm->lim) == 0)
+			rm->tries = 0;
+		else if (++rm->tries > CG_RM_TICKS) {
+			LOG("gave up removing the cgroups of %.12s: a process is still in them", rm->id);
+			rm->tries = 0;
+		}
+	}
+}
+
 static void forget_container(struct agent *a, struct rl_reg_entry *e)
 {
 	struct ended *end = &a->ended[a->ended_next++ % ENDED_KEEP];
@@ -398,6 +481,8 @@ static void forget_container(struct agent *a, struct rl_reg_entry *e)
 		memset(&end->last, 0, sizeof(end->last));
 	end->last.nr_threads = 0;
 	end->last.rss_bytes = 0;
+	if (has_cgroups(e))
+		cg_ended(a, e, &end->last);
 	/* stale tasks entries would otherwise point at a reused number */
 	uint32_t key, next, *prev = NULL;
 	while (bpf_map_get_next_key(a->bpf.tasks, prev, &next) == 0) {
@@ -438,6 +523,8 @@ static void tick(struct agent *a)
 			e->lost_seen = c.events_lost;
 			changed = true;
 		}
+		bool gone = c.nr_tasks == 0 ||
+			    (has_cgroups(e) && !rl_cg_populated(&a->cg, e->id, &e->cg));
 		if (init_alive(e))
 			e->dead_since = 0;
 		else if (!e->dead_since)
@@ -445,13 +532,14 @@ static void tick(struct agent *a)
 		/* normally the last member's exit ends it; a count gone wrong
 		 * (tasks that left before the programs were attached) must not
 		 * keep a dead container forever */
-		if (e->dead_since && (c.nr_tasks == 0 || now_sec() - e->dead_since > DEAD_GRACE_SEC)) {
+		if (e->dead_since && (gone || now_sec() - e->dead_since > DEAD_GRACE_SEC)) {
 			/* drain first: its last exits may still be in the ring */
 			ring_buffer__consume(a->rb);
 			forget_container(a, e);
 			changed = true;
 		}
 	}
+	cg_removals(a);
 	uint32_t zero = 0;
 	struct rl_stats s;
 	if (bpf_map_lookup_elem(a->bpf.stats, &zero, &s) == 0 && s.host_events_lost > a->host_lost_seen) {
@@ -594,6 +682,25 @@ static uint64_t container_cpu_ns(struct agent *a, uint64_t cid, const struct rl_
 
 /* Every process in the container's user namespace joins at once: those that
  * forked before registration would otherwise go untracked. */
+/* A process of the container's that BPF did not see start (it was there
+ * before registration, or entered through setns) joins its accounting. */
+static void adopt_one(struct agent *a, const struct rl_reg_entry *e, pid_t pid)
+{
+	uint32_t k = (uint32_t)pid;
+	uint64_t old;
+	struct rl_container c;
+	if (bpf_map_lookup_elem(a->bpf.tasks, &k, &old) == 0)
+		return;
+	if (bpf_map_update_elem(a->bpf.tasks, &k, &e->cid, BPF_NOEXIST) == 0 &&
+	    bpf_map_lookup_elem(a->bpf.containers, &e->cid, &c) == 0) {
+		/* racy against BPF's atomic adds only at registration */
+		c.nr_tasks++;
+		unsigned threads = scan_threads(pid, NULL);
+		c.nr_threads += threads ? threads : 1;
+		bpf_map_update_elem(a->bpf.containers, &e->cid, &c, BPF_EXIST);
+	}
+}
+
 static void adopt_members(struct agent *a, const struct rl_reg_entry *e)
 {
 	DIR *d = opendir("/proc");
@@ -609,19 +716,7 @@ static void adopt_members(struct agent *a, const struct rl_reg_entry *e)
 		snprintf(path, sizeof(path), "/proc/%lu/ns/user", pid);
 		if (stat(path, &st) < 0 || st.st_ino != e->userns_ino)
 			continue;
-		uint32_t k = (uint32_t)pid;
-		uint64_t old;
-		struct rl_container c;
-		if (bpf_map_lookup_elem(a->bpf.tasks, &k, &old) == 0)
-			continue;
-		if (bpf_map_update_elem(a->bpf.tasks, &k, &e->cid, BPF_NOEXIST) == 0 &&
-		    bpf_map_lookup_elem(a->bpf.containers, &e->cid, &c) == 0) {
-			/* racy against BPF's atomic adds only at registration */
-			c.nr_tasks++;
-			unsigned threads = scan_threads((pid_t)pid, NULL);
-			c.nr_threads += threads ? threads : 1;
-			bpf_map_update_elem(a->bpf.containers, &e->cid, &c, BPF_EXIST);
-		}
+		adopt_one(a, e, (pid_t)pid);
 	}
 	closedir(d);
 }
@@ -684,9 +779,23 @@ static void do_register(struct agent *a, struct client *c, const struct rl_msg *
 		return reply(a, c, m->hdr.seq, -EPERM,
 			     "process %u is not yours: you may register only your own processes "
 			     "in a user namespace you own", r->init_pid);
+	/* The kernel's own controllers keep limits wherever the agent can make
+	 * cgroups for them; the eBPF cap only where it cannot, or when asked. */
+	struct rl_cg_limits want = {.memory = r->mem_cap_bytes, .pids = r->pids_limit,
+				    .cpu_millis = r->cpu_millis};
+	bool limited = want.memory || want.pids || want.cpu_millis;
+	char cg_why[160] = "";
+	bool by_cg = limited && !(r->flags & RL_REG_EBPF) &&
+		     rl_cg_can(&a->cg, &want, cg_why, sizeof(cg_why));
+	if (limited && (r->flags & RL_REG_CGROUP) && !by_cg)
+		return reply(a, c, m->hdr.seq, -EOPNOTSUPP,
+			     "cannot make cgroups for these limits: %s; use --memory-enforce=ebpf or auto",
+			     cg_why[0] ? cg_why : "asked for the eBPF cap");
 	/* a limit the kernel side cannot hold is refused, never accepted and
 	 * left unenforced */
-	if (r->mem_cap_bytes && !rl_agent_bpf_attached("rl_rss_stat"))
+	if (by_cg)
+		; /* the kernel holds them */
+	else if (r->mem_cap_bytes && !rl_agent_bpf_attached("rl_rss_stat"))
 		return reply(a, c, m->hdr.seq, -EOPNOTSUPP,
 			     "this agent could not attach its memory program (rl_rss_stat) on "
 			     "this kernel: `rlbpfd --probe` says why");
@@ -721,24 +830,74 @@ static void do_register(struct agent *a, struct client *c, const struct rl_msg *
 		e->used = false;
 		return reply(a, c, m->hdr.seq, -EIO, "cannot read the id maps of %u", r->init_pid);
 	}
+	if (by_cg) {
+		char why[240];
+		int rc = rl_cg_create(&a->cg, e->id, &want, (pid_t)r->init_pid, why, sizeof(why));
+		if (rc < 0) {
+			e->used = false;
+			return reply(a, c, m->hdr.seq, rc, "%s", why);
+		}
+		e->cg = want;
+	}
+	/* under a cgroup, BPF only counts: no cap, no limit of its own */
 	struct rl_container bc = {.userns_ino = r->userns_ino, .init_host_pid = r->init_pid,
-				  .mem_cap_bytes = r->mem_cap_bytes, .pids_limit = r->pids_limit};
+				  .mem_cap_bytes = by_cg ? 0 : r->mem_cap_bytes,
+				  .pids_limit = by_cg ? 0 : r->pids_limit};
 	if (bpf_map_update_elem(a->bpf.containers, &e->cid, &bc, BPF_NOEXIST) < 0) {
+		int rc = -errno;
+		if (by_cg)
+			rl_cg_remove(&a->cg, e->id, &e->cg);
 		e->used = false;
-		return reply(a, c, m->hdr.seq, -errno, "the containers map refused it: %s",
-			     strerror(errno));
+		return reply(a, c, m->hdr.seq, rc, "the containers map refused it: %s",
+			     strerror(-rc));
 	}
 	adopt_members(a, e);
 	rl_registry_save(&a->reg);
 	idmap_events(a, e);
 	flush_all(a);
-	LOG("registered %.12s (%s) for uid %u: init %u, cid %llu", e->id, e->name,
-	    (unsigned)e->owner, r->init_pid, (unsigned long long)e->cid);
-	struct rl_msg_reply ok = {.status = 0, .cid = e->cid};
+	LOG("registered %.12s (%s) for uid %u: init %u, cid %llu%s", e->id, e->name,
+	    (unsigned)e->owner, r->init_pid, (unsigned long long)e->cid,
+	    by_cg ? ", limits in its cgroups" : limited ? ", limits by eBPF" : "");
+	struct rl_msg_reply ok = {.status = 0, .cid = e->cid,
+				  .enforcer = by_cg ? RL_ENFORCER_AGENT_CGROUP
+					  : want.memory || want.pids ? RL_ENFORCER_EBPF
+								     : RL_ENFORCER_NONE};
 	snprintf(ok.text, sizeof(ok.text), "registered");
 	if (!client_queue(c, RL_MSG_REPLY, m->hdr.seq, &ok, sizeof(ok)))
 		c->dead = true;
 	client_flush(a, c);
+}
+
+/* rlbpf exec: a process of the caller's, in the container's user
+ * namespace, joins its cgroups and its accounting, as in Docker. */
+static void do_join(struct agent *a, struct client *c, const struct rl_msg *m)
+{
+	const struct rl_msg_join *j = &m->u.join;
+	struct rl_reg_entry *e = rl_registry_find_id(&a->reg, j->id);
+	char path[64];
+	struct stat st;
+	uid_t ruid = (uid_t)-1;
+	if (!e)
+		return reply(a, c, m->hdr.seq, -ENOENT, "container not registered");
+	if (e->owner != c->uid && c->uid != 0)
+		return reply(a, c, m->hdr.seq, -EPERM, "container belongs to another user");
+	snprintf(path, sizeof(path), "/proc/%u", j->pid);
+	_cleanup_close_ int procfd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (procfd < 0 || read_status_uid(procfd, &ruid) < 0)
+		return reply(a, c, m->hdr.seq, -ESRCH, "no process %u", j->pid);
+	if (c->uid != 0 && ruid != c->uid)
+		return reply(a, c, m->hdr.seq, -EPERM, "process %u is not yours", j->pid);
+	if (fstatat(procfd, "ns/user", &st, 0) < 0 || st.st_ino != e->userns_ino)
+		return reply(a, c, m->hdr.seq, -EINVAL, "process %u is not in the container's user "
+			     "namespace", j->pid);
+	if (has_cgroups(e)) {
+		int rc = rl_cg_join(&a->cg, e->id, &e->cg, (pid_t)j->pid);
+		if (rc < 0)
+			return reply(a, c, m->hdr.seq, rc, "cannot move %u into the container's "
+				     "cgroups: %s", j->pid, strerror(-rc));
+	}
+	adopt_one(a, e, (pid_t)j->pid);
+	reply(a, c, m->hdr.seq, 0, "joined");
 }
 
 static void do_subscribe(struct agent *a, struct client *c, const struct rl_msg *m)
@@ -817,8 +976,16 @@ static void do_stats(struct agent *a, struct client *c, const struct rl_msg *m)
 	struct rl_msg_stats_reply r = {.owner_uid = e->owner, .init_pid = (uint32_t)e->init_pid};
 	memcpy(r.id, e->id, sizeof(r.id));
 	memcpy(r.name, e->name, sizeof(r.name));
-	fill_stats(&r, &bc);
 	r.cpu_ns = container_cpu_ns(a, e->cid, &bc);
+	if (has_cgroups(e)) {
+		/* the kernel's counters where it keeps them */
+		uint64_t bpf_cpu = bc.cpu_exited_ns;
+		cg_counters(a, e, &bc);
+		if (bc.cpu_exited_ns != bpf_cpu)
+			r.cpu_ns = bc.cpu_exited_ns;
+		r.flags |= RL_STATS_BY_CGROUP;
+	}
+	fill_stats(&r, &bc);
 	send_stats(a, c, m->hdr.seq, &r);
 }
 
@@ -854,6 +1021,7 @@ static void client_read(struct agent *a, struct client *c)
 			case RL_MSG_REGISTER: do_register(a, c, &m); break;
 			case RL_MSG_SUBSCRIBE: do_subscribe(a, c, &m); break;
 			case RL_MSG_STATS: do_stats(a, c, &m); break;
+			case RL_MSG_JOIN: do_join(a, c, &m); break;
 			default:
 				reply(a, c, m.hdr.seq, -EBADMSG, "not a request");
 				c->dead = true;
@@ -916,6 +1084,11 @@ static void accept_clients(struct agent *a)
 
 /* ---- setup */
 
+static bool registered_id(const char *id, void *ctx)
+{
+	return strlen(id) == 64 && rl_registry_find_id(ctx, id) != NULL;
+}
+
 static int listen_on(const char *path, struct rl_error *err)
 {
 	struct sockaddr_un sa = {.sun_family = AF_UNIX};
@@ -971,6 +1144,13 @@ int rl_agent_serve(const char *sock_path, struct rl_error *err)
 	LOG("%s BPF programs (pinned in %s)%s%s", a->bpf.reused ? "reusing the pinned" : "loaded",
 	    RL_PIN_DIR, a->bpf.notes[0] ? "; " : "", a->bpf.notes);
 	rl_registry_load(&a->reg);
+	rl_cg_detect(&a->cg);
+	LOG("cgroups for limits: memory %s, pids %s, cpu %s",
+	    a->cg.have[RL_CG_MEMORY] ? rl_cg_version(&a->cg, RL_CG_MEMORY) : "none",
+	    a->cg.have[RL_CG_PIDS] ? rl_cg_version(&a->cg, RL_CG_PIDS) : "none",
+	    a->cg.have[RL_CG_CPU] ? rl_cg_version(&a->cg, RL_CG_CPU) : "none");
+	/* containers that ended while no agent ran leave empty cgroups */
+	rl_cg_sweep(&a->cg, registered_id, &a->reg);
 	{
 		uint32_t zero = 0;
 		struct rl_stats s;

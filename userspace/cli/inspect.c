@@ -20,17 +20,21 @@ static json_t *get_or(json_t *obj, const char *key, json_t *fallback)
 }
 
 /* How each limit is kept for this container, as decided when it started:
- * "ebpf" (rlbpfd's in-kernel accounting), "cgroup2" (a delegated
- * controller), "none" (--memory-enforce=none), or "no limit set". */
+ * "agent-cgroup" (cgroups rlbpfd made: the kernel's controllers), "cgroup2"
+ * (the user's delegated controller), "ebpf" (rlbpfd's in-kernel
+ * accounting), "none" (--memory-enforce=none), or "no limit set". */
 static json_t *enforcement(json_t *config)
 {
 	json_t *host_config = json_object_get(config, "HostConfig");
 	json_t *chosen = json_object_get(config, "Enforcement");
 	const char *memory = json_string_value(json_object_get(chosen, "Memory"));
 	const char *pids = json_string_value(json_object_get(chosen, "Pids"));
+	const char *cpu = json_string_value(json_object_get(chosen, "Cpu"));
 	bool cpus = json_integer_value(json_object_get(host_config, "NanoCpus")) > 0;
 	return json_pack("{s:s, s:s, s:s}", "Memory", memory && *memory ? memory : "no limit set",
-			 "Cpu", cpus ? "observed (rlbpf stats), not enforced" : "no limit set",
+			 "Cpu", cpu && *cpu ? cpu
+				: cpus ? "not enforced: no cpu cgroup of rlbpfd's (is it running?)"
+				       : "no limit set",
 			 "Pids", pids && *pids ? pids : "no limit set");
 }
 

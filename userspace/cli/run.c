@@ -161,7 +161,7 @@ static char *record_json(const struct rl_run_opts *o, const struct rl_state *st,
 		"{s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:o, s:o,"
 		" s:{s:o, s:o, s:s, s:s, s:s, s:s, s:b, s:b},"
 		" s:{s:I, s:I, s:I, s:o, s:o, s:s, s:b, s:b, s:b, s:o, s:o, s:o},"
-		" s:{s:s, s:s}}",
+		" s:{s:s, s:s, s:s}}",
 		"Id", st->id, "Name", st->name, "Created", created, "Image", img->ref, "ImageID",
 		img->id, "Rootfs", img->rootfs, "Path", argv->v[0],
 		"Args", strv_json(argv->v + 1, argv->n - 1), "RunArgs", strv_json(args, (size_t)n_args),
@@ -176,7 +176,7 @@ static char *record_json(const struct rl_run_opts *o, const struct rl_state *st,
 		"CapAdd", strv_json(o->cap_add, o->n_cap_add), "CapDrop",
 		strv_json(o->cap_drop, o->n_cap_drop), "SecurityOpt", security,
 		"Enforcement", "Memory", o->limits.memory ? rl_limits_enforcer(&o->limits) : "",
-		"Pids", o->limits.pids_limit ? rl_limits_enforcer(&o->limits) : "");
+		"Pids", o->limits.pids_limit ? rl_limits_enforcer(&o->limits) : "", "Cpu", "");
 	char *text = doc ? json_dumps(doc, JSON_INDENT(2)) : NULL;
 	json_decref(doc);
 	return text;
@@ -284,21 +284,18 @@ static int pinned_args(struct launch *l, int argc, char **argv, char ***out, cha
  * or the given one (restart). Returns 1 for --help. */
 /* A delegated cgroup v2 keeps --memory and --pids-limit in the kernel's
  * own terms; without one, rlbpfd does (and is asked at the start). */
-static int choose_enforcer(struct launch *l, struct rl_error *err)
+static void choose_enforcer(struct launch *l)
 {
 	struct rl_limits *lim = &l->o.limits;
 	if (!rl_limits_enforced(lim) || lim->enforce == RL_CHOOSE_EBPF)
-		return 0;
+		return;
 	struct rl_cgroup2_limits want = {.memory = lim->memory, .pids = lim->pids_limit};
 	char why[256];
 	if (rl_cgroup2_find_parent(&want, l->cgroup_parent, sizeof(l->cgroup_parent), why,
 				   sizeof(why)) == 0)
 		lim->by_cgroup2 = true;
-	else if (lim->enforce == RL_CHOOSE_CGROUP)
-		return rl_fail(err, ENOTSUP,
-			       "--memory-enforce=cgroup: %s; use --memory-enforce=ebpf with rlbpfd running, or auto",
-			       why);
-	return 0;
+	/* else rlbpfd makes cgroups (or, without --memory-enforce=cgroup,
+	 * keeps an eBPF cap): it says which when the container registers */
 }
 
 static int launch_prepare(struct launch *l, int argc, char **argv, const struct rl_state *existing,
@@ -337,8 +334,7 @@ static int launch_prepare(struct launch *l, int argc, char **argv, const struct 
 			return rl_fail(err, ENOTSUP, "--network slirp4netns: %s; or use --network none",
 				       why);
 	}
-	if ((r = choose_enforcer(l, err)) < 0)
-		return r;
+	choose_enforcer(l);
 	/* The host ports first: a port that cannot be had stops the run
 	 * before anything is made. */
 	if (o->n_ports) {
@@ -383,6 +379,32 @@ static int launch_prepare(struct launch *l, int argc, char **argv, const struct 
 	return rl_state_record(&l->st, record, err);
 }
 
+/* The record's Rlbpf.Enforcement once the agent has said who keeps the
+ * limits (written before the start, when only the run's own choice was
+ * known). */
+static void record_enforcement(struct launch *l)
+{
+	const struct rl_limits *lim = &l->o.limits;
+	const char *by = rl_limits_enforcer(lim);
+	const char *cpu = rl_limits_cpu_enforcer(lim);
+	json_t *doc = NULL;
+	struct rl_error ignored;
+	if ((!by[0] && !cpu[0]) || rl_state_config(&l->st, &doc, &ignored) < 0)
+		return;
+	json_t *enf = json_object_get(doc, "Enforcement");
+	const char *was = json_string_value(json_object_get(enf, lim->memory ? "Memory" : "Pids"));
+	const char *was_cpu = json_string_value(json_object_get(enf, "Cpu"));
+	if (json_is_object(enf) && (!was || strcmp(was, by) != 0 || !was_cpu || strcmp(was_cpu, cpu) != 0)) {
+		json_object_set_new(enf, "Memory", json_string(lim->memory ? by : ""));
+		json_object_set_new(enf, "Pids", json_string(lim->pids_limit ? by : ""));
+		json_object_set_new(enf, "Cpu", json_string(cpu));
+		_cleanup_free_ char *text = json_dumps(doc, JSON_INDENT(2));
+		if (text)
+			rl_state_record(&l->st, text, &ignored);
+	}
+	json_decref(doc);
+}
+
 /* Tracing, and the limits, start before the command does; the run goes on
  * without tracing if the agent is away, but never without its limits. */
 static int register_with_agent(pid_t pid, int userns_fd, void *ctx, struct rl_error *err)
@@ -395,7 +417,10 @@ static int register_with_agent(pid_t pid, int userns_fd, void *ctx, struct rl_er
 		if (r < 0)
 			return r;
 	}
-	return rl_trace_register(&l->st, pid, userns_fd, &l->o.limits, err);
+	int r = rl_trace_register(&l->st, pid, userns_fd, &l->o.limits, err);
+	if (r == 0)
+		record_enforcement(l);
+	return r;
 }
 
 static int launch_start(struct launch *l, int out_fd, int err_fd, struct rl_error *err)

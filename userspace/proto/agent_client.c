@@ -198,7 +198,8 @@ int rl_agent_request(struct rl_agent_conn *c, uint16_t type, const void *payload
 	}
 }
 
-static int register_once(const struct rl_msg_register *reg, uint64_t *cid, char *why, size_t len)
+static int register_once(const struct rl_msg_register *reg, struct rl_register_result *out,
+			 char *why, size_t len)
 {
 	struct rl_agent_conn c;
 	struct rl_msg reply;
@@ -207,20 +208,23 @@ static int register_once(const struct rl_msg_register *reg, uint64_t *cid, char 
 		return r;
 	/* a wedged agent must not hold up a container's start for long */
 	r = rl_agent_request(&c, RL_MSG_REGISTER, reg, sizeof(*reg), &reply, 3000, why, len);
-	if (r == 0 && cid)
-		*cid = reply.u.reply.cid;
+	if (r == 0 && out)
+		*out = (struct rl_register_result){.cid = reply.u.reply.cid,
+						   .enforcer = reply.u.reply.enforcer};
 	rl_agent_close(&c);
 	return r;
 }
 
 int rl_agent_register(const char *id, const char *name, pid_t init_pid, uint64_t userns_ino,
-		      const struct rl_register_limits *limits, uint64_t *cid, char *why,
-		      size_t len)
+		      const struct rl_register_limits *limits, struct rl_register_result *out,
+		      char *why, size_t len)
 {
 	struct rl_msg_register reg = {.init_pid = (uint32_t)init_pid, .userns_ino = userns_ino};
 	if (limits) {
 		reg.mem_cap_bytes = limits->mem_cap_bytes;
 		reg.pids_limit = limits->pids_limit;
+		reg.cpu_millis = limits->cpu_millis;
+		reg.flags = limits->flags;
 	}
 	snprintf(reg.id, sizeof(reg.id), "%s", id);
 	snprintf(reg.name, sizeof(reg.name), "%s", name);
@@ -228,7 +232,7 @@ int rl_agent_register(const char *id, const char *name, pid_t init_pid, uint64_t
 	 * agent says busy, and a few short waits see the burst through. */
 	long waited_ms = 0;
 	for (long pause_ms = 5;; pause_ms = pause_ms < 200 ? pause_ms * 2 : 200) {
-		int r = register_once(&reg, cid, why, len);
+		int r = register_once(&reg, out, why, len);
 		if (r != -EBUSY || waited_ms >= 3000)
 			return r;
 		struct timespec ts = {.tv_sec = 0, .tv_nsec = pause_ms * 1000000L};
@@ -236,6 +240,20 @@ int rl_agent_register(const char *id, const char *name, pid_t init_pid, uint64_t
 			;
 		waited_ms += pause_ms;
 	}
+}
+
+int rl_agent_join(const char *id, pid_t pid, char *why, size_t len)
+{
+	struct rl_agent_conn c;
+	struct rl_msg reply;
+	struct rl_msg_join req = {.pid = (uint32_t)pid};
+	snprintf(req.id, sizeof(req.id), "%s", id);
+	int r = rl_agent_connect(RL_AGENT_SOCKET, &c, why, len);
+	if (r < 0)
+		return r;
+	r = rl_agent_request(&c, RL_MSG_JOIN, &req, sizeof(req), &reply, 3000, why, len);
+	rl_agent_close(&c);
+	return r;
 }
 
 int rl_agent_stats(struct rl_agent_conn *c, const char *id, struct rl_msg_stats_reply *out,

@@ -47,10 +47,23 @@ int rl_agent_next(struct rl_agent_conn *c, struct rl_msg *m, int timeout_ms);
 struct rl_register_limits {
 	uint64_t mem_cap_bytes; /* 0: none */
 	uint32_t pids_limit;    /* 0: none */
+	uint32_t cpu_millis;    /* 0: none */
+	uint32_t flags;         /* RL_REG_* */
+};
+/* What the agent answered: its key, and who keeps the limits
+ * (RL_ENFORCER_*). */
+struct rl_register_result {
+	uint64_t cid;
+	uint32_t enforcer;
 };
 int rl_agent_register(const char *id, const char *name, pid_t init_pid, uint64_t userns_ino,
-		      const struct rl_register_limits *limits, uint64_t *cid, char *why,
-		      size_t len);
+		      const struct rl_register_limits *limits, struct rl_register_result *out,
+		      char *why, size_t len);
+
+/* rlbpf exec: process pid (the caller's, already in the container's user
+ * namespace) joins the container's cgroups and accounting. 0, or a
+ * negative errno with why; -ENOENT when the agent does not know it. */
+int rl_agent_join(const char *id, pid_t pid, char *why, size_t len);
 
 /* The agent's counters of one container (the caller's own, or any for
  * root), on a connection that may serve many such requests. Returns 0, or a

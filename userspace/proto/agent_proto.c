@@ -56,7 +56,9 @@ static bool valid_payload(uint16_t type, const void *p, size_t len)
 	switch (type) {
 	case RL_MSG_REGISTER: {
 		const struct rl_msg_register *r = p;
-		return len == sizeof(*r) && r->flags == 0 && r->pad == 0 && r->init_pid > 0 &&
+		return len == sizeof(*r) && !(r->flags & ~RL_REG_FLAGS) &&
+		       r->flags != RL_REG_FLAGS && r->cpu_millis <= RL_CPU_MILLIS_MAX &&
+		       r->init_pid > 0 &&
 		       (r->mem_cap_bytes == 0 || r->mem_cap_bytes >= RL_MEM_CAP_MIN) &&
 		       r->pids_limit <= RL_PIDS_LIMIT_MAX &&
 		       r->init_pid <= (1u << 22) && rl_proto_valid_id(r->id) &&
@@ -79,6 +81,11 @@ static bool valid_payload(uint16_t type, const void *p, size_t len)
 	case RL_MSG_STATS:
 		return len == sizeof(struct rl_msg_stats) &&
 		       rl_proto_valid_id(((const struct rl_msg_stats *)p)->id);
+	case RL_MSG_JOIN: {
+		const struct rl_msg_join *j = p;
+		return len == sizeof(*j) && j->pad == 0 && j->pid > 0 && j->pid <= (1u << 22) &&
+		       rl_proto_valid_id(j->id);
+	}
 	case RL_MSG_REPLY:
 		return len == sizeof(struct rl_msg_reply) &&
 		       terminated(((const struct rl_msg_reply *)p)->text, RL_MSG_TEXT);

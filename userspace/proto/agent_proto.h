@@ -23,6 +23,7 @@
 #define RL_MSG_REGISTER 1
 #define RL_MSG_SUBSCRIBE 2
 #define RL_MSG_STATS 3
+#define RL_MSG_JOIN 4
 /* Answers and events (agent -> client) */
 #define RL_MSG_REPLY 0x81
 #define RL_MSG_EVENT 0x82
@@ -44,17 +45,21 @@ struct rl_msg_hdr {
 /* REGISTER: make a running container known. The agent checks that init_pid
  * is a process of the caller's, in a user namespace the caller owns, with
  * this inode. */
+#define RL_REG_EBPF 0x1   /* --memory-enforce=ebpf: the eBPF cap, never a cgroup */
+#define RL_REG_CGROUP 0x2 /* --memory-enforce=cgroup: a cgroup, or refuse */
+#define RL_REG_FLAGS (RL_REG_EBPF | RL_REG_CGROUP)
 struct rl_msg_register {
 	uint32_t init_pid;  /* host pid of the container's init */
-	uint32_t flags;     /* none defined: 0 */
+	uint32_t flags;     /* RL_REG_*, at most one */
 	uint64_t userns_ino;
 	char id[RL_ID_LEN];     /* rlbpf's 64-hex container id */
 	char name[RL_NAME_LEN]; /* its name */
 	uint64_t mem_cap_bytes; /* --memory; 0: none. RL_MEM_CAP_MIN at least */
 	uint32_t pids_limit;    /* --pids-limit; 0: none */
-	uint32_t pad;           /* 0 */
+	uint32_t cpu_millis;    /* --cpus x 1000; 0: none */
 };
 #define RL_MEM_CAP_MIN (6ULL << 20)
+#define RL_CPU_MILLIS_MAX (1024u * 1000) /* 1024 cpus */
 #define RL_PIDS_LIMIT_MAX 4194304 /* PID_MAX_LIMIT */
 
 /* SUBSCRIBE: turn this connection into a stream of EVENT messages. With
@@ -76,15 +81,24 @@ struct rl_msg_stats {
 	char id[RL_ID_LEN];
 };
 
+/* JOIN: a process of the caller's, started in a registered container's
+ * user namespace (rlbpf exec), joins its cgroups and its accounting. */
+struct rl_msg_join {
+	uint32_t pid;  /* host pid */
+	uint32_t pad;  /* 0 */
+	char id[RL_ID_LEN];
+};
+
 struct rl_msg_reply {
 	int32_t status; /* 0, or a negative errno */
-	uint32_t pad;
+	uint32_t enforcer; /* REGISTER: RL_ENFORCER_* that keeps its limits */
 	uint64_t cid;   /* REGISTER: the agent's key for the container */
 	char text[RL_MSG_TEXT]; /* what went wrong, and what to do */
 };
 
 #define RL_STATS_OOM_KILLED 0x1 /* it passed its memory cap and was killed */
 #define RL_STATS_ENDED 0x2      /* its last process is gone; counters are final */
+#define RL_STATS_BY_CGROUP 0x4  /* the counters are the kernel's, from its cgroups */
 struct rl_msg_stats_reply {
 	char id[RL_ID_LEN];
 	char name[RL_NAME_LEN];
@@ -125,6 +139,7 @@ struct rl_msg {
 		struct rl_msg_register reg;
 		struct rl_msg_subscribe sub;
 		struct rl_msg_stats stats;
+		struct rl_msg_join join;
 		struct rl_msg_reply reply;
 		struct rl_msg_stats_reply stats_reply;
 		struct {

@@ -86,7 +86,14 @@ const char *rl_limits_enforcer(const struct rl_limits *l)
 		return "";
 	if (l->enforce == RL_CHOOSE_NONE)
 		return "none";
-	return l->by_cgroup2 ? "cgroup2" : "ebpf";
+	if (l->by_cgroup2)
+		return "cgroup2";
+	return l->by_agent == RL_ENFORCER_AGENT_CGROUP ? "agent-cgroup" : "ebpf";
+}
+
+const char *rl_limits_cpu_enforcer(const struct rl_limits *l)
+{
+	return l->nano_cpus && l->by_agent == RL_ENFORCER_AGENT_CGROUP ? "agent-cgroup" : "";
 }
 
 void rl_limits_refusal(const struct rl_limits *l, const char *why_agent, char *buf, size_t len)
@@ -101,8 +108,9 @@ void rl_limits_refusal(const struct rl_limits *l, const char *why_agent, char *b
 	}
 	snprintf(buf, len,
 		 "%s cannot be enforced here: rlbpfd %s, and this user has no cgroup v2 tree with "
-		 "the memory and pids controllers delegated; start the agent (sudo rlbpfd) or "
-		 "boot with cgroup v2 and a delegated user slice, or pass --memory-enforce=none "
+		 "the memory and pids controllers delegated; start the agent (sudo rlbpfd), which "
+		 "makes cgroups for rootless containers, or boot with cgroup v2 and a delegated "
+		 "user slice, or pass --memory-enforce=none "
 		 "to run without enforcement",
 		 what, why_agent);
 }

@@ -16,9 +16,10 @@ enum rl_enforce_choice {
 struct rl_limits {
 	uint64_t memory;     /* --memory in bytes; 0: none */
 	uint32_t pids_limit; /* --pids-limit; 0: none */
-	uint64_t nano_cpus;  /* --cpus x 1e9, as Docker's NanoCpus; observed only */
+	uint64_t nano_cpus;  /* --cpus x 1e9, as Docker's NanoCpus */
 	enum rl_enforce_choice enforce;
 	bool by_cgroup2; /* decided at the start: a delegated cgroup keeps them */
+	uint32_t by_agent; /* else what rlbpfd said keeps them: RL_ENFORCER_* */
 };
 
 /* Each takes one option's value; 0, or -EINVAL with err naming the value,
@@ -33,9 +34,14 @@ int rl_limits_enforce(struct rl_limits *l, const char *text, struct rl_error *er
 bool rl_limits_enforced(const struct rl_limits *l);
 /* Whether rlbpfd must enforce them: enforced, and not by a cgroup. */
 bool rl_limits_for_agent(const struct rl_limits *l);
-/* "ebpf", "cgroup2" or "none" (or "" without limits): inspect's
+/* "agent-cgroup" (cgroups rlbpfd made), "cgroup2" (the user's delegated
+ * tree), "ebpf" or "none" (or "" without limits): inspect's
  * Rlbpf.Enforcement. */
 const char *rl_limits_enforcer(const struct rl_limits *l);
+
+/* --cpus has one enforcer, a cpu cgroup of rlbpfd's: "agent-cgroup", or ""
+ * when none keeps it. */
+const char *rl_limits_cpu_enforcer(const struct rl_limits *l);
 
 /* Why no limit can be enforced here, with the ways to get one, for the
  * error of a `run` that asked for one: rlbpfd's words in why_agent. */

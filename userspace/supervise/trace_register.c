@@ -15,22 +15,31 @@
 #include "lib/paths.h"
 
 int rl_trace_register(const struct rl_state *st, pid_t pid, int userns_fd,
-		      const struct rl_limits *limits, struct rl_error *err)
+		      struct rl_limits *limits, struct rl_error *err)
 {
 	char why[300], marker[PATH_MAX], dir[PATH_MAX - 32];
 	struct rl_error ignored;
 	struct stat ns;
-	uint64_t cid;
+	struct rl_register_result got = {0};
 	bool needed = rl_limits_for_agent(limits);
 	struct rl_register_limits want = {0};
 
 	if (needed)
-		want = (struct rl_register_limits){.mem_cap_bytes = limits->memory,
-						   .pids_limit = limits->pids_limit};
+		want = (struct rl_register_limits){
+			.mem_cap_bytes = limits->memory,
+			.pids_limit = limits->pids_limit,
+			.flags = limits->enforce == RL_CHOOSE_EBPF     ? RL_REG_EBPF
+				 : limits->enforce == RL_CHOOSE_CGROUP ? RL_REG_CGROUP
+								       : 0};
+	/* --cpus has no eBPF enforcer: a cgroup of the agent's, or nothing */
+	if (limits->nano_cpus && !limits->by_cgroup2 && limits->enforce != RL_CHOOSE_NONE)
+		want.cpu_millis = (uint32_t)(limits->nano_cpus / 1000000);
 	if (userns_fd < 0 || fstat(userns_fd, &ns) < 0)
 		return needed ? rl_fail_errno(err, errno, "cannot see the container's user namespace")
 			      : 0;
-	int r = rl_agent_register(st->id, st->name, pid, ns.st_ino, &want, &cid, why, sizeof(why));
+	int r = rl_agent_register(st->id, st->name, pid, ns.st_ino, &want, &got, why, sizeof(why));
+	if (r == 0)
+		limits->by_agent = got.enforcer;
 	if (r < 0 && needed) {
 		char msg[sizeof(err->msg)];
 		rl_limits_refusal(limits, why, msg, sizeof(msg));

@@ -8,13 +8,14 @@
 #include "supervise/state.h"
 
 /* Registers the container whose init is host pid `pid`, in the user
- * namespace held by userns_fd, with its limits. When the limits need the
+ * namespace held by userns_fd, with its limits; limits->by_agent says who
+ * keeps them afterwards. When the limits need the
  * agent (rl_limits_for_agent) and it is absent or refuses, returns a negative
  * errno with err saying why and how to get them. Otherwise never fails the
  * run: when the agent is absent or refuses, it says once (until tracing
  * works again) that tracing is off and why, on stderr. */
 int rl_trace_register(const struct rl_state *st, pid_t pid, int userns_fd,
-		      const struct rl_limits *limits, struct rl_error *err);
+		      struct rl_limits *limits, struct rl_error *err);
 
 /* Whether the agent saw the container pass its memory cap (agent_client.h's
  * rl_agent_oom_killed, for callers that cannot include the BPF layouts). */

@@ -1,0 +1,75 @@
+/* Cgroups that rlbpfd makes for rootless containers, which their users
+ * cannot make themselves: one per container in each hierarchy that holds a
+ * controller it needs (memory, pids, cpu), under a root-owned rlbpf/ in
+ * that hierarchy. The kernel then keeps --memory, --pids-limit and --cpus
+ * with its own accounting. cgroup v1 where a controller is mounted there,
+ * else the cgroup2 hierarchy (a v2-only host, or a hybrid host whose v1
+ * lacks the controller, such as Debian's 6.12 without v1 memory). */
+#pragma once
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+/* cpuacct counts what cpu limits; on v2 both are the cpu controller's. */
+enum rl_cg_ctrl { RL_CG_MEMORY, RL_CG_PIDS, RL_CG_CPU, RL_CG_CPUACCT, RL_CG_N };
+
+/* Where each controller lives on this host. */
+struct rl_cg_host {
+	bool have[RL_CG_N];
+	bool v2[RL_CG_N];
+	char mount[RL_CG_N][128]; /* the hierarchy's mount point */
+	bool memsw;               /* v1 swap accounting: memory.memsw.* exist */
+};
+
+/* The limits of one container, as the kernel takes them. */
+struct rl_cg_limits {
+	uint64_t memory;     /* bytes; 0: none */
+	uint32_t pids;       /* 0: none */
+	uint32_t cpu_millis; /* --cpus x 1000; 0: none */
+};
+
+/* What the kernel counts for one container. */
+struct rl_cg_usage {
+	uint64_t mem_bytes;      /* usage less inactive file cache (docker stats) */
+	uint64_t mem_peak_bytes; /* the kernel's high-water mark */
+	uint64_t mem_limit;      /* 0: none */
+	uint64_t oom_kills;      /* tasks the kernel's OOM killer ended in it */
+	uint64_t cpu_ns;
+	uint32_t pids;
+	bool have_mem, have_cpu, have_pids;
+};
+
+/* Reads /proc/self/mountinfo (and the cgroup2 root's controllers). A
+ * controller not found is simply absent. */
+void rl_cg_detect(struct rl_cg_host *h);
+/* Same, from given files: tests. */
+void rl_cg_detect_from(struct rl_cg_host *h, const char *mountinfo, const char *v2_controllers_dir);
+
+/* Whether the host has what the limits need: every nonzero one a
+ * controller. why names the first missing one. */
+bool rl_cg_can(const struct rl_cg_host *h, const struct rl_cg_limits *l, char *why, size_t len);
+
+/* Makes the container's cgroups (named by its 64-hex id), sets the limits and
+ * moves pid in. On failure nothing is left and why says what refused. */
+int rl_cg_create(const struct rl_cg_host *h, const char *id, const struct rl_cg_limits *l,
+		 pid_t pid, char *why, size_t len);
+/* Moves one more process in (rlbpf exec). */
+int rl_cg_join(const struct rl_cg_host *h, const char *id, const struct rl_cg_limits *l,
+	       pid_t pid);
+/* Whether any cgroup of the container still holds a process. */
+bool rl_cg_populated(const struct rl_cg_host *h, const char *id, const struct rl_cg_limits *l);
+/* Removes its cgroups; -EBUSY while a process is still in one. */
+int rl_cg_remove(const struct rl_cg_host *h, const char *id, const struct rl_cg_limits *l);
+/* Removes the empty cgroups under rlbpf/ whose id keep() refuses: those of
+ * containers that ended while no agent ran. */
+void rl_cg_sweep(const struct rl_cg_host *h, bool (*keep)(const char *id, void *ctx), void *ctx);
+void rl_cg_usage(const struct rl_cg_host *h, const char *id, const struct rl_cg_limits *l,
+		 struct rl_cg_usage *u);
+
+/* v1: an eventfd that fires when the memory usage crosses `bytes` either way
+ * (cgroup.event_control), or -1. */
+int rl_cg_mem_threshold(const struct rl_cg_host *h, const char *id, uint64_t bytes);
+
+/* "v1" or "v2" for the controller, "" when absent: `info`. */
+const char *rl_cg_version(const struct rl_cg_host *h, enum rl_cg_ctrl c);
