@@ -104,7 +104,18 @@ static void register_fields_are_checked(void **state)
 	r.pids_limit = RL_PIDS_LIMIT_MAX + 1;
 	assert_int_equal(decode_register(&r), -EBADMSG);
 	r = good_register();
-	r.pad = 1;
+	r.cpu_millis = RL_CPU_MILLIS_MAX;
+	assert_true(decode_register(&r) > 0);
+	r.cpu_millis = RL_CPU_MILLIS_MAX + 1;
+	assert_int_equal(decode_register(&r), -EBADMSG);
+	r = good_register();
+	r.flags = RL_REG_EBPF;
+	assert_true(decode_register(&r) > 0);
+	r.flags = RL_REG_CGROUP;
+	assert_true(decode_register(&r) > 0);
+	r.flags = RL_REG_EBPF | RL_REG_CGROUP; /* one enforcer or the other */
+	assert_int_equal(decode_register(&r), -EBADMSG);
+	r.flags = 0x4;
 	assert_int_equal(decode_register(&r), -EBADMSG);
 	r = good_register();
 	r.id[70] = 'x'; /* garbage after the id's terminator */
@@ -117,9 +128,6 @@ static void register_fields_are_checked(void **state)
 	assert_int_equal(decode_register(&r), -EBADMSG);
 	r = good_register();
 	r.name[0] = 0;
-	assert_int_equal(decode_register(&r), -EBADMSG);
-	r = good_register();
-	r.flags = 1;
 	assert_int_equal(decode_register(&r), -EBADMSG);
 	r = good_register();
 	r.init_pid = 0;
