@@ -26,6 +26,7 @@
 #include "supervise/state.h"
 #include "supervise/status.h"
 #include "supervise/supervise.h"
+#include "supervise/trace_register.h"
 
 struct exec_opts {
 	bool interactive, tty;
@@ -170,6 +171,19 @@ static int enter(pid_t pid, struct rl_error *err)
 	return r;
 }
 
+/* Whether rlbpfd's cgroups keep any of the container's limits. */
+static bool kept_by_agent_cgroup(json_t *config)
+{
+	json_t *enf = json_object_get(config, "Enforcement");
+	const char *keys[] = {"Memory", "Pids", "Cpu"};
+	for (size_t i = 0; i < 3; i++) {
+		const char *by = json_string_value(json_object_get(enf, keys[i]));
+		if (by && strcmp(by, "agent-cgroup") == 0)
+			return true;
+	}
+	return false;
+}
+
 static int exec_in(const struct rl_status *s, json_t *config, struct exec_opts *eo,
 		   struct rl_error *err, int *code)
 {
@@ -180,6 +194,7 @@ static int exec_in(const struct rl_status *s, json_t *config, struct exec_opts *
 	if (!run_argv)
 		return rl_fail(err, ENOMEM, "out of memory");
 	run_argv[0] = "run";
+	struct rl_join *agent = NULL;
 	for (size_t i = 0; i < n; i++)
 		run_argv[i + 1] = (char *)(json_string_value(json_array_get(args, i)) ?: "");
 	struct rl_run_opts ro;
@@ -201,8 +216,20 @@ static int exec_in(const struct rl_status *s, json_t *config, struct exec_opts *
 	const char *workdir = json_string_value(json_object_get(cfg, "WorkingDir"));
 	if ((r = rl_caps_resolve(ro.cap_add, ro.n_cap_add, ro.cap_drop, ro.n_cap_drop, &caps, err)) < 0 ||
 	    (r = rl_seccomp_build(ro.seccomp, ro.seccomp_profile, caps, &seccomp, err)) < 0 ||
-	    (r = rl_idmap_plan(&idmap, err)) < 0 || !env ||
-	    (r = enter(s->pid, err)) < 0) {
+	    (r = rl_idmap_plan(&idmap, err)) < 0 || !env)
+		goto env_out;
+	/* The command joins the container's cgroups and accounting before it
+	 * runs, as in Docker; the agent is reached from outside. */
+	const char *id = json_string_value(json_object_get(config, "Id"));
+	bool limited = kept_by_agent_cgroup(config);
+	char why[256] = "";
+	agent = rl_join_open(why, sizeof(why));
+	if (!agent && limited) {
+		r = rl_fail(err, EAGAIN, "the container's limits are kept by rlbpfd, which is not reachable (%s): the command would escape them", why);
+		goto out;
+	}
+	if ((r = enter(s->pid, err)) < 0) {
+env_out:
 		if (!env && r == 0)
 			r = rl_fail(err, ENOMEM, "out of memory");
 		goto out;
@@ -220,11 +247,11 @@ static int exec_in(const struct rl_status *s, json_t *config, struct exec_opts *
 		.stdout_fd = -1,
 		.stderr_fd = -1,
 	};
-	int master = -1, slave = -1, sp[2] = {-1, -1}, prog[2] = {-1, -1};
+	int master = -1, slave = -1, sp[2] = {-1, -1}, prog[2] = {-1, -1}, go[2] = {-1, -1};
 	if (eo->tty && (r = rl_pty_open("/dev/pts/ptmx", &master, &slave, err)) < 0)
 		goto out;
 	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sp) < 0 ||
-	    (seccomp && pipe2(prog, O_CLOEXEC) < 0)) {
+	    (seccomp && pipe2(prog, O_CLOEXEC) < 0) || pipe2(go, O_CLOEXEC) < 0) {
 		r = rl_fail_errno(err, errno, "cannot prepare the command");
 		goto out_fds;
 	}
@@ -242,6 +269,12 @@ static int exec_in(const struct rl_status *s, json_t *config, struct exec_opts *
 			close(prog[1]);
 		if (master >= 0)
 			close(master);
+		close(go[1]);
+		/* until it has joined the container's cgroups: EOF */
+		char b;
+		while (read(go[0], &b, 1) < 0 && errno == EINTR)
+			;
+		close(go[0]);
 		prctl(PR_SET_PDEATHSIG, SIGKILL);
 		sigset_t none;
 		sigemptyset(&none);
@@ -255,6 +288,19 @@ static int exec_in(const struct rl_status *s, json_t *config, struct exec_opts *
 	}
 	close(sp[1]);
 	sp[1] = -1;
+	close(go[0]);
+	go[0] = -1;
+	if (agent && id) {
+		int jr = rl_join(agent, id, child, why, sizeof(why));
+		if (jr < 0 && (limited || jr != -ENOENT)) {
+			kill(child, SIGKILL);
+			waitpid(child, NULL, 0);
+			r = rl_fail(err, -jr, "cannot put the command under the container's limits: rlbpfd %s", why);
+			goto out_fds;
+		}
+	}
+	close(go[1]);
+	go[1] = -1;
 	if (prog[0] >= 0) {
 		close(prog[0]);
 		prog[0] = -1;
@@ -276,10 +322,11 @@ static int exec_in(const struct rl_status *s, json_t *config, struct exec_opts *
 	}
 	*code = rl_supervise(child, master, eo->interactive, NULL);
 out_fds:
-	for (int *fd = (int[]){master, slave, sp[0], sp[1], prog[0], prog[1]}, i = 0; i < 6; i++)
+	for (int *fd = (int[]){master, slave, sp[0], sp[1], prog[0], prog[1], go[0], go[1]}, i = 0; i < 8; i++)
 		if (fd[i] >= 0)
 			close(fd[i]);
 out:
+	rl_join_close(agent);
 	rl_seccomp_free(seccomp);
 	rl_run_opts_free(&ro);
 	return r;

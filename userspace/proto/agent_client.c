@@ -242,18 +242,12 @@ int rl_agent_register(const char *id, const char *name, pid_t init_pid, uint64_t
 	}
 }
 
-int rl_agent_join(const char *id, pid_t pid, char *why, size_t len)
+int rl_agent_join(struct rl_agent_conn *c, const char *id, pid_t pid, char *why, size_t len)
 {
-	struct rl_agent_conn c;
 	struct rl_msg reply;
 	struct rl_msg_join req = {.pid = (uint32_t)pid};
 	snprintf(req.id, sizeof(req.id), "%s", id);
-	int r = rl_agent_connect(RL_AGENT_SOCKET, &c, why, len);
-	if (r < 0)
-		return r;
-	r = rl_agent_request(&c, RL_MSG_JOIN, &req, sizeof(req), &reply, 3000, why, len);
-	rl_agent_close(&c);
-	return r;
+	return rl_agent_request(c, RL_MSG_JOIN, &req, sizeof(req), &reply, 3000, why, len);
 }
 
 int rl_agent_stats(struct rl_agent_conn *c, const char *id, struct rl_msg_stats_reply *out,

@@ -62,8 +62,10 @@ int rl_agent_register(const char *id, const char *name, pid_t init_pid, uint64_t
 
 /* rlbpf exec: process pid (the caller's, already in the container's user
  * namespace) joins the container's cgroups and accounting. 0, or a
- * negative errno with why; -ENOENT when the agent does not know it. */
-int rl_agent_join(const char *id, pid_t pid, char *why, size_t len);
+ * negative errno with why; -ENOENT when the agent does not know it. The
+ * connection is made before the caller enters the container, whose mount
+ * namespace has no agent socket. */
+int rl_agent_join(struct rl_agent_conn *c, const char *id, pid_t pid, char *why, size_t len);
 
 /* The agent's counters of one container (the caller's own, or any for
  * root), on a connection that may serve many such requests. Returns 0, or a

@@ -8,6 +8,7 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -63,6 +64,37 @@ int rl_trace_register(const struct rl_state *st, pid_t pid, int userns_fd,
 	fprintf(stderr, "rlbpf run: tracing is off (said once; `rlbpf info` tells the same): "
 			"rlbpfd %s\n", why);
 	return 0;
+}
+
+struct rl_join {
+	struct rl_agent_conn conn;
+};
+
+struct rl_join *rl_join_open(char *why, size_t len)
+{
+	struct rl_join *j = malloc(sizeof(*j));
+	if (!j) {
+		snprintf(why, len, "out of memory");
+		return NULL;
+	}
+	if (rl_agent_connect(RL_AGENT_SOCKET, &j->conn, why, len) < 0) {
+		free(j);
+		return NULL;
+	}
+	return j;
+}
+
+int rl_join(struct rl_join *j, const char *id, pid_t pid, char *why, size_t len)
+{
+	return rl_agent_join(&j->conn, id, pid, why, len);
+}
+
+void rl_join_close(struct rl_join *j)
+{
+	if (!j)
+		return;
+	rl_agent_close(&j->conn);
+	free(j);
 }
 
 bool rl_trace_oom_killed(const char *id)

@@ -17,6 +17,15 @@
 int rl_trace_register(const struct rl_state *st, pid_t pid, int userns_fd,
 		      struct rl_limits *limits, struct rl_error *err);
 
+/* rlbpf exec's side: a connection to the agent, made before entering the
+ * container (whose mount namespace has no agent socket), and the request
+ * that puts a process started in the container into its cgroups and
+ * accounting. rl_join_open returns NULL with why when the agent is away. */
+struct rl_join;
+struct rl_join *rl_join_open(char *why, size_t len);
+int rl_join(struct rl_join *j, const char *id, pid_t pid, char *why, size_t len);
+void rl_join_close(struct rl_join *j);
+
 /* Whether the agent saw the container pass its memory cap (agent_client.h's
  * rl_agent_oom_killed, for callers that cannot include the BPF layouts). */
 bool rl_trace_oom_killed(const char *id);
