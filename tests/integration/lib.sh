@@ -454,9 +454,16 @@ policy_load() {
 }
 
 # memory_enforcer USER: what keeps a --memory cap of USER's here: cgroup2
-# where run.sh delegated a cgroup v2 tree to the user, else ebpf (rlbpfd).
+# where run.sh delegated a cgroup v2 tree to the user, else agent-cgroup
+# where rlbpfd can make memory cgroups, else ebpf (rlbpfd's eBPF cap).
 memory_enforcer() {
-	if [ "$1" = "$T1" ] && [ -n "${T_CGROUP2_SESSION:-}" ]; then echo cgroup2; else echo ebpf; fi
+	if [ "$1" = "$T1" ] && [ -n "${T_CGROUP2_SESSION:-}" ]; then
+		echo cgroup2
+	elif [ -n "${T_AGENT_MEM_CGROUP:-}" ]; then
+		echo agent-cgroup
+	else
+		echo ebpf
+	fi
 }
 
 # agent_stop: SIGTERM to the suite's agent; its pinned programs stay.

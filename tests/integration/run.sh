@@ -269,6 +269,13 @@ elif grep -q 'rl_rss_stat not attached' "$agent_log"; then
 else
 	ebpf_cap=ebpf
 fi
+# rlbpfd makes cgroups for the memory cap where the memory controller is
+# mounted (cgroup v1, or cgroup2 without delegation); its eBPF cap only
+# where none is.
+if [ -z "$T_AGENT_OFF" ] && grep -q 'cgroups for limits: memory v[12]' "$agent_log"; then
+	ebpf_cap=agent-cgroup
+	export T_AGENT_MEM_CGROUP=1
+fi
 t1_cap=$ebpf_cap
 [ -z "$delegated" ] || t1_cap="cgroup2 (delegated $delegated)"
 echo "memory caps: $T1 by $t1_cap, $T2 by $ebpf_cap"

@@ -464,7 +464,9 @@ static void launch_finish(struct launch *l, int code)
 {
 	/* SIGKILL is what a container past its memory cap dies of */
 	bool oom = rl_cgroup2_finish(l->st.dir);
-	rl_status_record_exit(&l->st, code, oom || (code == 137 && rl_trace_oom_killed(l->st.id)));
+	/* under a kernel cgroup the OOM killer may end any task, not PID 1:
+	 * OOMKilled as Docker says it, whatever the exit code */
+	rl_status_record_exit(&l->st, code, oom || rl_trace_oom_killed(l->st.id));
 }
 
 /* A start that failed leaves nothing it made; --rm leaves nothing at all. */

@@ -103,7 +103,12 @@ void rl_trace_detail(const struct rl_event_meta *m, const struct rl_event *ev, c
 			 (unsigned long long)ev->u.mem.cap_bytes, ev->u.mem.percent);
 		break;
 	case RL_EV_OOM_KILL:
-		if (ev->u.mem.victim_host_pid)
+		if (ev->u.mem.enforcer == RL_ENFORCER_AGENT_CGROUP)
+			snprintf(buf, len, "usage %llu of %llu bytes: the kernel's OOM killer ended pid %u (%u inside), uid %u (%u inside)",
+				 (unsigned long long)ev->u.mem.rss_bytes,
+				 (unsigned long long)ev->u.mem.cap_bytes, ev->u.mem.victim_host_pid,
+				 ev->u.mem.victim_ns_pid, ev->u.mem.victim_uid, ev->u.mem.victim_ns_uid);
+		else if (ev->u.mem.victim_host_pid)
 			snprintf(buf, len, "rss %llu of %llu bytes: pid %u (%u inside) killed with signal %u, then the rest",
 				 (unsigned long long)ev->u.mem.rss_bytes,
 				 (unsigned long long)ev->u.mem.cap_bytes, ev->u.mem.victim_host_pid,
@@ -252,6 +257,9 @@ json_t *rl_trace_json(const struct rl_event_meta *m, const struct rl_event *ev, 
 			json_object_set_new(o, "victim_pid", json_integer(ev->u.mem.victim_host_pid));
 			json_object_set_new(o, "victim_cpid", json_integer(ev->u.mem.victim_ns_pid));
 			json_object_set_new(o, "signal", json_integer(ev->u.mem.signal));
+			json_object_set_new(o, "victim_uid", json_integer(ev->u.mem.victim_uid));
+			json_object_set_new(o, "victim_cuid", json_integer(ev->u.mem.victim_ns_uid));
+			json_object_set_new(o, "enforcer", json_string(ev->u.mem.enforcer == RL_ENFORCER_AGENT_CGROUP ? "agent-cgroup" : "ebpf"));
 		}
 		break;
 	}

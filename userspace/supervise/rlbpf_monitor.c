@@ -97,7 +97,8 @@ int main(int argc, char **argv)
 	rl_slirp_stop(&slirp);
 	/* SIGKILL is what a container past its memory cap dies of */
 	bool oom = rl_cgroup2_finish(st.dir);
-	rl_status_record_exit(&st, code, oom || (code == 137 && rl_agent_oom_killed(st.id)));
+	/* OOMKilled whenever the kernel's OOM killer ended a task in it */
+	rl_status_record_exit(&st, code, oom || rl_agent_oom_killed(st.id));
 	if (n[6]) {
 		struct rl_error err = {0};
 		rl_remove_tree_as_owner(st.dir, n[5], &err);
