@@ -274,7 +274,9 @@ fi
 # where none is.
 if [ -z "$T_AGENT_OFF" ] && grep -q 'cgroups for limits: memory v[12]' "$agent_log"; then
 	ebpf_cap=agent-cgroup
-	export T_AGENT_MEM_CGROUP=1
+	# v1 or v2: which hierarchy holds the memory controller
+	T_AGENT_MEM_CGROUP=$(grep -o 'cgroups for limits: memory v[12]' "$agent_log" | tail -n 1 | grep -o 'v[12]$')
+	export T_AGENT_MEM_CGROUP
 fi
 t1_cap=$ebpf_cap
 [ -z "$delegated" ] || t1_cap="cgroup2 (delegated $delegated)"

@@ -363,8 +363,10 @@ void rl_cg_usage(const struct rl_cg_host *h, const char *id, const struct rl_cg_
 		u->have_mem = read_u64(path, &v);
 		cg_path(h, c, id, "memory.stat", path, sizeof(path));
 		read_key(path, v2 ? "inactive_file" : "total_inactive_file", &inactive);
-		if (u->have_mem)
+		if (u->have_mem) {
+			u->mem_raw_bytes = v;
 			u->mem_bytes = inactive < v ? v - inactive : v;
+		}
 		cg_path(h, c, id, v2 ? "memory.peak" : "memory.max_usage_in_bytes", path, sizeof(path));
 		if (read_u64(path, &v))
 			u->mem_peak_bytes = v;

@@ -32,6 +32,7 @@ struct rl_cg_limits {
 /* What the kernel counts for one container. */
 struct rl_cg_usage {
 	uint64_t mem_bytes;      /* usage less inactive file cache (docker stats) */
+	uint64_t mem_raw_bytes;  /* usage with the cache: what thresholds see */
 	uint64_t mem_peak_bytes; /* the kernel's high-water mark */
 	uint64_t mem_limit;      /* 0: none */
 	uint64_t oom_kills;      /* tasks the kernel's OOM killer ended in it */

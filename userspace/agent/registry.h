@@ -37,6 +37,7 @@ struct rl_reg_entry {
 	bool oom_handled;   /* it passed its memory cap and the agent killed it */
 	struct rl_cg_limits cg; /* the limits its agent-made cgroups hold; 0s: none */
 	uint64_t oom_kills_seen; /* the kernel's OOM kills in them already reported */
+	uint32_t pressure_pct;  /* the mem_pressure threshold its cgroup is above */
 };
 
 struct rl_registry {

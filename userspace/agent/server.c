@@ -95,6 +95,8 @@ struct agent {
 	int epfd, lfd, sfd, tfd;
 	struct rl_cg_host cg;
 	struct cg_removal cg_rm[CG_RM_MAX];
+	/* cgroup v1 memory thresholds (eventfds) per registry slot, -1: none */
+	int pressure_fd[RL_MAX_CONTAINERS][3];
 	struct ended ended[ENDED_KEEP];
 	size_t ended_next;
 	struct rl_agent_bpf bpf;
@@ -105,8 +107,12 @@ struct agent {
 	bool stop;
 };
 
-/* epoll data: small numbers are our own fds' roles, pointers are clients */
-enum { EP_LISTEN = 1, EP_SIGNAL, EP_TIMER, EP_RING };
+/* epoll data: small numbers are our own fds' roles (a memory cgroup's
+ * thresholds from EP_PRESSURE on: registry slot x 3 + level), pointers are
+ * clients */
+enum { EP_LISTEN = 1, EP_SIGNAL, EP_TIMER, EP_RING, EP_PRESSURE = 0x100 };
+#define EP_PRESSURE_END (EP_PRESSURE + RL_MAX_CONTAINERS * 3)
+static const uint32_t pressure_levels[3] = {50, 75, 90};
 
 static time_t now_sec(void)
 {
@@ -471,8 +477,79 @@ static void cg_removals(struct agent *a)
 	}
 }
 
+static int ep_add(int epfd, int fd, uint64_t tag);
+
+/* mem_pressure from the kernel's own usage where a cgroup keeps the cap:
+ * cgroup v1 signals each threshold's crossing on an eventfd, either way. */
+static void pressure_arm(struct agent *a, struct rl_reg_entry *e)
+{
+	size_t slot = (size_t)(e - a->reg.e);
+	for (int k = 0; k < 3; k++) {
+		int fd = e->cg.memory ? rl_cg_mem_threshold(&a->cg, e->id,
+							     e->cg.memory / 100 * pressure_levels[k])
+				      : -1;
+		a->pressure_fd[slot][k] = fd;
+		if (fd >= 0 && ep_add(a->epfd, fd, EP_PRESSURE + slot * 3 + (uint64_t)k) < 0) {
+			close(fd);
+			a->pressure_fd[slot][k] = -1;
+		}
+	}
+}
+
+static void pressure_disarm(struct agent *a, const struct rl_reg_entry *e)
+{
+	size_t slot = (size_t)(e - a->reg.e);
+	for (int k = 0; k < 3; k++) {
+		if (a->pressure_fd[slot][k] >= 0)
+			close(a->pressure_fd[slot][k]); /* leaves epoll with it */
+		a->pressure_fd[slot][k] = -1;
+	}
+}
+
+/* One event per threshold crossed upwards, as the eBPF cap reports them;
+ * going back under re-arms it. */
+static void pressure_crossed(struct agent *a, uint64_t tag)
+{
+	size_t slot = (tag - EP_PRESSURE) / 3;
+	uint64_t n;
+	int fd = a->pressure_fd[slot][(tag - EP_PRESSURE) % 3];
+	if (fd < 0 || read(fd, &n, sizeof(n)) < 0)
+		return;
+	struct rl_reg_entry *e = &a->reg.e[slot];
+	if (!e->used || !e->cg.memory)
+		return;
+	struct rl_cg_usage u;
+	uint64_t usage;
+	rl_cg_usage(&a->cg, e->id, &e->cg, &u);
+	usage = u.mem_raw_bytes;
+	uint32_t level = 0;
+	for (int k = 0; k < 3; k++)
+		if (usage >= e->cg.memory / 100 * pressure_levels[k])
+			level = pressure_levels[k];
+	uint32_t was = e->pressure_pct;
+	e->pressure_pct = level;
+	for (int k = 0; k < 3; k++) {
+		if (pressure_levels[k] <= was || pressure_levels[k] > level)
+			continue;
+		struct rl_event_meta meta;
+		struct rl_event ev;
+		agent_event(&meta, &ev, e, RL_EV_MEM_PRESSURE, RL_EVENT_SIZE(mem));
+		ev.hdr.host_pid = (uint32_t)e->init_pid;
+		ev.hdr.ns_pid = 1;
+		ev.hdr.host_uid = e->owner;
+		ev.hdr.ns_uid = rl_idmap_up(&e->uid_map, e->owner);
+		ev.u.mem.rss_bytes = usage;
+		ev.u.mem.cap_bytes = e->cg.memory;
+		ev.u.mem.percent = pressure_levels[k];
+		ev.u.mem.enforcer = RL_ENFORCER_AGENT_CGROUP;
+		dispatch(a, &meta, &ev, e);
+	}
+	flush_all(a);
+}
+
 static void forget_container(struct agent *a, struct rl_reg_entry *e)
 {
+	pressure_disarm(a, e);
 	struct ended *end = &a->ended[a->ended_next++ % ENDED_KEEP];
 	memcpy(end->id, e->id, sizeof(end->id));
 	memcpy(end->name, e->name, sizeof(end->name));
@@ -838,6 +915,7 @@ static void do_register(struct agent *a, struct client *c, const struct rl_msg *
 			return reply(a, c, m->hdr.seq, rc, "%s", why);
 		}
 		e->cg = want;
+		pressure_arm(a, e);
 	}
 	/* under a cgroup, BPF only counts: no cap, no limit of its own */
 	struct rl_container bc = {.userns_ino = r->userns_ino, .init_host_pid = r->init_pid,
@@ -1125,6 +1203,7 @@ int rl_agent_serve(const char *sock_path, struct rl_error *err)
 	if (!a)
 		return rl_fail(err, ENOMEM, "out of memory");
 	a->epfd = a->lfd = a->sfd = a->tfd = -1;
+	memset(a->pressure_fd, -1, sizeof(a->pressure_fd));
 	if (mkdir("/run/rlbpf", 0755) < 0 && errno != EEXIST) {
 		free(a);
 		return rl_fail_errno(err, errno, "cannot create /run/rlbpf");
@@ -1184,6 +1263,10 @@ int rl_agent_serve(const char *sock_path, struct rl_error *err)
 		r = rl_fail_errno(err, errno, "cannot set up the event loop");
 	if (r >= 0) {
 		r = 0;
+		/* the thresholds of containers an earlier agent registered */
+		for (size_t i = 0; i < RL_MAX_CONTAINERS; i++)
+			if (a->reg.e[i].used && has_cgroups(&a->reg.e[i]))
+				pressure_arm(a, &a->reg.e[i]);
 		LOG("serving %s", sock_path);
 	}
 	while (r == 0 && !a->stop) {
@@ -1211,6 +1294,8 @@ int rl_agent_serve(const char *sock_path, struct rl_error *err)
 					/* nothing: the next tick comes anyway */
 				}
 				tick(a);
+			} else if (tag >= EP_PRESSURE && tag < EP_PRESSURE_END) {
+				pressure_crossed(a, tag);
 			} else if (tag == EP_RING) {
 				ring_buffer__consume(a->rb);
 				flush_all(a);
@@ -1237,6 +1322,8 @@ int rl_agent_serve(const char *sock_path, struct rl_error *err)
 		if (a->clients[i])
 			client_close(a, i);
 	ring_buffer__free(a->rb);
+	for (size_t i = 0; i < RL_MAX_CONTAINERS; i++)
+		pressure_disarm(a, &a->reg.e[i]);
 	rl_registry_save(&a->reg);
 	if (a->sfd >= 0) close(a->sfd);
 	if (a->tfd >= 0) close(a->tfd);

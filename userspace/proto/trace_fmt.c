@@ -98,7 +98,8 @@ void rl_trace_detail(const struct rl_event_meta *m, const struct rl_event *ev, c
 		break;
 	}
 	case RL_EV_MEM_PRESSURE:
-		snprintf(buf, len, "rss %llu of %llu bytes: past %u%% of the cap",
+		snprintf(buf, len, "%s %llu of %llu bytes: past %u%% of the cap",
+			 ev->u.mem.enforcer == RL_ENFORCER_AGENT_CGROUP ? "the cgroup's usage" : "rss",
 			 (unsigned long long)ev->u.mem.rss_bytes,
 			 (unsigned long long)ev->u.mem.cap_bytes, ev->u.mem.percent);
 		break;
@@ -253,13 +254,13 @@ json_t *rl_trace_json(const struct rl_event_meta *m, const struct rl_event *ev, 
 		json_object_set_new(o, "rss_bytes", json_integer((json_int_t)ev->u.mem.rss_bytes));
 		json_object_set_new(o, "cap_bytes", json_integer((json_int_t)ev->u.mem.cap_bytes));
 		json_object_set_new(o, "percent", json_integer(ev->u.mem.percent));
+		json_object_set_new(o, "enforcer", json_string(ev->u.mem.enforcer == RL_ENFORCER_AGENT_CGROUP ? "agent-cgroup" : "ebpf"));
 		if (ev->hdr.type == RL_EV_OOM_KILL) {
 			json_object_set_new(o, "victim_pid", json_integer(ev->u.mem.victim_host_pid));
 			json_object_set_new(o, "victim_cpid", json_integer(ev->u.mem.victim_ns_pid));
 			json_object_set_new(o, "signal", json_integer(ev->u.mem.signal));
 			json_object_set_new(o, "victim_uid", json_integer(ev->u.mem.victim_uid));
 			json_object_set_new(o, "victim_cuid", json_integer(ev->u.mem.victim_ns_uid));
-			json_object_set_new(o, "enforcer", json_string(ev->u.mem.enforcer == RL_ENFORCER_AGENT_CGROUP ? "agent-cgroup" : "ebpf"));
 		}
 		break;
 	}
