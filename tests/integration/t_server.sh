@@ -1,0 +1,81 @@
+# shellcheck shell=bash
+# A real multi-process server from Debian's archive under a memory cap:
+# Redis, whose BGSAVE forks a child that shares the whole dataset with its
+# parent, copy-on-write, while clients keep writing. A cap comfortably above
+# its real use must never kill it; a cap below it must end it as Docker
+# would (137, OOMKilled).
+
+rl() { capture as_user "$T1" "$RLBPF" "$@"; }
+
+_redis_rootfs() {
+	command -v redis-check-rdb >/dev/null || skip "no redis-check-rdb (tools/deps.sh test installs redis-tools)"
+	# redis-server is the same program as redis-check-rdb, told by argv[0]
+	local dir=$T_TMP/scratch/redis-rootfs
+	[ -d "$dir" ] || {
+		rootfs_with "$dir" "$(command -v redis-check-rdb):/usr/bin/redis-server" \
+			"$(command -v redis-cli):/usr/bin/redis-cli" \
+			"$(command -v redis-benchmark):/usr/bin/redis-benchmark" >/dev/null
+		# a rootfs directory is the user's own, as one unpacked by hand
+		chown -R "$T1:" "$dir"
+	}
+	echo "$dir"
+}
+
+_redis() { as_user "$T1" "$RLBPF" exec "$1" redis-cli "${@:2}" 2>&1; }
+
+_redis_up() { [ "$(_redis "$1" ping)" = PONG ]; }
+
+# Peak of the container's memory as the kernel counts it.
+_peak() {
+	local cg
+	cg=$(find /sys/fs/cgroup -maxdepth 4 -type d -path "*/rlbpf/$1" 2>/dev/null | grep memory | head -n 1)
+	cat "$cg/memory.max_usage_in_bytes" 2>/dev/null || cat "$cg/memory.peak" 2>/dev/null
+}
+
+test_redis_snapshot_under_load_survives_a_cap_above_its_use() {
+	_need_agent
+	[ "$(memory_enforcer "$T1")" != ebpf ] || skip "the eBPF cap counts a forked child's shared pages twice: this case is for the kernel's controllers"
+	local rootfs id
+	rootfs=$(_redis_rootfs)
+	rl run -d --name redis --memory 256m --network none "$rootfs" redis-server \
+		--save '' --appendonly no --dir /tmp --protected-mode no --enable-debug-command yes
+	assert_eq 0 "$RC" "run -d redis (stderr $(_show "$ERR"))"
+	[ "$RC" = 0 ] || return 0
+	wait_until 100 _redis_up redis || fail "redis did not answer: $(as_user "$T1" "$RLBPF" logs redis 2>&1 | tail -n 3)"
+	id=$(as_user "$T1" "$RLBPF" inspect -f '{{.Id}}' redis)
+	# about 100 MB of data, then a snapshot (fork) while clients write
+	_redis redis debug populate 600000 key 100 >/dev/null
+	assert_eq 600000 "$(_redis redis dbsize)" "the dataset is loaded"
+	_redis redis bgsave >/dev/null
+	capture as_user "$T1" "$RLBPF" exec redis redis-benchmark -q -n 50000 -c 8 -t set,get -d 100 -r 600000
+	assert_eq 0 "$RC" "redis-benchmark under the cap (stderr $(_show "$ERR"))"
+	_redis redis bgsave >/dev/null
+	wait_until 300 eval '[ "$(_redis redis info persistence | grep -o "rdb_bgsave_in_progress:0")" ]'
+	assert_contains "$(_redis redis info persistence)" "rdb_last_bgsave_status:ok" "the snapshot's child finished"
+	assert_true "redis still answers" _redis_up redis
+	rl inspect -f '{{.State.Status}} {{.State.OOMKilled}} {{.Rlbpf.Enforcement.Memory}}' redis
+	assert_eq "running false $(memory_enforcer "$T1")" "$OUT" "redis runs on, never OOM-killed"
+	local peak
+	peak=$(_peak "$id")
+	assert_true "the kernel counted its peak past 100 MB and under the cap: $peak" \
+		[ "${peak:-0}" -gt 100000000 -a "${peak:-0}" -le 268435456 ]
+	rl rm -f redis
+}
+
+test_redis_is_oom_killed_below_its_real_use() {
+	_need_agent
+	[ "$(memory_enforcer "$T1")" != ebpf ] || skip "for the kernel's controllers"
+	local rootfs
+	rootfs=$(_redis_rootfs)
+	rl run -d --name redis-small --memory 48m --network none "$rootfs" redis-server \
+		--save '' --appendonly no --dir /tmp --protected-mode no --enable-debug-command yes
+	assert_eq 0 "$RC" "run -d redis (stderr $(_show "$ERR"))"
+	[ "$RC" = 0 ] || return 0
+	wait_until 100 _redis_up redis-small || fail "redis did not answer"
+	_redis redis-small debug populate 600000 key 100 >/dev/null
+	wait_until 100 eval '[ "$(as_user "$T1" "$RLBPF" inspect -f "{{.State.Status}}" redis-small)" = exited ]' ||
+		fail "redis holding 100 MB outlived --memory 48m"
+	rl inspect -f '{{.State.ExitCode}} {{.State.OOMKilled}}' redis-small
+	assert_eq "137 true" "$OUT" "redis past its cap: 137 and OOMKilled, as Docker"
+	rl rm -f redis-small
+}
