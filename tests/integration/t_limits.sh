@@ -104,3 +104,26 @@ test_no_cgroup_left_and_other_users_kept_out() {
 	wait_until 100 eval '[ -z "$(_cgroups_of "$id")" ]'
 	assert_eq "" "$(_cgroups_of "$id")" "no cgroup left after the supervisor was killed"
 }
+
+test_agent_restart_keeps_cgroups_and_removes_ended_ones() {
+	_need_agent_cgroup
+	rl run -d --name kept1 --memory 64m busybox sleep 300
+	rl run -d --name ended1 --memory 64m busybox sleep 300
+	local kept ended
+	kept=$(as_user "$T1" "$RLBPF" inspect -f '{{.Id}}' kept1)
+	ended=$(as_user "$T1" "$RLBPF" inspect -f '{{.Id}}' ended1)
+	agent_stop
+	# ended1 ends while no agent runs: its cgroups stay behind until one does
+	as_user "$T1" "$RLBPF" rm -f ended1 >/dev/null
+	agent_start
+	wait_until 50 eval '[ -z "$(_cgroups_of "$ended")" ]'
+	assert_eq "" "$(_cgroups_of "$ended")" "the restarted agent removed the cgroups of a container that ended while it was away"
+	local cg
+	cg=$(_cgroups_of "$kept" | grep memory)
+	assert_eq 67108864 "$(cat "$cg/memory.limit_in_bytes" 2>/dev/null)" "the running container keeps its cgroup and limit"
+	rl exec kept1 hog -r 500000 -n 20 -p 50
+	assert_eq 137 "$RC" "the cap holds after the restart"
+	rl rm -f kept1
+	wait_until 50 eval '[ -z "$(_cgroups_of "$kept")" ]'
+	assert_eq "" "$(_cgroups_of "$kept")" "its cgroups go with it after the restart"
+}
