@@ -198,3 +198,8 @@ awk -v p="$published" -v l="$loopback" -v i="$iperf" 'BEGIN {
 # the kernel's cgroup v1 limit and a 100 ms /proc poller, how soon it dies,
 # and what the accounting costs per page fault.
 "$repo/tools/bench_mem.sh" "$tmp/prefix" "$user"
+
+# Limits kept by rlbpfd's cgroups: the peak each enforcer reports for the
+# hog, a forking shell and Redis against the kernel's own, and what making
+# the cgroups adds to a start.
+"$repo/tools/bench_limits.sh" "$tmp/prefix" "$user"

@@ -221,6 +221,7 @@ for i in $(seq "$runs"); do
 		echo "host1 $i $(host_faults)"
 		echo "ctr1 $i $(ctr_faults)"
 		echo "cap1 $i $(ctr_faults --memory 64m --memory-enforce ebpf)"
+		echo "cg1 $i $(ctr_faults --memory 64m)"
 		agent_stop
 	} >>"$out/cost.tsv"
 done
@@ -371,7 +372,8 @@ def row(label, base, with_):
 print("cost per page fault (faults -m 16 -n 200: 819200 faults), median of %d alternating runs, without -> with the agent" % runs)
 row("host process, outside any container", "host0", "host1")
 row("container, no cap (goal: under 5%)", "ctr0", "ctr1")
-row("container, --memory 64m (goal: under 5%)", "ctr0", "cap1")
+row("container, --memory 64m, eBPF cap", "ctr0", "cap1")
+row("container, --memory 64m, agent's cgroup", "ctr0", "cg1")
 prog = {}
 if os.path.exists(os.path.join(out, "prog.tsv")):
     for line in open(os.path.join(out, "prog.tsv")):

@@ -9,12 +9,9 @@ rl() { capture as_user "$T1" "$RLBPF" "$@"; }
 
 _redis_rootfs() {
 	command -v redis-check-rdb >/dev/null || skip "no redis-check-rdb (tools/deps.sh test installs redis-tools)"
-	# redis-server is the same program as redis-check-rdb, told by argv[0]
 	local dir=$T_TMP/scratch/redis-rootfs
 	[ -d "$dir" ] || {
-		rootfs_with "$dir" "$(command -v redis-check-rdb):/usr/bin/redis-server" \
-			"$(command -v redis-cli):/usr/bin/redis-cli" \
-			"$(command -v redis-benchmark):/usr/bin/redis-benchmark" >/dev/null
+		rootfs_redis "$dir" >/dev/null
 		# a rootfs directory is the user's own, as one unpacked by hand
 		chown -R "$T1:" "$dir"
 	}
