@@ -23,7 +23,7 @@ SAN     := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-re
 
 # Modules by folder (see README, Layout). Each program lists what it links;
 # tests/check_layers.sh checks the link maps against the folders each may use.
-COMMON  := lib/error lib/paths lib/bpf_features
+COMMON  := lib/error lib/paths lib/bpf_features lib/cgroup_mounts
 # The unprivileged CLI.
 RLBPF   := cli/cli cli/run cli/exec cli/ps cli/inspect cli/logs cli/lifecycle cli/top cli/stats \
 	   cli/trace cli/images cli/info cli/setup \

@@ -11,16 +11,7 @@
 #include <stdint.h>
 #include <sys/types.h>
 
-/* cpuacct counts what cpu limits; on v2 both are the cpu controller's. */
-enum rl_cg_ctrl { RL_CG_MEMORY, RL_CG_PIDS, RL_CG_CPU, RL_CG_CPUACCT, RL_CG_N };
-
-/* Where each controller lives on this host. */
-struct rl_cg_host {
-	bool have[RL_CG_N];
-	bool v2[RL_CG_N];
-	char mount[RL_CG_N][128]; /* the hierarchy's mount point */
-	bool memsw;               /* v1 swap accounting: memory.memsw.* exist */
-};
+#include "lib/cgroup_mounts.h"
 
 /* The limits of one container, as the kernel takes them. */
 struct rl_cg_limits {
@@ -40,12 +31,6 @@ struct rl_cg_usage {
 	uint32_t pids;
 	bool have_mem, have_cpu, have_pids;
 };
-
-/* Reads /proc/self/mountinfo (and the cgroup2 root's controllers). A
- * controller not found is simply absent. */
-void rl_cg_detect(struct rl_cg_host *h);
-/* Same, from given files: tests. */
-void rl_cg_detect_from(struct rl_cg_host *h, const char *mountinfo, const char *v2_controllers_dir);
 
 /* Whether the host has what the limits need: every nonzero one a
  * controller. why names the first missing one. */
@@ -72,5 +57,3 @@ void rl_cg_usage(const struct rl_cg_host *h, const char *id, const struct rl_cg_
  * (cgroup.event_control), or -1. */
 int rl_cg_mem_threshold(const struct rl_cg_host *h, const char *id, uint64_t bytes);
 
-/* "v1" or "v2" for the controller, "" when absent: `info`. */
-const char *rl_cg_version(const struct rl_cg_host *h, enum rl_cg_ctrl c);

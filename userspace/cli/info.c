@@ -67,6 +67,8 @@ static const char *enforcer_words(enum rl_enforcer e)
 	switch (e) {
 	case RL_ENFORCE_CGROUP2:
 		return "cgroup v2 delegation";
+	case RL_ENFORCE_AGENT_CGROUP:
+		return "a cgroup of rlbpfd's";
 	case RL_ENFORCE_AGENT:
 		return "rlbpfd agent (eBPF)";
 	case RL_ENFORCE_NONE:
@@ -80,6 +82,8 @@ static const char *enforcer_key(enum rl_enforcer e)
 	switch (e) {
 	case RL_ENFORCE_CGROUP2:
 		return "cgroup_v2_delegation";
+	case RL_ENFORCE_AGENT_CGROUP:
+		return "rlbpfd_cgroup";
 	case RL_ENFORCE_AGENT:
 		return "rlbpfd";
 	case RL_ENFORCE_NONE:
@@ -244,6 +248,14 @@ static void text_limits(const struct rl_host_facts *h)
 			printf(" %s: %s (%s)\n", rl_resource_name(r), enforcer_words(e),
 			       h->delegation.cgroup);
 			break;
+		case RL_ENFORCE_AGENT_CGROUP: {
+			enum rl_cg_ctrl c = r == RL_RES_MEMORY ? RL_CG_MEMORY
+					    : r == RL_RES_PIDS ? RL_CG_PIDS
+								 : RL_CG_CPU;
+			printf(" %s: %s (cgroup %s, %s)\n", rl_resource_name(r), enforcer_words(e),
+			       rl_cg_version(&h->cg_mounts, c), h->cg_mounts.mount[c]);
+			break;
+		}
 		case RL_ENFORCE_AGENT:
 			printf(" %s: %s\n", rl_resource_name(r), enforcer_words(e));
 			break;

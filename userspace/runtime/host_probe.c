@@ -662,6 +662,7 @@ void rl_host_probe(const struct rl_host_paths *p, struct rl_host_facts *f)
 	rl_probe_cgroup(p->cgroup_root, p->mountinfo, &f->cgroup, &f->cgroup.err);
 	rl_probe_delegation(&f->cgroup, p->self_cgroup, f->user.uid, &f->delegation,
 			    &f->delegation.err);
+	rl_cg_detect_from(&f->cg_mounts, p->mountinfo, NULL);
 	rl_probe_btf(p->btf_vmlinux, &f->btf);
 	rl_probe_helper("newuidmap", p->helper_dirs, 7 /* CAP_SETUID */, &f->newuidmap,
 			&f->newuidmap.err);
@@ -695,9 +696,14 @@ enum rl_enforcer rl_limit_enforcer(const struct rl_host_facts *f, enum rl_resour
 {
 	if (f->delegation.controllers & rl_resource_controller(r))
 		return RL_ENFORCE_CGROUP2;
+	if (!f->agent.reachable)
+		return RL_ENFORCE_NONE;
+	enum rl_cg_ctrl c = r == RL_RES_MEMORY ? RL_CG_MEMORY : r == RL_RES_PIDS ? RL_CG_PIDS : RL_CG_CPU;
+	if (f->cg_mounts.have[c])
+		return RL_ENFORCE_AGENT_CGROUP;
 	/* The agent's RSS accounting kills past the cap, and its fork hook
 	 * kills a task born past the pids limit; cpu time it only observes. */
-	if ((r == RL_RES_MEMORY || r == RL_RES_PIDS) && f->agent.reachable)
+	if (r == RL_RES_MEMORY || r == RL_RES_PIDS)
 		return RL_ENFORCE_AGENT;
 	return RL_ENFORCE_NONE;
 }

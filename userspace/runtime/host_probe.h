@@ -9,6 +9,7 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include "lib/cgroup_mounts.h"
 #include "lib/error.h"
 #include "runtime/idmap.h"
 
@@ -193,6 +194,7 @@ struct rl_host_facts {
 	struct rl_error port_err;
 	struct rl_access_facts tun;
 	struct rl_agent_facts agent;
+	struct rl_cg_host cg_mounts; /* where root (rlbpfd) can make cgroups */
 };
 /* Never fails as a whole: a fact that could not be read says so in its own
  * err. `paths` NULL means the real host. */
@@ -204,10 +206,12 @@ enum rl_resource { RL_RES_MEMORY, RL_RES_CPU, RL_RES_PIDS };
 enum rl_enforcer {
 	RL_ENFORCE_NONE,
 	RL_ENFORCE_CGROUP2, /* a delegated cgroup v2 controller */
+	RL_ENFORCE_AGENT_CGROUP, /* a cgroup rlbpfd makes: the kernel's controller */
 	RL_ENFORCE_AGENT,   /* rlbpfd's eBPF programs (memory and pids) */
 };
-/* Who can enforce a limit on `r` here: cgroup v2 delegation first, then the
- * agent for memory when it is reachable. */
+/* Who can enforce a limit on `r` here: cgroup v2 delegation first, then a
+ * cgroup of the agent's where the controller is mounted, then the agent's
+ * eBPF cap (memory and pids), when it is reachable. */
 enum rl_enforcer rl_limit_enforcer(const struct rl_host_facts *f, enum rl_resource r);
 /* "memory", "cpu", "pids" */
 const char *rl_resource_name(enum rl_resource r);
