@@ -61,6 +61,8 @@ struct rl_proc_mem {
 	__u64 cid;   /* 0: not in a container (checked again at the next mm) */
 	__u64 mm;    /* the mm counted */
 	__s64 pages; /* its pages last added to the container */
+	__s64 base;  /* pages its mm had from its parent when first seen (see
+		      * rl_forked_copy): shared with the parent, not its own */
 };
 
 struct {
@@ -134,6 +136,18 @@ static __always_inline void rl_proc_uncount(struct rl_proc_mem *pm)
 	pm->mm = 0;
 }
 
+/* Whether the process runs on the copy of its parent's mm that fork made:
+ * it has not exec'd since (exec bumps self_exec_id; fork copies the
+ * parent's into parent_exec_id). Its pages at first sight are the parent's,
+ * shared copy-on-write, which the parent already counts: the kernel's
+ * memory controller counts them once too. What it cannot see: a shared page
+ * that either side later writes becomes two, with no change to either RSS
+ * counter, so those copies are not counted. */
+static __always_inline bool rl_forked_copy(struct task_struct *leader)
+{
+	return leader->self_exec_id == leader->parent_exec_id;
+}
+
 SEC("tp_btf/rss_stat")
 int BPF_PROG(rl_rss_stat, struct mm_struct *mm, int member)
 {
@@ -179,6 +193,7 @@ int BPF_PROG(rl_rss_stat, struct mm_struct *mm, int member)
 		pm->cid = member_of ? *member_of : 0;
 		pm->mm = (__u64)mm;
 		pm->pages = 0;
+		pm->base = rl_forked_copy(task->group_leader) ? rl_mm_rss_pages(mm) : 0;
 	}
 	cid = pm->cid;
 	if (!cid)
@@ -186,7 +201,9 @@ int BPF_PROG(rl_rss_stat, struct mm_struct *mm, int member)
 	/* The counters the kernel keeps per CPU reach mm->rss_stat in
 	 * batches, so most calls see no change: they stop here, before any
 	 * map lookup or atomic operation. */
-	pages = rl_mm_rss_pages(mm);
+	pages = rl_mm_rss_pages(mm) - pm->base;
+	if (pages < 0)
+		pages = 0;
 	if (pages == pm->pages)
 		return 0;
 	c = bpf_map_lookup_elem(&containers, &cid);

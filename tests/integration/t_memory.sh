@@ -223,3 +223,14 @@ job 8: 137" "$OUT" "the tasks past the limit were killed (SIGKILL) at birth"
 	rl run --rm --pids-limit 6 busybox sh -c 'for i in 1 2 3; do sleep 0.1 & done; wait; echo fine'
 	assert_eq "fine" "$OUT" "tasks under the limit run"
 }
+
+test_ebpf_cap_counts_pages_shared_after_fork_once() {
+	_need_mem_cap
+	[ "$(memory_enforcer "$T1")" != cgroup2 ] || skip "$T1's caps are kept by a delegated cgroup v2 here"
+	# a shell holding 20 MB (about 40 MB resident) and three subshells that
+	# share it: the kernel counts about 40 MB; a sum of RSS would be 160
+	rl run --rm --memory 64m --memory-enforce ebpf busybox sh -c \
+		'x=$(head -c 20000000 /dev/zero | tr "\0" a); for i in 1 2 3; do ( sleep 2; true ) & done; wait; echo survived'
+	assert_eq 0 "$RC" "exit status under the eBPF cap of 64m (stderr $(_show "$ERR"))"
+	assert_eq survived "$OUT" "the shell and its forks lived"
+}
