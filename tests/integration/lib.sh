@@ -301,6 +301,13 @@ _need_agent() {
 }
 
 # For cases that need rlbpfd's memory cap (or a delegated cgroup).
+# _need_ebpf_cap: for a case that asks for the eBPF cap itself
+# (--memory-enforce ebpf), whoever keeps caps by default.
+_need_ebpf_cap() {
+	_need_agent
+	[ -z "${T_MEM_CAP_OFF:-}" ] || skip "$T_MEM_CAP_OFF"
+}
+
 _need_mem_cap() {
 	_need_agent
 	[ -z "${T_MEM_CAP_OFF:-}" ] || [ "$(memory_enforcer "${1:-$T1}")" = cgroup2 ] ||

@@ -4,16 +4,47 @@
 # rootless containers: a program that fits is never killed, fork fails at
 # --pids-limit, --cpus holds, rlbpf exec joins the cap, nothing is left.
 
-rl() { capture as_user "$T1" "$RLBPF" "$@"; }
+# The user whose caps rlbpfd's cgroups keep: rlbpf-t1, or rlbpf-t2 where a
+# cgroup v2 tree is delegated to rlbpf-t1 (vmtest's v2 cells); OU is the
+# other one.
+LU=$T1 OU=$T2
+rl() { capture as_user "$LU" "$RLBPF" "$@"; }
 
 _need_agent_cgroup() {
 	_need_agent
 	[ -n "${T_AGENT_MEM_CGROUP:-}" ] || skip "rlbpfd has no memory controller to make cgroups with here"
-	[ "$(memory_enforcer "$T1")" = agent-cgroup ] || skip "$T1's caps are kept by a delegated cgroup v2 here"
+	if [ "$(memory_enforcer "$T1")" != agent-cgroup ]; then
+		LU=$T2 OU=$T1
+	fi
 }
 
 # rlbpfd's cgroups of a container, in every hierarchy
 _cgroups_of() { find /sys/fs/cgroup -maxdepth 4 -type d -path "*/rlbpf/$1" 2>/dev/null; }
+
+# _cg_file ID FILE...: the first of the files that one of its cgroups has
+# (v1 and v2 name them apart: memory.limit_in_bytes or memory.max)
+_cg_file() {
+	local id=$1 d f
+	shift
+	for f in "$@"; do
+		for d in $(_cgroups_of "$id"); do
+			[ -f "$d/$f" ] && { echo "$d/$f"; return 0; }
+		done
+	done
+	return 1
+}
+
+# CPU time of its cgroup in ns: cpuacct.usage (v1), cpu.stat's usage_usec (v2)
+_cpu_ns() {
+	local f
+	if f=$(_cg_file "$1" cpuacct.usage); then
+		cat "$f"
+	elif f=$(_cg_file "$1" cpu.stat); then
+		awk '$1 == "usage_usec" { print $2 * 1000 }' "$f"
+	fi
+}
+
+_id() { as_user "$LU" "$RLBPF" inspect -f '{{.Id}}' "$1"; }
 
 test_fork_with_shared_pages_survives_its_cap() {
 	_need_agent_cgroup
@@ -28,8 +59,8 @@ test_fork_with_shared_pages_survives_its_cap() {
 test_page_cache_is_reclaimed_not_killed() {
 	_need_agent_cgroup
 	local dir
-	dir=$(scratch_dir bigfile "$T1" 0755)
-	as_user "$T1" dd if=/dev/zero of="$dir/big" bs=1M count=1024 status=none
+	dir=$(scratch_dir bigfile "$LU" 0755)
+	as_user "$LU" dd if=/dev/zero of="$dir/big" bs=1M count=1024 status=none
 	rl run --rm --memory 64m -v "$dir:/data:ro" busybox sh -c 'cat /data/big > /dev/null && echo read'
 	assert_eq 0 "$RC" "reading 1 GiB under --memory 64m (stderr $(_show "$ERR"))"
 	assert_eq read "$OUT" "the whole file was read"
@@ -42,12 +73,12 @@ test_pids_limit_makes_fork_fail_and_the_container_lives() {
 		'( i=0; while [ $i -lt 40 ]; do sleep 30 & i=$((i+1)); done ); echo forked; sleep 30'
 	assert_eq 0 "$RC" "run -d --pids-limit 20 (stderr $(_show "$ERR"))"
 	local id cg
-	id=$(as_user "$T1" "$RLBPF" inspect -f '{{.Id}}' forky)
-	wait_until 100 eval 'as_user "$T1" "$RLBPF" logs forky 2>&1 | grep -q forked'
+	id=$(_id forky)
+	wait_until 100 eval 'as_user "$LU" "$RLBPF" logs forky 2>&1 | grep -q forked'
 	rl logs forky
 	assert_contains "$OUT$ERR" "can't fork" "forks past the limit fail"
-	cg=$(_cgroups_of "$id" | grep pids)
-	assert_true "pids.current at or below 20" [ "$(cat "$cg/pids.current")" -le 20 ]
+	cg=$(_cg_file "$id" pids.current)
+	assert_true "pids.current at or below 20" [ "$(cat "$cg")" -le 20 ]
 	rl inspect -f '{{.State.Status}} {{.Rlbpf.Enforcement.Pids}}' forky
 	assert_eq "running agent-cgroup" "$OUT" "the container lives on, its limit kept by a cgroup"
 	rl rm -f forky
@@ -59,13 +90,11 @@ test_cpus_holds_a_busy_loop_to_half_a_cpu() {
 	_need_agent_cgroup
 	rl run -d --name busy --cpus 0.5 busybox sh -c 'while :; do :; done'
 	assert_eq 0 "$RC" "run -d --cpus 0.5 (stderr $(_show "$ERR"))"
-	local id cg t0 t1
-	id=$(as_user "$T1" "$RLBPF" inspect -f '{{.Id}}' busy)
-	cg=$(_cgroups_of "$id" | grep cpuacct | head -n 1)
-	[ -n "$cg" ] || cg=$(_cgroups_of "$id" | head -n 1)
-	t0=$(cat "$cg/cpuacct.usage")
+	local id t0 t1
+	id=$(_id busy)
+	t0=$(_cpu_ns "$id")
 	sleep 5
-	t1=$(cat "$cg/cpuacct.usage")
+	t1=$(_cpu_ns "$id")
 	# 55% of one CPU over 5 s
 	assert_true "at most 55% of a CPU: $(((t1 - t0) / 50000000))%" [ $((t1 - t0)) -le 2750000000 ]
 	rl inspect -f '{{.Rlbpf.Enforcement.Cpu}}' busy
@@ -79,7 +108,7 @@ test_exec_joins_the_cap() {
 	rl exec capped hog -r 500000 -n 20 -p 50
 	assert_eq 137 "$RC" "a hog started with exec is killed at the container's cap"
 	rl exec capped cat /proc/self/cgroup
-	assert_match "$OUT" 'memory:/rlbpf/[0-9a-f]{64}' "exec runs in the container's memory cgroup"
+	assert_match "$OUT" '(memory:|0::)/rlbpf/[0-9a-f]{64}' "exec runs in the container's memory cgroup"
 	rl inspect -f '{{.State.Status}}' capped
 	assert_eq running "$OUT" "the container itself lives on"
 	rl rm -f capped
@@ -88,19 +117,19 @@ test_exec_joins_the_cap() {
 test_no_cgroup_left_and_other_users_kept_out() {
 	_need_agent_cgroup
 	rl run -d --name kept --memory 64m --pids-limit 50 busybox sleep 300
-	local id cg sup
-	id=$(as_user "$T1" "$RLBPF" inspect -f '{{.Id}}' kept)
-	cg=$(_cgroups_of "$id" | grep memory)
-	assert_ne "" "$cg" "rlbpfd made the memory cgroup"
-	capture as_user "$T2" sh -c "echo \$\$ > '$cg/cgroup.procs'"
-	assert_ne 0 "$RC" "$T2 cannot move into $T1's cgroup"
-	capture as_user "$T1" sh -c "echo 1G > '$cg/memory.limit_in_bytes'"
-	assert_ne 0 "$RC" "$T1 cannot raise its own limit"
-	assert_eq 67108864 "$(cat "$cg/memory.limit_in_bytes")" "the limit stays"
+	local id lim sup
+	id=$(_id kept)
+	lim=$(_cg_file "$id" memory.limit_in_bytes memory.max)
+	assert_ne "" "$lim" "rlbpfd made the memory cgroup"
+	capture as_user "$OU" sh -c "echo \$\$ > '$(dirname "$lim")/cgroup.procs'"
+	assert_ne 0 "$RC" "$OU cannot move into $LU's cgroup"
+	capture as_user "$LU" sh -c "echo 1073741824 > '$lim'"
+	assert_ne 0 "$RC" "$LU cannot raise its own limit"
+	assert_eq 67108864 "$(cat "$lim")" "the limit stays"
 	# the supervisor SIGKILLed: the container goes with it, and its cgroups
-	sup=$(as_user "$T1" "$RLBPF" inspect -f '{{.Rlbpf.SupervisorPid}}' kept)
+	sup=$(as_user "$LU" "$RLBPF" inspect -f '{{.Rlbpf.SupervisorPid}}' kept)
 	[ -n "$sup" ] && [ "$sup" != 0 ] && kill -KILL "$sup"
-	as_user "$T1" "$RLBPF" rm -f kept >/dev/null 2>&1
+	as_user "$LU" "$RLBPF" rm -f kept >/dev/null 2>&1
 	wait_until 100 eval '[ -z "$(_cgroups_of "$id")" ]'
 	assert_eq "" "$(_cgroups_of "$id")" "no cgroup left after the supervisor was killed"
 }
@@ -110,17 +139,15 @@ test_agent_restart_keeps_cgroups_and_removes_ended_ones() {
 	rl run -d --name kept1 --memory 64m busybox sleep 300
 	rl run -d --name ended1 --memory 64m busybox sleep 300
 	local kept ended
-	kept=$(as_user "$T1" "$RLBPF" inspect -f '{{.Id}}' kept1)
-	ended=$(as_user "$T1" "$RLBPF" inspect -f '{{.Id}}' ended1)
+	kept=$(_id kept1)
+	ended=$(_id ended1)
 	agent_stop
 	# ended1 ends while no agent runs: its cgroups stay behind until one does
-	as_user "$T1" "$RLBPF" rm -f ended1 >/dev/null
+	as_user "$LU" "$RLBPF" rm -f ended1 >/dev/null
 	agent_start
 	wait_until 50 eval '[ -z "$(_cgroups_of "$ended")" ]'
 	assert_eq "" "$(_cgroups_of "$ended")" "the restarted agent removed the cgroups of a container that ended while it was away"
-	local cg
-	cg=$(_cgroups_of "$kept" | grep memory)
-	assert_eq 67108864 "$(cat "$cg/memory.limit_in_bytes" 2>/dev/null)" "the running container keeps its cgroup and limit"
+	assert_eq 67108864 "$(cat "$(_cg_file "$kept" memory.limit_in_bytes memory.max)" 2>/dev/null)" "the running container keeps its cgroup and limit"
 	rl exec kept1 hog -r 500000 -n 20 -p 50
 	assert_eq 137 "$RC" "the cap holds after the restart"
 	rl rm -f kept1
