@@ -123,6 +123,8 @@ test_no_cgroup_left_and_other_users_kept_out() {
 	assert_ne "" "$lim" "rlbpfd made the memory cgroup"
 	capture as_user "$OU" sh -c "echo \$\$ > '$(dirname "$lim")/cgroup.procs'"
 	assert_ne 0 "$RC" "$OU cannot move into $LU's cgroup"
+	capture as_user "$OU" cat "$lim"
+	assert_ne 0 "$RC" "$OU cannot read $LU's cgroup"
 	capture as_user "$LU" sh -c "echo 1073741824 > '$lim'"
 	assert_ne 0 "$RC" "$LU cannot raise its own limit"
 	assert_eq 67108864 "$(cat "$lim")" "the limit stays"

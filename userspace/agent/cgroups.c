@@ -191,9 +191,13 @@ int rl_cg_create(const struct rl_cg_host *h, const char *id, const struct rl_cg_
 		cg_path(h, c, id, NULL, path, sizeof(path));
 		if ((r = prepare_parent(h, c)) < 0) {
 			step = "cannot prepare";
-		} else if (mkdir(path, 0755) < 0 && errno != EEXIST) {
+		} else if (mkdir(path, 0700) < 0 && errno != EEXIST) {
 			r = -errno;
 			step = "cannot create";
+		} else if (chmod(path, 0700) < 0) {
+			/* its counters are its owner's business: through rlbpfd */
+			r = -errno;
+			step = "cannot close";
 		} else if ((r = set_limit(h, c, id, l)) < 0) {
 			step = "cannot set the limit of";
 		} else if ((r = move_in(h, c, id, pid)) < 0) {
