@@ -25,8 +25,11 @@ _redis_up() { [ "$(_redis "$1" ping)" = PONG ]; }
 # Peak of the container's memory as the kernel counts it.
 _peak() {
 	local cg
-	cg=$(find /sys/fs/cgroup -maxdepth 4 -type d -path "*/rlbpf/$1" 2>/dev/null | grep memory | head -n 1)
-	cat "$cg/memory.max_usage_in_bytes" 2>/dev/null || cat "$cg/memory.peak" 2>/dev/null
+	# rlbpfd's (rlbpf/ID), or the user's delegated one (rlbpf-SHORTID)
+	for cg in $(find /sys/fs/cgroup -maxdepth 8 -type d \( -path "*/rlbpf/$1" -o -name "rlbpf-${1:0:12}" \) 2>/dev/null); do
+		cat "$cg/memory.max_usage_in_bytes" 2>/dev/null && return
+		cat "$cg/memory.peak" 2>/dev/null && return
+	done
 }
 
 test_redis_snapshot_under_load_survives_a_cap_above_its_use() {

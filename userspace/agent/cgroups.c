@@ -27,7 +27,7 @@ static const char *const ctrl_name[RL_CG_N] = {"memory", "pids", "cpu", "cpuacct
 /* The controllers a container with these limits needs. */
 static bool wanted(const struct rl_cg_limits *l, int c)
 {
-	return c == RL_CG_MEMORY ? l->memory != 0 : c == RL_CG_PIDS ? l->pids != 0 : l->cpu_millis != 0;
+	return c == RL_CG_MEMORY ? l->memory || l->account : c == RL_CG_PIDS ? l->pids != 0 : l->cpu_millis != 0;
 }
 
 /* On v2, cpuacct is the cpu controller's own cgroup: nothing more to do. */
@@ -132,6 +132,8 @@ static int set_limit(const struct rl_cg_host *h, int c, const char *id, const st
 	int r = 0;
 	switch (c) {
 	case RL_CG_MEMORY:
+		if (!l->memory)
+			return 0; /* counted, not limited */
 		if (h->v2[c]) {
 			cg_path(h, c, id, "memory.max", path, sizeof(path));
 			if ((r = write_u64(path, l->memory)) < 0)
@@ -279,7 +281,7 @@ void rl_cg_usage(const struct rl_cg_host *h, const char *id, const struct rl_cg_
 	char path[PATH_MAX];
 	uint64_t v, inactive = 0;
 	memset(u, 0, sizeof(*u));
-	if (l->memory) {
+	if (l->memory || l->account) {
 		int c = RL_CG_MEMORY;
 		bool v2 = h->v2[c];
 		cg_path(h, c, id, v2 ? "memory.current" : "memory.usage_in_bytes", path, sizeof(path));

@@ -18,6 +18,8 @@ struct rl_cg_limits {
 	uint64_t memory;     /* bytes; 0: none */
 	uint32_t pids;       /* 0: none */
 	uint32_t cpu_millis; /* --cpus x 1000; 0: none */
+	bool account;        /* a memory cgroup without a limit: the kernel
+			      * counts it (rlbpf stats), no per-fault program */
 };
 
 /* What the kernel counts for one container. */

@@ -28,6 +28,8 @@
 
 #define MAPS_DIR RL_PIN_DIR "/maps"
 #define LINKS_DIR RL_PIN_DIR "/links"
+#define PROGS_DIR RL_PIN_DIR "/progs" /* programs attached on demand */
+#define RSS_PROG "rl_rss_stat"
 #define OWN_CGROUP2 "/run/rlbpf/cgroup2"
 #define OBJECT_STAMP "/run/rlbpf/pinned-object" /* see same_build() */
 
@@ -106,6 +108,7 @@ int rl_agent_bpf_unload(struct rl_error *err)
 	unlink("/run/rlbpf/registry");
 	unlink(OBJECT_STAMP);
 	remove_dir(LINKS_DIR);
+	remove_dir(PROGS_DIR);
 	remove_dir(MAPS_DIR);
 	if (rmdir(RL_PIN_DIR) < 0 && errno != ENOENT)
 		return rl_fail_errno(err, errno, "cannot remove %s", RL_PIN_DIR);
@@ -159,6 +162,28 @@ bool rl_agent_bpf_attached(const char *prog)
 	return access(p, F_OK) == 0;
 }
 
+bool rl_agent_bpf_rss_usable(void)
+{
+	return access(PROGS_DIR "/" RSS_PROG, F_OK) == 0;
+}
+
+int rl_agent_bpf_rss(bool on)
+{
+	const char *link = LINKS_DIR "/" RSS_PROG;
+	bool attached = access(link, F_OK) == 0;
+	if (on == attached)
+		return 0;
+	if (!on)
+		return unlink(link) < 0 ? -errno : 0; /* the pin held the link */
+	_cleanup_close_ int prog = bpf_obj_get(PROGS_DIR "/" RSS_PROG);
+	if (prog < 0)
+		return -errno;
+	_cleanup_close_ int fd = bpf_raw_tracepoint_open(NULL, prog);
+	if (fd < 0)
+		return -errno;
+	return bpf_obj_pin(fd, link) < 0 ? -errno : 0;
+}
+
 static int get_pinned(const char *name)
 {
 	char p[PATH_MAX];
@@ -208,7 +233,8 @@ static int load_and_pin(struct rl_agent_bpf *b, struct rl_error *err)
 	if (mkdir(RL_PIN_DIR, 0700) < 0 && errno != EEXIST)
 		return rl_fail_errno(err, errno, "cannot create %s", RL_PIN_DIR);
 	if ((mkdir(MAPS_DIR, 0700) < 0 && errno != EEXIST) ||
-	    (mkdir(LINKS_DIR, 0700) < 0 && errno != EEXIST))
+	    (mkdir(LINKS_DIR, 0700) < 0 && errno != EEXIST) ||
+	    (mkdir(PROGS_DIR, 0700) < 0 && errno != EEXIST))
 		return rl_fail_errno(err, errno, "cannot create the pin directories in %s",
 				     RL_PIN_DIR);
 	bpf_object__for_each_map(m, b->skel->obj) {
@@ -250,6 +276,12 @@ static int load_and_pin(struct rl_agent_bpf *b, struct rl_error *err)
 		bpf_link__destroy(l); /* the pin holds it now */
 		if (r)
 			return rl_fail_errno(err, r, "cannot pin link %s", path);
+		if (strcmp(bpf_program__name(p), RSS_PROG) == 0) {
+			/* attached once to know it can be; kept for later */
+			snprintf(path, sizeof(path), PROGS_DIR "/%s", RSS_PROG);
+			if ((r = bpf_program__pin(p, path)))
+				return rl_fail_errno(err, r, "cannot pin program %s", path);
+		}
 	}
 	return 0;
 }

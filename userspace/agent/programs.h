@@ -27,6 +27,14 @@ void rl_agent_bpf_close(struct rl_agent_bpf *b);
 /* Whether program prog (its name in bpf/) is attached: pinned under
  * RL_PIN_DIR/links by this agent or an earlier one. */
 bool rl_agent_bpf_attached(const char *prog);
+/* The per-fault program (rl_rss_stat) runs on every change of any
+ * process's RSS: it is attached only while a container needs it (an eBPF
+ * cap, or memory counted without a cgroup), from its pinned program.
+ * rl_agent_bpf_rss_usable says whether it attached at load (an eBPF cap
+ * can be had); rl_agent_bpf_rss(on) attaches or detaches it, 0 or a
+ * negative errno. */
+bool rl_agent_bpf_rss_usable(void);
+int rl_agent_bpf_rss(bool on);
 /* Removes every pin: the programs detach once nothing holds them. */
 int rl_agent_bpf_unload(struct rl_error *err);
 /* The same for `rlbpfd --unload`: refused (-EBUSY) while an agent runs. */

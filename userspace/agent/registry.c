@@ -131,9 +131,9 @@ int rl_registry_save(const struct rl_registry *r)
 			fprintf(f, "c %" PRIu64 " %u %d %" PRIu64 " %" PRIu64 " %s %s\n", e->cid,
 				(unsigned)e->owner, (int)e->init_pid, e->userns_ino, e->lost_seen,
 				e->id, e->name);
-		if (e->used && (e->cg.memory || e->cg.pids || e->cg.cpu_millis))
-			fprintf(f, "g %" PRIu64 " %" PRIu64 " %u %u\n", e->cid, e->cg.memory,
-				e->cg.pids, e->cg.cpu_millis);
+		if (e->used && (e->cg.memory || e->cg.pids || e->cg.cpu_millis || e->cg.account))
+			fprintf(f, "g %" PRIu64 " %" PRIu64 " %u %u %d\n", e->cid, e->cg.memory,
+				e->cg.pids, e->cg.cpu_millis, e->cg.account);
 	}
 	int bad = ferror(f);
 	if (fclose(f) != 0 || bad || rename(tmp, RL_REGISTRY_FILE) < 0) {
@@ -162,10 +162,12 @@ void rl_registry_load(struct rl_registry *r)
 				r->next_cid = next;
 			continue;
 		}
-		struct rl_cg_limits cg;
+		struct rl_cg_limits cg = {0};
 		uint64_t cid;
-		if (sscanf(line, "g %" SCNu64 " %" SCNu64 " %u %u", &cid, &cg.memory, &cg.pids,
-			   &cg.cpu_millis) == 4) {
+		int account = 0;
+		if (sscanf(line, "g %" SCNu64 " %" SCNu64 " %u %u %d", &cid, &cg.memory, &cg.pids,
+			   &cg.cpu_millis, &account) >= 4) {
+			cg.account = account != 0;
 			/* after its entry's line; an entry dropped takes it along */
 			struct rl_reg_entry *owner = rl_registry_find(r, cid);
 			if (owner)

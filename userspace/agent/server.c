@@ -419,7 +419,21 @@ static void kill_container(struct rl_reg_entry *e, const char *why)
 
 static bool has_cgroups(const struct rl_reg_entry *e)
 {
-	return e->cg.memory || e->cg.pids || e->cg.cpu_millis;
+	return e->cg.memory || e->cg.pids || e->cg.cpu_millis || e->cg.account;
+}
+
+/* The per-fault program runs only while a container's memory is counted
+ * by BPF: an eBPF cap, or no memory cgroup to count it. */
+static void rss_sync(struct agent *a)
+{
+	bool need = false;
+	for (size_t i = 0; i < RL_MAX_CONTAINERS && !need; i++) {
+		const struct rl_reg_entry *e = &a->reg.e[i];
+		need = e->used && !e->cg.memory && !e->cg.account;
+	}
+	int r = rl_agent_bpf_rss_usable() ? rl_agent_bpf_rss(need) : 0;
+	if (r < 0)
+		LOG("cannot %s the per-fault program: %s", need ? "attach" : "detach", strerror(-r));
 }
 
 /* The kernel's counters as the agent's stats carry them. */
@@ -574,6 +588,7 @@ static void forget_container(struct agent *a, struct rl_reg_entry *e)
 	}
 	bpf_map_delete_elem(a->bpf.containers, &e->cid);
 	e->used = false;
+	rss_sync(a);
 }
 
 static void tick(struct agent *a)
@@ -864,6 +879,9 @@ static void do_register(struct agent *a, struct client *c, const struct rl_msg *
 	char cg_why[160] = "";
 	bool by_cg = limited && !(r->flags & RL_REG_EBPF) &&
 		     rl_cg_can(&a->cg, &want, cg_why, sizeof(cg_why));
+	/* a container whose memory no cgroup limits is still counted by one,
+	 * as Docker's are, unless it asked for the eBPF cap */
+	want.account = a->cg.have[RL_CG_MEMORY] && !(r->flags & RL_REG_EBPF) && (by_cg || !want.memory);
 	if (limited && (r->flags & RL_REG_CGROUP) && !by_cg)
 		return reply(a, c, m->hdr.seq, -EOPNOTSUPP,
 			     "cannot make cgroups for these limits: %s; use --memory-enforce=ebpf or auto",
@@ -872,7 +890,7 @@ static void do_register(struct agent *a, struct client *c, const struct rl_msg *
 	 * left unenforced */
 	if (by_cg)
 		; /* the kernel holds them */
-	else if (r->mem_cap_bytes && !rl_agent_bpf_attached("rl_rss_stat"))
+	else if (r->mem_cap_bytes && !rl_agent_bpf_rss_usable())
 		return reply(a, c, m->hdr.seq, -EOPNOTSUPP,
 			     "this agent could not attach its memory program (rl_rss_stat) on "
 			     "this kernel: `rlbpfd --probe` says why");
@@ -907,15 +925,17 @@ static void do_register(struct agent *a, struct client *c, const struct rl_msg *
 		e->used = false;
 		return reply(a, c, m->hdr.seq, -EIO, "cannot read the id maps of %u", r->init_pid);
 	}
-	if (by_cg) {
+	if (by_cg || want.account) {
 		char why[240];
 		int rc = rl_cg_create(&a->cg, e->id, &want, (pid_t)r->init_pid, why, sizeof(why));
-		if (rc < 0) {
+		if (rc < 0 && by_cg) {
 			e->used = false;
 			return reply(a, c, m->hdr.seq, rc, "%s", why);
 		}
-		e->cg = want;
-		pressure_arm(a, e);
+		if (rc == 0) {
+			e->cg = want;
+			pressure_arm(a, e);
+		}
 	}
 	/* under a cgroup, BPF only counts: no cap, no limit of its own */
 	struct rl_container bc = {.userns_ino = r->userns_ino, .init_host_pid = r->init_pid,
@@ -923,13 +943,14 @@ static void do_register(struct agent *a, struct client *c, const struct rl_msg *
 				  .pids_limit = by_cg ? 0 : r->pids_limit};
 	if (bpf_map_update_elem(a->bpf.containers, &e->cid, &bc, BPF_NOEXIST) < 0) {
 		int rc = -errno;
-		if (by_cg)
+		if (has_cgroups(e))
 			rl_cg_remove(&a->cg, e->id, &e->cg);
 		e->used = false;
 		return reply(a, c, m->hdr.seq, rc, "the containers map refused it: %s",
 			     strerror(-rc));
 	}
 	adopt_members(a, e);
+	rss_sync(a); /* before its command runs */
 	rl_registry_save(&a->reg);
 	idmap_events(a, e);
 	flush_all(a);
@@ -1230,6 +1251,7 @@ int rl_agent_serve(const char *sock_path, struct rl_error *err)
 	    a->cg.have[RL_CG_CPU] ? rl_cg_version(&a->cg, RL_CG_CPU) : "none");
 	/* containers that ended while no agent ran leave empty cgroups */
 	rl_cg_sweep(&a->cg, registered_id, &a->reg);
+	rss_sync(a);
 	{
 		uint32_t zero = 0;
 		struct rl_stats s;
