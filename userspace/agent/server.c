@@ -877,11 +877,16 @@ static void do_register(struct agent *a, struct client *c, const struct rl_msg *
 				    .cpu_millis = r->cpu_millis};
 	bool limited = want.memory || want.pids || want.cpu_millis;
 	char cg_why[160] = "";
-	bool by_cg = limited && !(r->flags & RL_REG_EBPF) &&
+	/* a container in a cgroup of its own (the user's delegated v2) must
+	 * not be moved out of it: v2 has one cgroup per process */
+	bool own = r->flags & RL_REG_OWN_CGROUP;
+	bool by_cg = limited && !own && !(r->flags & RL_REG_EBPF) &&
 		     rl_cg_can(&a->cg, &want, cg_why, sizeof(cg_why));
 	/* a container whose memory no cgroup limits is still counted by one,
-	 * as Docker's are, unless it asked for the eBPF cap */
-	want.account = a->cg.have[RL_CG_MEMORY] && !(r->flags & RL_REG_EBPF) && (by_cg || !want.memory);
+	 * as Docker's are, unless it asked for the eBPF cap; on cgroup v1 only:
+	 * there the move leaves its cgroup v2 (its login session) alone */
+	want.account = a->cg.have[RL_CG_MEMORY] && !own && !(r->flags & RL_REG_EBPF) &&
+		       (by_cg || (!want.memory && !a->cg.v2[RL_CG_MEMORY]));
 	if (limited && (r->flags & RL_REG_CGROUP) && !by_cg)
 		return reply(a, c, m->hdr.seq, -EOPNOTSUPP,
 			     "cannot make cgroups for these limits: %s; use --memory-enforce=ebpf or auto",

@@ -57,7 +57,8 @@ static bool valid_payload(uint16_t type, const void *p, size_t len)
 	case RL_MSG_REGISTER: {
 		const struct rl_msg_register *r = p;
 		return len == sizeof(*r) && !(r->flags & ~RL_REG_FLAGS) &&
-		       r->flags != RL_REG_FLAGS && r->cpu_millis <= RL_CPU_MILLIS_MAX &&
+		       (r->flags & (RL_REG_EBPF | RL_REG_CGROUP)) != (RL_REG_EBPF | RL_REG_CGROUP) &&
+		       r->cpu_millis <= RL_CPU_MILLIS_MAX &&
 		       r->init_pid > 0 &&
 		       (r->mem_cap_bytes == 0 || r->mem_cap_bytes >= RL_MEM_CAP_MIN) &&
 		       r->pids_limit <= RL_PIDS_LIMIT_MAX &&

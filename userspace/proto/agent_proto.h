@@ -47,7 +47,8 @@ struct rl_msg_hdr {
  * this inode. */
 #define RL_REG_EBPF 0x1   /* --memory-enforce=ebpf: the eBPF cap, never a cgroup */
 #define RL_REG_CGROUP 0x2 /* --memory-enforce=cgroup: a cgroup, or refuse */
-#define RL_REG_FLAGS (RL_REG_EBPF | RL_REG_CGROUP)
+#define RL_REG_OWN_CGROUP 0x4 /* it has a cgroup of its own (delegated v2): make none */
+#define RL_REG_FLAGS (RL_REG_EBPF | RL_REG_CGROUP | RL_REG_OWN_CGROUP)
 struct rl_msg_register {
 	uint32_t init_pid;  /* host pid of the container's init */
 	uint32_t flags;     /* RL_REG_*, at most one */

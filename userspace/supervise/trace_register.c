@@ -32,6 +32,8 @@ int rl_trace_register(const struct rl_state *st, pid_t pid, int userns_fd,
 			.flags = limits->enforce == RL_CHOOSE_EBPF     ? RL_REG_EBPF
 				 : limits->enforce == RL_CHOOSE_CGROUP ? RL_REG_CGROUP
 								       : 0};
+	if (limits->by_cgroup2)
+		want.flags |= RL_REG_OWN_CGROUP;
 	/* --cpus has no eBPF enforcer: a cgroup of the agent's, or nothing */
 	if (limits->nano_cpus && !limits->by_cgroup2 && limits->enforce != RL_CHOOSE_NONE)
 		want.cpu_millis = (uint32_t)(limits->nano_cpus / 1000000);
