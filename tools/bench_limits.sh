@@ -63,19 +63,8 @@ trap 'exit 130' INT
 trap 'exit 143' TERM
 trap 'exit 129' HUP
 
-if [ $# -ge 1 ]; then
-	prefix=$1
-	user=${2:?"usage: tools/bench_limits.sh [PREFIX USER]"}
-else
-	prefix=$work/prefix
-	user="rlbpf-t1"
-	make -C "$repo" --no-print-directory install PREFIX="$prefix" >/dev/null
-	"$repo/tools/testusers.sh" create
-fi
-uid=$(id -u "$user") gid=$(id -g "$user")
-install -d -m 0700 -o "$user" "$work/run" "$work/data" "$work/home"
-asu=(setpriv --reuid="$uid" --regid="$gid" --init-groups -- env -i HOME="$work/home"
-	PATH="$prefix/bin:/usr/bin:/bin" XDG_RUNTIME_DIR="$work/run" XDG_DATA_HOME="$work/data")
+. "$repo/tools/bench_user.sh"
+bench_user_args "$@"
 # who runs the workload: the user, or (for the kernel's reference) the user
 # inside the cgroup set by hand
 runner=("${asu[@]}")
@@ -86,30 +75,6 @@ if command -v redis-check-rdb >/dev/null; then
 	chown -R "$user:" "$redis"
 fi
 
-# The agent's STATS for a container id, final once it has ended: its peak
-# as the enforcer counted it (rss_peak_bytes, the raw protocol).
-cat >"$work/stats.py" <<'PY'
-import socket, struct, sys
-s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM); s.settimeout(5)
-s.connect("/run/rlbpf/rlbpfd.sock")
-s.sendall(struct.pack("<IHHII", 0x50424c52, 1, 3, 72, 1) + sys.argv[1].encode().ljust(72, b"\0"))
-b = b""
-while len(b) < 16 or len(b) < 16 + struct.unpack("<I", b[8:12])[0]:
-    chunk = s.recv(4096)
-    if not chunk:
-        sys.exit("stats: the agent closed the connection")
-    b += chunk
-if struct.unpack("<H", b[6:8])[0] != 0x83:
-    sys.exit("stats: " + b[32:].split(b"\0")[0].decode())
-print(struct.unpack("<Q", b[16 + 240:16 + 248])[0])
-PY
-cat >"$work/incg" <<'SH'
-#!/bin/sh
-echo $$ >"$1/cgroup.procs" || exit 125
-shift
-exec "$@"
-SH
-chmod 755 "$work/incg" "$work/stats.py"
 
 fork_case='x=$(head -c 20000000 /dev/zero | tr "\0" a); for i in 1 2 3; do ( sleep 2; true ) & done; wait; echo survived'
 

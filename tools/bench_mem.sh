@@ -67,64 +67,21 @@ trap 'exit 130' INT
 trap 'exit 143' TERM
 trap 'exit 129' HUP
 
-if [ $# -ge 1 ]; then
-	prefix=$1
-	user=${2:?"usage: tools/bench_mem.sh [PREFIX USER]"}
-else
-	prefix=$work/prefix
-	user="rlbpf-t1"
-	make -C "$repo" --no-print-directory install PREFIX="$prefix" >/dev/null
-	"$repo/tools/testusers.sh" create
-fi
-[ -x "$prefix/bin/rlbpfd" ] || die "no $prefix/bin/rlbpfd"
-uid=$(id -u "$user") gid=$(id -g "$user")
+. "$repo/tools/bench_user.sh"
+bench_user_args "$@"
 
 # Our programs, where the user can run them (and a container can mount them).
 bin=$work/bin
 install -d -m 0755 "$bin"
 install -m 0755 "$repo"/build/bin/{hog,maxrss,memkill_poller,faults} "$bin/"
-install -d -m 0700 -o "$user" "$work/run" "$work/data" "$work/home"
 install -d -m 0755 -o "$user" "$work/out"
 out=$work/out
-# setpriv and env exec, so $! of "${asu[@]}" CMD & is CMD itself, which a
-# signal then reaches (a function put in the background would be a subshell).
-asu=(setpriv --reuid="$uid" --regid="$gid" --init-groups -- env -i HOME="$work/home"
-	PATH="$prefix/bin:/usr/bin:/bin" XDG_RUNTIME_DIR="$work/run" XDG_DATA_HOME="$work/data")
 as_user() { "${asu[@]}" "$@"; }
-
 
 # Each line of the hog's output with the wall clock it arrived at (bash's
 # own clock: no process per line, so the stamp is tens of microseconds late
 # at most). The poller's crossing of the cap is bracketed by these.
 stamp() { while IFS= read -r l; do printf '%s %s\n' "$EPOCHREALTIME" "$l"; done; }
-
-# The agent's STATS for a container id: its peak RSS as rlbpfd counted it
-# (the raw protocol, as the README's Protocol section describes it).
-cat >"$work/stats.py" <<'PY'
-import socket, struct, sys
-s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM); s.settimeout(5)
-s.connect("/run/rlbpf/rlbpfd.sock")
-s.sendall(struct.pack("<IHHII", 0x50424c52, 1, 3, 72, 1) + sys.argv[1].encode().ljust(72, b"\0"))
-b = b""
-while len(b) < 16 or len(b) < 16 + struct.unpack("<I", b[8:12])[0]:
-    chunk = s.recv(4096)
-    if not chunk:
-        sys.exit("stats: the agent closed the connection")
-    b += chunk
-if struct.unpack("<H", b[6:8])[0] != 0x83:
-    sys.exit("stats: " + b[32:].split(b"\0")[0].decode())
-print(struct.unpack("<Q", b[16 + 240:16 + 248])[0])  # rss_peak_bytes
-PY
-chmod 644 "$work/stats.py"
-
-# in a memory cgroup: `incg CGROUP COMMAND...` joins it, then execs COMMAND
-cat >"$work/incg" <<'SH'
-#!/bin/sh
-echo $$ >"$1/cgroup.procs" || exit 125
-shift
-exec "$@"
-SH
-chmod 755 "$work/incg"
 
 cgroup_note=""
 v1=/sys/fs/cgroup/memory
