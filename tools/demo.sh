@@ -115,7 +115,12 @@ if [ "$(id -u)" -eq 0 ]; then
 	stop_trace
 	cat "$tmp/trace.out"
 
-	step "--memory on cgroup v1: the hog dies at its cap, in the kernel"
+	step "--memory on cgroup v1: a shell that forks while holding 20 MB fits in 64m, as the kernel counts it"
+	show "rlbpf run --rm --memory 64m busybox sh -c 'x=\$(head -c 20000000 /dev/zero | tr \"\\0\" a); for i in 1 2 3; do ( sleep 2; true ) & done; wait; echo survived'"
+	as_user "$rlbpf" run --rm --network none --memory 64m busybox sh -c \
+		'x=$(head -c 20000000 /dev/zero | tr "\0" a); for i in 1 2 3; do ( sleep 2; true ) & done; wait; echo survived'
+
+	step "--memory on cgroup v1: the hog dies at its cap, by the kernel's OOM killer in rlbpfd's cgroup"
 	show "rlbpf trace --events mem,oom &   rlbpf run -d --name hog --memory 32m busybox hog -r 500000 -n 20 -p 50"
 	as_user "$rlbpf" trace --events mem,oom >"$tmp/trace-mem.out" 2>&1 &
 	trace_pid=$!

@@ -385,6 +385,10 @@ elif cmd == "subscribe":
     print(*ask(2, struct.pack("<IIII", 0, 0, 1, 0) + ident(sys.argv[2])))
 elif cmd == "stats":
     print(*ask(3, ident(sys.argv[2])))
+elif cmd == "join":
+    # JOIN ID PID ("self": this very process)
+    pid = os.getpid() if sys.argv[3] == "self" else int(sys.argv[3])
+    print(*ask(4, struct.pack("<II", pid, 0) + ident(sys.argv[2])))
 elif cmd == "slowsub":
     # subscribes to everything of the caller's, then never reads again
     import time
