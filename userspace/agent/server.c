@@ -615,16 +615,16 @@ static void tick(struct agent *a)
 			e->lost_seen = c.events_lost;
 			changed = true;
 		}
-		bool gone = c.nr_tasks == 0 ||
-			    (has_cgroups(e) && !rl_cg_populated(&a->cg, e->id, &e->cg));
 		if (init_alive(e))
 			e->dead_since = 0;
 		else if (!e->dead_since)
 			e->dead_since = now_sec();
-		/* normally the last member's exit ends it; a count gone wrong
-		 * (tasks that left before the programs were attached) must not
-		 * keep a dead container forever */
-		if (e->dead_since && (gone || now_sec() - e->dead_since > DEAD_GRACE_SEC)) {
+		/* normally the last member's exit ends it (BPF's count, or its
+		 * cgroups empty); a count gone wrong (tasks that left before the
+		 * programs were attached) must not keep a dead container forever */
+		if (e->dead_since &&
+		    (c.nr_tasks == 0 || now_sec() - e->dead_since > DEAD_GRACE_SEC ||
+		     (has_cgroups(e) && !rl_cg_populated(&a->cg, e->id, &e->cg)))) {
 			/* drain first: its last exits may still be in the ring */
 			ring_buffer__consume(a->rb);
 			forget_container(a, e);
