@@ -275,6 +275,17 @@ void rl_cg_sweep(const struct rl_cg_host *h, bool (*keep)(const char *id, void *
 	}
 }
 
+void rl_cg_remove_parents(const struct rl_cg_host *h)
+{
+	for (int c = 0; c < RL_CG_N; c++) {
+		char path[PATH_MAX];
+		if (!h->have[c] || same_as_cpu(h, c))
+			continue;
+		cg_path(h, c, NULL, NULL, path, sizeof(path));
+		rmdir(path); /* EBUSY: a container's cgroup is still in it */
+	}
+}
+
 void rl_cg_usage(const struct rl_cg_host *h, const char *id, const struct rl_cg_limits *l,
 		 struct rl_cg_usage *u)
 {

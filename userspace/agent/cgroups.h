@@ -52,6 +52,9 @@ int rl_cg_remove(const struct rl_cg_host *h, const char *id, const struct rl_cg_
 /* Removes the empty cgroups under rlbpf/ whose id keep() refuses: those of
  * containers that ended while no agent ran. */
 void rl_cg_sweep(const struct rl_cg_host *h, bool (*keep)(const char *id, void *ctx), void *ctx);
+/* Removes the rlbpf/ directories themselves where they are empty
+ * (rlbpfd --unload). */
+void rl_cg_remove_parents(const struct rl_cg_host *h);
 void rl_cg_usage(const struct rl_cg_host *h, const char *id, const struct rl_cg_limits *l,
 		 struct rl_cg_usage *u);
 

@@ -16,6 +16,7 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 
+#include "agent/cgroups.h"
 #include "agent/programs.h"
 #include "agent/server.h"
 #include "lib/bpf_features.h"
@@ -165,6 +166,18 @@ static int do_list(struct rl_error *err)
 	return 0;
 }
 
+/* --unload: the pins, and the empty rlbpf/ cgroup directories. */
+static int unload(struct rl_error *err)
+{
+	int r = rl_agent_bpf_unload_idle(err);
+	if (r == 0) {
+		struct rl_cg_host cg;
+		rl_cg_detect(&cg);
+		rl_cg_remove_parents(&cg);
+	}
+	return r;
+}
+
 int main(int argc, char **argv)
 {
 	enum { RUN, PROBE, LIST, UNLOAD } mode = RUN;
@@ -220,7 +233,7 @@ int main(int argc, char **argv)
 	int r = check_privilege(&err);
 	if (r == 0)
 		r = mode == LIST     ? do_list(&err)
-		    : mode == UNLOAD ? rl_agent_bpf_unload_idle(&err)
+		    : mode == UNLOAD ? unload(&err)
 				     : rl_agent_serve(sock, &err);
 	if (r < 0) {
 		rl_error_print(&err, PROG);
