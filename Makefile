@@ -48,7 +48,7 @@ UNPACK_O := $(UNPACK:%=$(B)/obj/%.o)
 # The detached supervisor's long-lived half: static, so it stays small.
 MONITOR  := supervise/rlbpf_monitor supervise/detach supervise/logfile supervise/status \
 	    supervise/supervise runtime/cgroup2 net/network net/portfwd \
-	    proto/agent_client proto/agent_proto lib/fsutil lib/pty lib/error
+	    proto/agent_client proto/agent_proto lib/fsutil lib/pty lib/error lib/cgroup_mounts
 MONITOR_O := $(MONITOR:%=$(B)/obj/%.o)
 MONITOR_BIN := $(B)/libexec/rlbpf/rlbpf-monitor
 

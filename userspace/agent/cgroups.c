@@ -53,38 +53,17 @@ static void cg_path(const struct rl_cg_host *h, int c, const char *id, const cha
 		 file ? "/" : "", file ? file : "");
 }
 
-static int write_text(const char *path, const char *text)
-{
-	_cleanup_close_ int fd = open(path, O_WRONLY | O_CLOEXEC);
-	if (fd < 0)
-		return -errno;
-	size_t n = strlen(text);
-	return write(fd, text, n) == (ssize_t)n ? 0 : -errno;
-}
-
 static int write_u64(const char *path, uint64_t v)
 {
 	char text[32];
 	snprintf(text, sizeof(text), "%" PRIu64, v);
-	return write_text(path, text);
-}
-
-static int read_text(const char *path, char *buf, size_t len)
-{
-	_cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return -errno;
-	ssize_t n = read(fd, buf, len - 1);
-	if (n < 0)
-		return -errno;
-	buf[n] = 0;
-	return 0;
+	return rl_cg_write(path, text);
 }
 
 static bool read_u64(const char *path, uint64_t *v)
 {
 	char buf[64];
-	if (read_text(path, buf, sizeof(buf)) < 0)
+	if (rl_cg_read(path, buf, sizeof(buf)) < 0)
 		return false;
 	if (strncmp(buf, "max", 3) == 0) {
 		*v = 0;
@@ -97,7 +76,7 @@ static bool read_u64(const char *path, uint64_t *v)
 static bool read_key(const char *path, const char *key, uint64_t *v)
 {
 	char buf[8192];
-	if (read_text(path, buf, sizeof(buf)) < 0)
+	if (rl_cg_read(path, buf, sizeof(buf)) < 0)
 		return false;
 	size_t n = strlen(key);
 	for (char *line = buf; line && *line; line = strchr(line, '\n') ? strchr(line, '\n') + 1 : NULL)
@@ -119,11 +98,11 @@ static int prepare_parent(const struct rl_cg_host *h, int c)
 	char ctl[PATH_MAX], add[32];
 	snprintf(add, sizeof(add), "+%s", ctrl_name[c]);
 	snprintf(ctl, sizeof(ctl), "%s/cgroup.subtree_control", h->mount[c]);
-	int r = write_text(ctl, add);
+	int r = rl_cg_write(ctl, add);
 	if (r < 0)
 		return r;
 	cg_path(h, c, NULL, "cgroup.subtree_control", ctl, sizeof(ctl));
-	return write_text(ctl, add);
+	return rl_cg_write(ctl, add);
 }
 
 static int set_limit(const struct rl_cg_host *h, int c, const char *id, const struct rl_cg_limits *l)
@@ -162,7 +141,7 @@ static int set_limit(const struct rl_cg_host *h, int c, const char *id, const st
 		if (h->v2[c]) {
 			snprintf(text, sizeof(text), "%" PRIu64 " %d", quota, CFS_PERIOD_US);
 			cg_path(h, c, id, "cpu.max", path, sizeof(path));
-			return write_text(path, text);
+			return rl_cg_write(path, text);
 		}
 		cg_path(h, c, id, "cpu.cfs_period_us", path, sizeof(path));
 		if ((r = write_u64(path, CFS_PERIOD_US)) < 0)
@@ -235,7 +214,7 @@ bool rl_cg_populated(const struct rl_cg_host *h, const char *id, const struct rl
 		if (!wanted(l, c) || !h->have[c] || same_as_cpu(h, c))
 			continue;
 		cg_path(h, c, id, "cgroup.procs", path, sizeof(path));
-		if (read_text(path, buf, sizeof(buf)) == 0 && buf[0])
+		if (rl_cg_read(path, buf, sizeof(buf)) > 0)
 			return true;
 	}
 	return false;
@@ -341,7 +320,7 @@ int rl_cg_mem_threshold(const struct rl_cg_host *h, const char *id, uint64_t byt
 		goto fail;
 	snprintf(text, sizeof(text), "%d %d %" PRIu64, efd, usage, bytes);
 	cg_path(h, RL_CG_MEMORY, id, "cgroup.event_control", path, sizeof(path));
-	if (write_text(path, text) < 0)
+	if (rl_cg_write(path, text) < 0)
 		goto fail;
 	return efd;
 fail:

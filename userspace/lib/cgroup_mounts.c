@@ -1,6 +1,8 @@
 /* Finding the cgroup hierarchies (cgroup_mounts.h). */
 #include "lib/cgroup_mounts.h"
 
+#include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <stdio.h>
 #include <string.h>
@@ -24,13 +26,34 @@ static bool has_word(const char *list, const char *word)
 	return false;
 }
 
-static bool has_space_word(const char *list, const char *word)
+bool rl_cg_list_has(const char *list, const char *word)
 {
 	size_t n = strlen(word);
 	for (const char *p = list; (p = strstr(p, word)); p += n)
 		if ((p == list || p[-1] == ' ') && (p[n] == ' ' || p[n] == '\n' || !p[n]))
 			return true;
 	return false;
+}
+
+int rl_cg_read(const char *path, char *buf, size_t len)
+{
+	_cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	ssize_t n = read(fd, buf, len - 1);
+	if (n < 0)
+		return -errno;
+	buf[n] = 0;
+	return (int)n;
+}
+
+int rl_cg_write(const char *path, const char *text)
+{
+	_cleanup_close_ int fd = open(path, O_WRONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	size_t n = strlen(text);
+	return write(fd, text, n) == (ssize_t)n ? 0 : -errno;
 }
 
 void rl_cg_detect_from(struct rl_cg_host *h, const char *mountinfo, const char *v2_dir)
@@ -65,7 +88,7 @@ void rl_cg_detect_from(struct rl_cg_host *h, const char *mountinfo, const char *
 		if (c && !fgets(ctrls, sizeof(ctrls), c))
 			ctrls[0] = 0;
 		for (int i = 0; i < RL_CG_N; i++) {
-			if (h->have[i] || !has_space_word(ctrls, ctrl_name[i]))
+			if (h->have[i] || !rl_cg_list_has(ctrls, ctrl_name[i]))
 				continue;
 			h->have[i] = h->v2[i] = true;
 			snprintf(h->mount[i], sizeof(h->mount[i]), "%s", v2_mount);

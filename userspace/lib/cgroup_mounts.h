@@ -4,6 +4,7 @@
  * mountinfo; root can make cgroups in any of them. */
 #pragma once
 #include <stdbool.h>
+#include <stddef.h>
 
 /* cpuacct counts what cpu limits; on v2 both are the cpu controller's. */
 enum rl_cg_ctrl { RL_CG_MEMORY, RL_CG_PIDS, RL_CG_CPU, RL_CG_CPUACCT, RL_CG_N };
@@ -21,6 +22,13 @@ struct rl_cg_host {
 void rl_cg_detect(struct rl_cg_host *h);
 /* Same, from given files: tests. */
 void rl_cg_detect_from(struct rl_cg_host *h, const char *mountinfo, const char *v2_controllers_dir);
+
+/* A cgroup file, read whole into buf (NUL-terminated; the bytes read, or a
+ * negative errno) or written in one write(), as cgroupfs wants. */
+int rl_cg_read(const char *path, char *buf, size_t len);
+int rl_cg_write(const char *path, const char *text);
+/* Whether a space-separated list (cgroup.controllers) names word. */
+bool rl_cg_list_has(const char *list, const char *word);
 
 /* "v1" or "v2" for the controller, "" when absent: `info`. */
 const char *rl_cg_version(const struct rl_cg_host *h, enum rl_cg_ctrl c);

@@ -13,6 +13,7 @@
 
 #include <linux/magic.h>
 
+#include "lib/cgroup_mounts.h"
 #include "lib/cleanup.h"
 
 static const char *v2_root(void)
@@ -42,34 +43,14 @@ static int read_text(const char *dir, const char *file, char *buf, size_t len)
 {
 	char path[PATH_MAX + 64];
 	snprintf(path, sizeof(path), "%s/%s", dir, file);
-	_cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return -errno;
-	ssize_t n = read(fd, buf, len - 1);
-	if (n < 0)
-		return -errno;
-	buf[n] = '\0';
-	return (int)n;
+	return rl_cg_read(path, buf, len);
 }
 
 static int write_text(const char *dir, const char *file, const char *text)
 {
 	char path[PATH_MAX + 64];
 	snprintf(path, sizeof(path), "%s/%s", dir, file);
-	_cleanup_close_ int fd = open(path, O_WRONLY | O_CLOEXEC);
-	if (fd < 0)
-		return -errno;
-	size_t n = strlen(text);
-	return write(fd, text, n) == (ssize_t)n ? 0 : -errno;
-}
-
-static bool has_word(const char *list, const char *word)
-{
-	size_t n = strlen(word);
-	for (const char *p = list; (p = strstr(p, word)); p += n)
-		if ((p == list || p[-1] == ' ') && (p[n] == ' ' || p[n] == '\n' || p[n] == '\0'))
-			return true;
-	return false;
+	return rl_cg_write(path, text);
 }
 
 /* dir offers `name` to its children, or can be made to: a cgroup with no
@@ -80,10 +61,10 @@ static bool offers(const char *dir, const char *name)
 	if (read_text(dir, "cgroup.subtree_control", sub, sizeof(sub)) < 0 ||
 	    read_text(dir, "cgroup.controllers", avail, sizeof(avail)) < 0)
 		return false;
-	if (has_word(sub, name))
+	if (rl_cg_list_has(sub, name))
 		return true;
 	snprintf(plus, sizeof(plus), "+%s", name);
-	return has_word(avail, name) && write_text(dir, "cgroup.subtree_control", plus) == 0;
+	return rl_cg_list_has(avail, name) && write_text(dir, "cgroup.subtree_control", plus) == 0;
 }
 
 static bool usable_parent(const char *dir, const struct rl_cgroup2_limits *want)
