@@ -132,11 +132,15 @@ for w in hog fork redis; do
 		cgs+=("$cg")
 		echo "${cap}M" >"$cg/memory.limit_in_bytes"
 		[ ! -f "$cg/memory.memsw.limit_in_bytes" ] || echo "$((2 * cap))M" >"$cg/memory.memsw.limit_in_bytes"
+		# without the agent: it would move the container into a memory
+		# cgroup of its own, out of the one set by hand
+		agent_stop
 		runner=("$work/incg" "$cg" "${asu[@]}")
 		id=$(workload "$w")
 		runner=("${asu[@]}")
 		code=$(as_user rlbpf inspect -f '{{.State.ExitCode}}' "$id" 2>/dev/null || echo ?)
 		as_user rlbpf rm -f "$id" >/dev/null 2>&1 || true
+		agent_start
 		echo "$w kernel $i $(cat "$cg/memory.max_usage_in_bytes") $code" >>"$out"
 	done
 done
