@@ -243,15 +243,10 @@ SEC("tp/oom/mark_victim")
 int rl_oom_victim(struct trace_event_raw_mark_victim *ctx)
 {
 	__u32 pid = (__u32)ctx->pid;
-	__u64 *id = bpf_map_lookup_elem(&tasks, &pid);
-	struct rl_container *c;
 	struct rl_event *e;
 	__u64 cid;
+	struct rl_container *c = rl_container_of(pid, &cid);
 
-	if (!id)
-		return 0;
-	cid = *id;
-	c = bpf_map_lookup_elem(&containers, &cid);
 	if (!c)
 		return 0;
 	e = rl_event_reserve(mem, RL_EV_OOM_KILL, cid, c);

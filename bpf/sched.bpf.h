@@ -39,16 +39,10 @@ SEC("tp/sched/sched_process_fork")
 int rl_fork(struct trace_event_raw_sched_process_fork *ctx)
 {
 	/* the tracepoint runs in the parent */
-	__u32 parent = bpf_get_current_pid_tgid() >> 32;
 	__u32 child = ctx->child_pid;
-	struct rl_container *c;
-	__u64 *id, cid;
+	__u64 cid;
+	struct rl_container *c = rl_current_container(&cid);
 
-	id = bpf_map_lookup_elem(&tasks, &parent);
-	if (!id)
-		return 0;
-	cid = *id;
-	c = bpf_map_lookup_elem(&containers, &cid);
 	if (!c)
 		return 0;
 	rl_count_new_task(c, cid, child);

@@ -45,16 +45,21 @@ static __always_inline __u32 rl_id_to_ns(struct uid_gid_map *map, __u32 id)
 	return RL_ID_UNMAPPED;
 }
 
-/* The container of the current process, or NULL when it is not in one. */
-static __always_inline struct rl_container *rl_current_container(__u64 *cid)
+/* The container of process tgid, or NULL when it is not in one. */
+static __always_inline struct rl_container *rl_container_of(__u32 tgid, __u64 *cid)
 {
-	__u32 tgid = bpf_get_current_pid_tgid() >> 32;
 	__u64 *id = bpf_map_lookup_elem(&tasks, &tgid);
 
 	if (!id)
 		return NULL;
 	*cid = *id;
 	return bpf_map_lookup_elem(&containers, cid);
+}
+
+/* The container of the current process, or NULL when it is not in one. */
+static __always_inline struct rl_container *rl_current_container(__u64 *cid)
+{
+	return rl_container_of(bpf_get_current_pid_tgid() >> 32, cid);
 }
 
 /* A failed reservation is counted where the agent looks for it: in the
