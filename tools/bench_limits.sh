@@ -51,11 +51,7 @@ cleanup() {
 	[ -z "${user:-}" ] || pkill -KILL -u "$user" 2>/dev/null
 	[ -z "$agent_pid" ] || { kill -TERM "$agent_pid" 2>/dev/null; wait "$agent_pid" 2>/dev/null; }
 	[ -z "$agent_loaded" ] || "$prefix/bin/rlbpfd" --unload >/dev/null 2>&1
-	for c in "${cgs[@]}"; do
-		[ -d "$c" ] || continue
-		xargs -r kill -KILL <"$c/cgroup.procs" 2>/dev/null
-		for _ in $(seq 50); do rmdir "$c" 2>/dev/null && break; sleep 0.1; done
-	done
+	for c in "${cgs[@]}"; do cg_remove "$c"; done
 	rm -rf --one-file-system "$work"
 }
 trap cleanup EXIT

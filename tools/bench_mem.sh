@@ -54,11 +54,7 @@ cleanup() {
 	[ -z "$agent_pid" ] || { kill -TERM "$agent_pid" 2>/dev/null; wait "$agent_pid" 2>/dev/null || true; }
 	[ -z "$stats_was" ] || sysctl -qw kernel.bpf_stats_enabled="$stats_was" || true
 	[ -z "$agent_loaded" ] || "$prefix/bin/rlbpfd" --unload >/dev/null 2>&1 || true
-	if [ -n "$cg" ] && [ -d "$cg" ]; then
-		# a hog still in it (Ctrl-C between its start and its end)
-		xargs -r kill -KILL <"$cg/cgroup.procs" 2>/dev/null || true
-		for _ in $(seq 50); do rmdir "$cg" 2>/dev/null && break; sleep 0.1; done
-	fi
+	[ -z "$cg" ] || cg_remove "$cg"
 	for m in "${mounted[@]}"; do mountpoint -q "$m" && umount "$m"; done
 	rm -rf --one-file-system "$work"
 }

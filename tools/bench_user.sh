@@ -10,6 +10,14 @@
 #                          (rss_peak_bytes of STATS, the raw protocol, as the
 #                          README's Protocol section describes it);
 #   $work/incg CG CMD...   CMD in the cgroup CG (the kernel's reference).
+# cg_remove CG: a cgroup set by hand, gone: whatever still runs in it
+# (Ctrl-C between a workload's start and its end) is killed first.
+cg_remove() {
+	[ -d "$1" ] || return 0
+	xargs -r kill -KILL <"$1/cgroup.procs" 2>/dev/null || true
+	for _ in $(seq 50); do rmdir "$1" 2>/dev/null && break; sleep 0.1; done
+}
+
 bench_user_args() {
 	if [ $# -ge 1 ]; then
 		prefix=$1
