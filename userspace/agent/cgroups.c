@@ -290,6 +290,12 @@ void rl_cg_usage(const struct rl_cg_host *h, const char *id, const struct rl_cg_
 			u->mem_limit = v;
 		cg_path(h, c, id, v2 ? "memory.events" : "memory.oom_control", path, sizeof(path));
 		read_key(path, "oom_kill", &u->oom_kills);
+		if (v2) {
+			read_key(path, "max", &u->mem_at_limit);
+		} else {
+			cg_path(h, c, id, "memory.failcnt", path, sizeof(path));
+			read_u64(path, &u->mem_at_limit);
+		}
 	}
 	if (l->pids) {
 		cg_path(h, RL_CG_PIDS, id, "pids.current", path, sizeof(path));
@@ -327,4 +333,37 @@ fail:
 	if (efd >= 0)
 		close(efd);
 	return -1;
+}
+
+/* Some stall in reclaim for 150 ms of a second: the kernel is working to
+ * keep the container under its limit. 1 s is a window PSI takes from root. */
+#define PSI_TRIGGER "some 150000 1000000"
+
+int rl_cg_mem_signals(const struct rl_cg_host *h, const char *id, int fds[2])
+{
+	char path[PATH_MAX];
+	fds[0] = fds[1] = -1;
+	if (!h->have[RL_CG_MEMORY] || !h->v2[RL_CG_MEMORY])
+		return 0;
+	cg_path(h, RL_CG_MEMORY, id, "memory.events", path, sizeof(path));
+	fds[0] = open(path, O_RDONLY | O_CLOEXEC);
+	if (fds[0] >= 0)
+		rl_cg_mem_signal_taken(fds[0]); /* what is there now is no news */
+	cg_path(h, RL_CG_MEMORY, id, "memory.pressure", path, sizeof(path));
+	fds[1] = open(path, O_RDWR | O_CLOEXEC | O_NONBLOCK);
+	if (fds[1] >= 0 && write(fds[1], PSI_TRIGGER, sizeof(PSI_TRIGGER)) < 0) {
+		close(fds[1]); /* PSI is off (psi=0, Debian's default) */
+		fds[1] = -1;
+	}
+	return (fds[0] >= 0) + (fds[1] >= 0);
+}
+
+void rl_cg_mem_signal_taken(int fd)
+{
+	/* kernfs reports a change until the file is read again; a PSI
+	 * trigger has already taken its event in poll, and reading it is
+	 * harmless */
+	char buf[512];
+	if (pread(fd, buf, sizeof(buf), 0) < 0)
+		return;
 }

@@ -29,6 +29,8 @@ struct rl_cg_usage {
 	uint64_t mem_peak_bytes; /* the kernel's high-water mark */
 	uint64_t mem_limit;      /* 0: none */
 	uint64_t oom_kills;      /* tasks the kernel's OOM killer ended in it */
+	uint64_t mem_at_limit;   /* times a charge met the limit (v1 failcnt,
+				  * v2 memory.events "max") */
 	uint64_t cpu_ns;
 	uint32_t pids;
 	bool have_mem, have_cpu, have_pids;
@@ -61,4 +63,13 @@ void rl_cg_usage(const struct rl_cg_host *h, const char *id, const struct rl_cg_
 /* v1: an eventfd that fires when the memory usage crosses `bytes` either way
  * (cgroup.event_control), or -1. */
 int rl_cg_mem_threshold(const struct rl_cg_host *h, const char *id, uint64_t bytes);
+
+/* v2 keeps no usage thresholds. What it does signal: a charge meeting the
+ * limit or an OOM kill (memory.events changes), and, where the kernel has
+ * PSI on, reclaim stalls (a trigger on memory.pressure). Both wake epoll
+ * with EPOLLPRI. Fills fds[0] (memory.events) and fds[1] (the PSI trigger),
+ * -1 where the file is missing; returns how many it opened. */
+int rl_cg_mem_signals(const struct rl_cg_host *h, const char *id, int fds[2]);
+/* Takes a v2 signal so that epoll stops reporting it until the next. */
+void rl_cg_mem_signal_taken(int fd);
 

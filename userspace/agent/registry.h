@@ -38,6 +38,7 @@ struct rl_reg_entry {
 	struct rl_cg_limits cg; /* the limits its agent-made cgroups hold; 0s: none */
 	uint64_t oom_kills_seen; /* the kernel's OOM kills in them already reported */
 	uint32_t pressure_pct;  /* the mem_pressure threshold its cgroup is above */
+	uint64_t at_limit_seen; /* the cgroup's charges at the limit already seen */
 };
 
 struct rl_registry {

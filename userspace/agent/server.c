@@ -95,7 +95,8 @@ struct agent {
 	int epfd, lfd, sfd, tfd;
 	struct rl_cg_host cg;
 	struct cg_removal cg_rm[CG_RM_MAX];
-	/* cgroup v1 memory thresholds (eventfds) per registry slot, -1: none */
+	/* per registry slot, -1: none. cgroup v1: the memory thresholds'
+	 * eventfds; v2: memory.events and a PSI trigger (rl_cg_mem_signals) */
 	int pressure_fd[RL_MAX_CONTAINERS][3];
 	struct ended ended[ENDED_KEEP];
 	size_t ended_next;
@@ -491,23 +492,32 @@ static void cg_removals(struct agent *a)
 	}
 }
 
-static int ep_add(int epfd, int fd, uint64_t tag);
+static int ep_add_events(int epfd, int fd, uint32_t events, uint64_t tag);
 
 /* mem_pressure from the kernel's own usage where a cgroup keeps the cap:
- * cgroup v1 signals each threshold's crossing on an eventfd, either way. */
+ * cgroup v1 signals each threshold's crossing on an eventfd, either way;
+ * v2 signals only the limit being met and reclaim stalls, so there the
+ * levels come when the kernel starts working to keep the limit. */
 static void pressure_arm(struct agent *a, struct rl_reg_entry *e)
 {
 	size_t slot = (size_t)(e - a->reg.e);
-	for (int k = 0; k < 3; k++) {
-		int fd = e->cg.memory ? rl_cg_mem_threshold(&a->cg, e->id,
-							     e->cg.memory / 100 * pressure_levels[k])
-				      : -1;
-		a->pressure_fd[slot][k] = fd;
-		if (fd >= 0 && ep_add(a->epfd, fd, EP_PRESSURE + slot * 3 + (uint64_t)k) < 0) {
-			close(fd);
-			a->pressure_fd[slot][k] = -1;
+	int *fd = a->pressure_fd[slot];
+	bool v2 = a->cg.v2[RL_CG_MEMORY];
+	fd[0] = fd[1] = fd[2] = -1;
+	if (!e->cg.memory)
+		return;
+	if (v2)
+		rl_cg_mem_signals(&a->cg, e->id, fd);
+	else
+		for (int k = 0; k < 3; k++)
+			fd[k] = rl_cg_mem_threshold(&a->cg, e->id,
+						    e->cg.memory / 100 * pressure_levels[k]);
+	for (int k = 0; k < 3; k++)
+		if (fd[k] >= 0 && ep_add_events(a->epfd, fd[k], v2 ? EPOLLPRI : EPOLLIN,
+						EP_PRESSURE + slot * 3 + (uint64_t)k) < 0) {
+			close(fd[k]);
+			fd[k] = -1;
 		}
-	}
 }
 
 static void pressure_disarm(struct agent *a, const struct rl_reg_entry *e)
@@ -527,7 +537,11 @@ static void pressure_crossed(struct agent *a, uint64_t tag)
 	size_t slot = (tag - EP_PRESSURE) / 3;
 	uint64_t n;
 	int fd = a->pressure_fd[slot][(tag - EP_PRESSURE) % 3];
-	if (fd < 0 || read(fd, &n, sizeof(n)) < 0)
+	if (fd < 0)
+		return;
+	if (a->cg.v2[RL_CG_MEMORY])
+		rl_cg_mem_signal_taken(fd);
+	else if (read(fd, &n, sizeof(n)) < 0)
 		return;
 	struct rl_reg_entry *e = &a->reg.e[slot];
 	if (!e->used || !e->cg.memory)
@@ -536,6 +550,11 @@ static void pressure_crossed(struct agent *a, uint64_t tag)
 	uint64_t usage;
 	rl_cg_usage(&a->cg, e->id, &e->cg, &u);
 	usage = u.mem_raw_bytes;
+	/* it met the limit since the last look: what the OOM killer or
+	 * reclaim has freed since does not undo that */
+	if (u.mem_at_limit > e->at_limit_seen && usage < e->cg.memory)
+		usage = e->cg.memory;
+	e->at_limit_seen = u.mem_at_limit;
 	uint32_t level = 0;
 	for (int k = 0; k < 3; k++)
 		if (usage >= e->cg.memory / 100 * pressure_levels[k])
@@ -1215,10 +1234,15 @@ static int listen_on(const char *path, struct rl_error *err)
 	return RL_TAKE_FD(fd);
 }
 
+static int ep_add_events(int epfd, int fd, uint32_t events, uint64_t tag)
+{
+	struct epoll_event ev = {.events = events, .data.u64 = tag};
+	return epoll_ctl(epfd, EPOLL_CTL_ADD, fd, &ev);
+}
+
 static int ep_add(int epfd, int fd, uint64_t tag)
 {
-	struct epoll_event ev = {.events = EPOLLIN, .data.u64 = tag};
-	return epoll_ctl(epfd, EPOLL_CTL_ADD, fd, &ev);
+	return ep_add_events(epfd, fd, EPOLLIN, tag);
 }
 
 int rl_agent_serve(const char *sock_path, struct rl_error *err)
@@ -1291,9 +1315,15 @@ int rl_agent_serve(const char *sock_path, struct rl_error *err)
 	if (r >= 0) {
 		r = 0;
 		/* the thresholds of containers an earlier agent registered */
-		for (size_t i = 0; i < RL_MAX_CONTAINERS; i++)
-			if (a->reg.e[i].used && has_cgroups(&a->reg.e[i]))
-				pressure_arm(a, &a->reg.e[i]);
+		for (size_t i = 0; i < RL_MAX_CONTAINERS; i++) {
+			struct rl_reg_entry *e = &a->reg.e[i];
+			if (!e->used || !has_cgroups(e))
+				continue;
+			struct rl_cg_usage u;
+			rl_cg_usage(&a->cg, e->id, &e->cg, &u);
+			e->at_limit_seen = u.mem_at_limit;
+			pressure_arm(a, e);
+		}
 		LOG("serving %s", sock_path);
 	}
 	while (r == 0 && !a->stop) {
