@@ -183,6 +183,9 @@ struct rl_container {
 	__u64 cpu_exited_ns;  /* CPU time of its tasks that have exited */
 	__u32 oom_victim_pid; /* host pid killed in the kernel when it passed */
 	__u32 pids_refused;   /* tasks killed at birth by pids_limit */
+	/* copy-on-write after fork, which no RSS counter shows (mem.bpf.h) */
+	__s64 cow_shared_pages; /* pages forked processes still share */
+	__s64 cow_extra_pages;  /* copies made by the processes they share with */
 };
 
 #define RL_OOM_PASSED 0x1 /* set once by BPF; the agent kills the rest */
@@ -235,7 +238,7 @@ _Static_assert(sizeof(struct rl_ev_idmap) == 24 + 16 * RL_IDMAP_MAX, "idmap layo
 _Static_assert(sizeof(struct rl_ev_bind) == 32, "bind layout");
 _Static_assert(sizeof(struct rl_ev_mem) == 48, "mem layout");
 _Static_assert(sizeof(struct rl_ev_exit) == 8, "exit layout");
-_Static_assert(sizeof(struct rl_container) == 88, "container layout");
+_Static_assert(sizeof(struct rl_container) == 104, "container layout");
 _Static_assert(sizeof(struct rl_setid_pending) == 16, "setid pending layout");
 _Static_assert(sizeof(struct rl_bind_pending) == 24, "bind pending layout");
 _Static_assert(sizeof(struct rl_port_key) == 8, "port key layout");

@@ -124,28 +124,105 @@ static __always_inline void rl_mem_pressure(__u64 cid, struct rl_container *c, _
 }
 
 /* Takes the process's counted pages out of its container, and forgets
- * the mm. */
+ * the mm. The pages it still shared from its parent are shared no more,
+ * and copies the others made of them are now only as many as remain
+ * shared (rl_cow_fault). */
 static __always_inline void rl_proc_uncount(struct rl_proc_mem *pm)
 {
 	__s64 pages = __sync_lock_test_and_set(&pm->pages, 0);
+	__s64 base = __sync_lock_test_and_set(&pm->base, 0);
 	__u64 cid = pm->cid;
 	struct rl_container *c = bpf_map_lookup_elem(&containers, &cid);
+	__s64 shared, extra;
 
-	if (c)
-		__sync_fetch_and_add(&c->rss_bytes, -(pages << RL_PAGE_SHIFT));
 	pm->mm = 0;
+	if (!c)
+		return;
+	shared = __sync_add_and_fetch(&c->cow_shared_pages, -base);
+	extra = c->cow_extra_pages;
+	if (shared < 0)
+		shared = 0;
+	if (extra > shared &&
+	    __sync_val_compare_and_swap(&c->cow_extra_pages, extra, shared) == extra)
+		pages += extra - shared;
+	__sync_fetch_and_add(&c->rss_bytes, -(pages << RL_PAGE_SHIFT));
 }
 
 /* Whether the process runs on the copy of its parent's mm that fork made:
  * it has not exec'd since (exec bumps self_exec_id; fork copies the
  * parent's into parent_exec_id). Its pages at first sight are the parent's,
  * shared copy-on-write, which the parent already counts: the kernel's
- * memory controller counts them once too. What it cannot see: a shared page
- * that either side later writes becomes two, with no change to either RSS
- * counter, so those copies are not counted. */
+ * memory controller counts them once too. A shared page that either side
+ * later writes becomes two, with no change to either RSS counter: those
+ * copies are counted from the write faults (rl_cow_fault). */
 static __always_inline bool rl_forked_copy(struct task_struct *leader)
 {
 	return leader->self_exec_id == leader->parent_exec_id;
+}
+
+/* The accounting of the current process, whose mm is mm, made at its first
+ * sight of an mm (first fault, or after exec): membership is asked of the
+ * tasks map once per mm, not per fault. NULL for a process that is in no
+ * container and has never been. */
+static __always_inline struct rl_proc_mem *rl_proc_mem_of(struct task_struct *task,
+							 struct mm_struct *mm)
+{
+	struct rl_proc_mem *pm = bpf_task_storage_get(&proc_mem, task->group_leader, 0, 0);
+	__u32 tgid;
+	__u64 *member_of;
+	struct rl_container *c;
+
+	if (pm && pm->mm == (__u64)mm)
+		return pm;
+	tgid = bpf_get_current_pid_tgid() >> 32;
+	member_of = bpf_map_lookup_elem(&tasks, &tgid);
+	if (!pm) {
+		if (!member_of)
+			return NULL;
+		pm = bpf_task_storage_get(&proc_mem, task->group_leader, 0,
+					  BPF_LOCAL_STORAGE_GET_F_CREATE);
+		if (!pm)
+			return NULL;
+	}
+	if (pm->cid && pm->mm)
+		rl_proc_uncount(pm);
+	pm->cid = member_of ? *member_of : 0;
+	pm->mm = (__u64)mm;
+	pm->pages = 0;
+	pm->base = 0;
+	if (!pm->cid || !rl_forked_copy(task->group_leader))
+		return pm;
+	c = bpf_map_lookup_elem(&containers, &pm->cid);
+	if (!c)
+		return pm;
+	pm->base = rl_mm_rss_pages(mm);
+	__sync_fetch_and_add(&c->cow_shared_pages, pm->base);
+	return pm;
+}
+
+/* The container's usage moved by delta pages, rising to rss bytes: keeps
+ * the peak, reports pressure, and past the cap kills the allocating
+ * process before its fault returns. */
+static __always_inline void rl_mem_charged(__u64 cid, struct rl_container *c, __s64 delta,
+					   __u64 rss)
+{
+	if ((__s64)rss > (__s64)c->rss_peak_bytes)
+		c->rss_peak_bytes = rss;
+	if (!c->mem_cap_bytes)
+		return;
+	if (rss <= c->mem_cap_bytes && !c->oom) {
+		rl_mem_pressure(cid, c, rss);
+		return;
+	}
+	/* Past the cap, or a member of a container that passed it: the
+	 * allocating process dies before the fault returns. */
+	if (delta > 0)
+		bpf_send_signal(RL_SIGKILL);
+	if (__sync_fetch_and_or(&c->oom, RL_OOM_PASSED) & RL_OOM_PASSED)
+		return;
+	c->oom_victim_pid = bpf_get_current_pid_tgid() >> 32;
+	rl_mem_pressure(cid, c, rss);
+	rl_mem_event(RL_EV_OOM_KILL, cid, c, rss, (__u32)(rss * 100 / c->mem_cap_bytes), true);
 }
 
 SEC("tp_btf/rss_stat")
@@ -165,36 +242,16 @@ int BPF_PROG(rl_rss_stat, struct mm_struct *mm, int member)
 	/* a vfork child runs on its parent's mm, which the parent counts */
 	if (own && task->vfork_done)
 		return 0;
-	pm = bpf_task_storage_get(&proc_mem, task->group_leader, 0, 0);
-	if (pm && pm->mm == (__u64)mm && !own) {
+	if (!own) {
+		pm = bpf_task_storage_get(&proc_mem, task->group_leader, 0, 0);
 		/* our process let go of this mm: it exited, or exec'd */
-		if (pm->cid)
+		if (pm && pm->mm == (__u64)mm && pm->cid)
 			rl_proc_uncount(pm);
+		return 0; /* else reclaim and such: counted again at our next fault */
+	}
+	pm = rl_proc_mem_of(task, mm);
+	if (!pm)
 		return 0;
-	}
-	if (!own)
-		return 0; /* reclaim and such: counted again at our next fault */
-	if (!pm || pm->mm != (__u64)mm) {
-		/* a new mm (first fault, or after exec): membership is asked
-		 * of the tasks map once per mm, not per fault */
-		__u32 tgid = bpf_get_current_pid_tgid() >> 32;
-		__u64 *member_of = bpf_map_lookup_elem(&tasks, &tgid);
-
-		if (!pm) {
-			if (!member_of)
-				return 0;
-			pm = bpf_task_storage_get(&proc_mem, task->group_leader, 0,
-						  BPF_LOCAL_STORAGE_GET_F_CREATE);
-			if (!pm)
-				return 0;
-		}
-		if (pm->cid && pm->mm)
-			rl_proc_uncount(pm);
-		pm->cid = member_of ? *member_of : 0;
-		pm->mm = (__u64)mm;
-		pm->pages = 0;
-		pm->base = rl_forked_copy(task->group_leader) ? rl_mm_rss_pages(mm) : 0;
-	}
 	cid = pm->cid;
 	if (!cid)
 		return 0;
@@ -215,23 +272,65 @@ int BPF_PROG(rl_rss_stat, struct mm_struct *mm, int member)
 	if (delta == 0)
 		return 0;
 	rss = __sync_add_and_fetch(&c->rss_bytes, delta << RL_PAGE_SHIFT);
-	if ((__s64)rss > (__s64)c->rss_peak_bytes)
-		c->rss_peak_bytes = rss;
-	if (!c->mem_cap_bytes)
+	rl_mem_charged(cid, c, delta, rss);
+	return 0;
+}
+
+/* A write fault on a page that is present: in a process of a container
+ * whose forked processes still share pages, the copy-on-write copy that
+ * fork left for later (X86_PF_PROT | X86_PF_WRITE | X86_PF_USER). */
+#define RL_PF_COPY_ON_WRITE 0x7
+#define RL_VM_SHARED 0x8 /* a shared mapping writes in place: no copy */
+
+static long rl_vma_shared(struct task_struct *task, struct vm_area_struct *vma, void *shared)
+{
+	*(bool *)shared = vma->vm_flags & RL_VM_SHARED;
+	return 0;
+}
+
+/* Counts the copy that a write to a page shared since fork makes. In a
+ * forked process the copy is its own: one page fewer of its base is
+ * shared. In the process it was forked from the copy is the writer's, and
+ * the page left behind is the others' alone: either way one page more, as
+ * the kernel's memory controller charges it, up to the pages still shared.
+ * Attached with rl_rss_stat, only while a container relies on the eBPF
+ * cap. */
+SEC("tp_btf/page_fault_user")
+int BPF_PROG(rl_cow_fault, unsigned long address, struct pt_regs *regs, unsigned long error_code)
+{
+	struct task_struct *task;
+	struct rl_proc_mem *pm;
+	struct rl_container *c;
+	bool shared_mapping = false;
+	__u64 cid, rss;
+
+	if ((error_code & RL_PF_COPY_ON_WRITE) != RL_PF_COPY_ON_WRITE)
 		return 0;
-	if (rss <= c->mem_cap_bytes && !c->oom) {
-		rl_mem_pressure(cid, c, rss);
+	task = bpf_get_current_task_btf();
+	if (task->cred->user_ns->level == 0 || task->vfork_done)
 		return 0;
+	pm = rl_proc_mem_of(task, task->mm);
+	if (!pm || !pm->cid)
+		return 0;
+	cid = pm->cid;
+	c = bpf_map_lookup_elem(&containers, &cid);
+	if (!c || c->cow_shared_pages <= 0)
+		return 0;
+	if (bpf_find_vma(task, address, rl_vma_shared, &shared_mapping, 0) || shared_mapping)
+		return 0;
+	if (pm->base > 0) {
+		__sync_fetch_and_add(&pm->base, -1);
+		__sync_fetch_and_add(&c->cow_shared_pages, -1);
+		__sync_fetch_and_add(&pm->pages, 1);
+	} else {
+		__s64 extra = c->cow_extra_pages;
+
+		if (extra >= c->cow_shared_pages ||
+		    __sync_val_compare_and_swap(&c->cow_extra_pages, extra, extra + 1) != extra)
+			return 0;
 	}
-	/* Past the cap, or a member of a container that passed it: the
-	 * allocating process dies before the fault returns. */
-	if (delta > 0)
-		bpf_send_signal(RL_SIGKILL);
-	if (__sync_fetch_and_or(&c->oom, RL_OOM_PASSED) & RL_OOM_PASSED)
-		return 0;
-	c->oom_victim_pid = bpf_get_current_pid_tgid() >> 32;
-	rl_mem_pressure(cid, c, rss);
-	rl_mem_event(RL_EV_OOM_KILL, cid, c, rss, (__u32)(rss * 100 / c->mem_cap_bytes), true);
+	rss = __sync_add_and_fetch(&c->rss_bytes, 1 << RL_PAGE_SHIFT);
+	rl_mem_charged(cid, c, 1, rss);
 	return 0;
 }
 

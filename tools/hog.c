@@ -3,7 +3,11 @@
  * written so every page is really faulted in: RSS grows by the row size,
  * not just the virtual size. Built -static so it runs in the busybox image.
  *
- *   hog [-r VALUES] [-n ROWS] [-p MS]
+ *   hog [-r VALUES] [-n ROWS] [-p MS] [-f]
+ *
+ * With -f, a child forked once the rows are full writes every value again:
+ * each page it writes is copied (copy-on-write), so the two processes hold
+ * twice the rows although neither one's RSS grows at the fork.
  *
  * Prints one line per row, flushed, so a killed hog shows how far it got. */
 #ifndef _GNU_SOURCE
@@ -12,11 +16,14 @@
 #include <errno.h>
 #include <getopt.h>
 #include <inttypes.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
 #include <time.h>
+#include <unistd.h>
 
 #define EXIT_USAGE 2
 
@@ -24,6 +31,7 @@ struct hog_opts {
 	uint64_t row;   /* values per row */
 	uint64_t rows;  /* 0 = forever */
 	uint64_t pause; /* milliseconds between rows */
+	bool fork_copy; /* -f: a forked child rewrites the rows */
 };
 
 static void usage(FILE *out)
@@ -36,6 +44,8 @@ static void usage(FILE *out)
 		"  -r, --row VALUES   values per row (default 500000, 8 bytes each)\n"
 		"  -n, --rows COUNT   rows to allocate (default 20; 0 = until killed)\n"
 		"  -p, --pause MS     milliseconds to wait between rows (default 100)\n"
+		"  -f, --fork-copy    then fork a child that writes every value again,\n"
+		"                     so each page is copied; exits as the child did\n"
 		"  -h, --help         show this help\n");
 }
 
@@ -66,6 +76,43 @@ static void pause_ms(uint64_t ms)
 		;
 }
 
+#define MAX_COPIED_ROWS 1024
+
+/* The child writes every value of every row, one copied page at a time;
+ * the parent reports and exits as the child ended (128 + signal when it was
+ * killed, as a shell does). */
+static int fork_and_copy(uint64_t **rows, uint64_t nrows, uint64_t row)
+{
+	pid_t pid = fork();
+	if (pid < 0) {
+		fprintf(stderr, "hog: fork: %s\n", strerror(errno));
+		return 1;
+	}
+	if (pid == 0) {
+		for (uint64_t i = 0; i < nrows; i++) {
+			for (uint64_t j = 0; j < row; j++)
+				rows[i][j] ^= 1;
+			__asm__ volatile("" : : "r"(rows[i]) : "memory");
+			printf("copied row %" PRIu64 "\n", i + 1);
+			fflush(stdout);
+		}
+		_exit(0);
+	}
+	int status;
+	while (waitpid(pid, &status, 0) < 0)
+		if (errno != EINTR) {
+			fprintf(stderr, "hog: waitpid: %s\n", strerror(errno));
+			return 1;
+		}
+	if (WIFSIGNALED(status)) {
+		printf("the copying child was killed by signal %d\n", WTERMSIG(status));
+		fflush(stdout);
+		return 128 + WTERMSIG(status);
+	}
+	printf("done\n");
+	return fflush(stdout) == 0 ? WEXITSTATUS(status) : 1;
+}
+
 int main(int argc, char **argv)
 {
 	struct hog_opts o = {.row = 500000, .rows = 20, .pause = 100};
@@ -73,6 +120,7 @@ int main(int argc, char **argv)
 		{"row", required_argument, NULL, 'r'},
 		{"rows", required_argument, NULL, 'n'},
 		{"pause", required_argument, NULL, 'p'},
+		{"fork-copy", no_argument, NULL, 'f'},
 		{"help", no_argument, NULL, 'h'},
 		{0},
 	};
@@ -81,7 +129,7 @@ int main(int argc, char **argv)
 
 	opterr = 0; /* one line of our own words instead of getopt's */
 	int c;
-	while ((c = getopt_long(argc, argv, ":r:n:p:h", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, ":r:n:p:fh", longopts, NULL)) != -1) {
 		int r = 0;
 		switch (c) {
 		case 'r':
@@ -92,6 +140,9 @@ int main(int argc, char **argv)
 			break;
 		case 'p':
 			r = parse_u64("--pause", optarg, 0, 86400000, &o.pause);
+			break;
+		case 'f':
+			o.fork_copy = true;
 			break;
 		case 'h':
 			usage(stdout);
@@ -117,7 +168,12 @@ int main(int argc, char **argv)
 		return EXIT_USAGE;
 	}
 
+	if (o.fork_copy && (o.rows == 0 || o.rows > MAX_COPIED_ROWS)) {
+		fprintf(stderr, "hog: --fork-copy needs --rows from 1 to %d\n", MAX_COPIED_ROWS);
+		return EXIT_USAGE;
+	}
 	const size_t row_bytes = (size_t)o.row * sizeof(uint64_t);
+	uint64_t *rows[MAX_COPIED_ROWS];
 	double total = 0;
 	for (uint64_t i = 1; o.rows == 0 || i <= o.rows; i++) {
 		/* Rows are never freed: holding them is the point. */
@@ -134,6 +190,8 @@ int main(int argc, char **argv)
 		/* The compiler must not drop stores to memory nobody reads. */
 		__asm__ volatile("" : : "r"(v) : "memory");
 
+		if (o.fork_copy)
+			rows[i - 1] = v;
 		total += (double)row_bytes;
 		printf("row %" PRIu64 ": %" PRIu64 " values, %.1f MiB total\n", i, o.row,
 		       total / (1024.0 * 1024.0));
@@ -141,6 +199,8 @@ int main(int argc, char **argv)
 		if (o.rows == 0 || i < o.rows)
 			pause_ms(o.pause);
 	}
+	if (o.fork_copy)
+		return fork_and_copy(rows, o.rows, o.row);
 	printf("done\n");
 	return fflush(stdout) == 0 ? 0 : 1;
 }

@@ -56,6 +56,15 @@ test_fork_with_shared_pages_survives_its_cap() {
 	assert_eq survived "$OUT" "the shell and its forks lived"
 }
 
+test_copies_written_after_fork_are_counted() {
+	_need_agent_cgroup
+	# 23 MB of rows, then a forked child writes every page: 46 MB
+	rl run --rm --memory 64m busybox hog -r 500000 -n 6 -p 0 -f
+	assert_eq 0 "$RC" "exit status when parent and copies fit in 64m (stderr $(_show "$ERR"))"
+	rl run --rm --memory 32m busybox hog -r 500000 -n 6 -p 0 -f
+	assert_eq 137 "$RC" "exit status when the copies pass 32m (out $(_show "$OUT"))"
+}
+
 test_page_cache_is_reclaimed_not_killed() {
 	_need_agent_cgroup
 	local dir

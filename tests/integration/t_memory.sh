@@ -228,3 +228,16 @@ test_ebpf_cap_counts_pages_shared_after_fork_once() {
 	assert_eq 0 "$RC" "exit status under the eBPF cap of 64m (stderr $(_show "$ERR"))"
 	assert_eq survived "$OUT" "the shell and its forks lived"
 }
+
+test_ebpf_cap_counts_copies_written_after_fork() {
+	_need_ebpf_cap
+	# 23 MB of rows, then a forked child writes every page of them: the
+	# copies double it (46 MB) though neither process's RSS grows
+	rl run --rm --memory 64m --memory-enforce ebpf busybox hog -r 500000 -n 6 -p 0 -f
+	assert_eq 0 "$RC" "exit status when parent and copies fit in 64m (stderr $(_show "$ERR"))"
+	assert_contains "$OUT" "copied row 6" "the child copied every row"
+	rl run --rm --memory 32m --memory-enforce ebpf busybox hog -r 500000 -n 6 -p 0 -f
+	assert_eq 137 "$RC" "exit status when the copies pass 32m (out $(_show "$OUT"))"
+	assert_contains "$OUT" "row 6: 500000 values" "the rows themselves fitted"
+	assert_not_contains "$OUT" "copied row 6" "the copying stopped at the cap"
+}

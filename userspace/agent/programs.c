@@ -30,6 +30,9 @@
 #define LINKS_DIR RL_PIN_DIR "/links"
 #define PROGS_DIR RL_PIN_DIR "/progs" /* programs attached on demand */
 #define RSS_PROG "rl_rss_stat"
+/* the programs of the eBPF memory cap, attached only while a container
+ * relies on it: rl_agent_bpf_rss() */
+static const char *const on_demand[] = {RSS_PROG, "rl_cow_fault"};
 #define OWN_CGROUP2 "/run/rlbpf/cgroup2"
 #define OBJECT_STAMP "/run/rlbpf/pinned-object" /* see same_build() */
 
@@ -167,21 +170,44 @@ bool rl_agent_bpf_rss_usable(void)
 	return access(PROGS_DIR "/" RSS_PROG, F_OK) == 0;
 }
 
-int rl_agent_bpf_rss(bool on)
+static int attach_pinned(const char *name, bool on)
 {
-	const char *link = LINKS_DIR "/" RSS_PROG;
+	char link[PATH_MAX], prog_path[PATH_MAX];
+	snprintf(link, sizeof(link), LINKS_DIR "/%s", name);
+	snprintf(prog_path, sizeof(prog_path), PROGS_DIR "/%s", name);
 	bool attached = access(link, F_OK) == 0;
 	if (on == attached)
 		return 0;
 	if (!on)
 		return unlink(link) < 0 ? -errno : 0; /* the pin held the link */
-	_cleanup_close_ int prog = bpf_obj_get(PROGS_DIR "/" RSS_PROG);
+	_cleanup_close_ int prog = bpf_obj_get(prog_path);
+	if (prog < 0 && errno == ENOENT && strcmp(name, RSS_PROG) != 0)
+		return 0; /* it did not attach at load: the cap counts without it */
 	if (prog < 0)
 		return -errno;
 	_cleanup_close_ int fd = bpf_raw_tracepoint_open(NULL, prog);
 	if (fd < 0)
 		return -errno;
 	return bpf_obj_pin(fd, link) < 0 ? -errno : 0;
+}
+
+int rl_agent_bpf_rss(bool on)
+{
+	int r = 0;
+	for (size_t i = 0; i < sizeof(on_demand) / sizeof(on_demand[0]); i++) {
+		int ri = attach_pinned(on_demand[i], on);
+		if (ri < 0 && r == 0)
+			r = ri;
+	}
+	return r;
+}
+
+static bool is_on_demand(const char *name)
+{
+	for (size_t i = 0; i < sizeof(on_demand) / sizeof(on_demand[0]); i++)
+		if (strcmp(name, on_demand[i]) == 0)
+			return true;
+	return false;
 }
 
 static int get_pinned(const char *name)
@@ -276,9 +302,9 @@ static int load_and_pin(struct rl_agent_bpf *b, struct rl_error *err)
 		bpf_link__destroy(l); /* the pin holds it now */
 		if (r)
 			return rl_fail_errno(err, r, "cannot pin link %s", path);
-		if (strcmp(bpf_program__name(p), RSS_PROG) == 0) {
+		if (is_on_demand(bpf_program__name(p))) {
 			/* attached once to know it can be; kept for later */
-			snprintf(path, sizeof(path), PROGS_DIR "/%s", RSS_PROG);
+			snprintf(path, sizeof(path), PROGS_DIR "/%s", bpf_program__name(p));
 			if ((r = bpf_program__pin(p, path)))
 				return rl_fail_errno(err, r, "cannot pin program %s", path);
 		}

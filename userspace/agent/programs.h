@@ -27,12 +27,12 @@ void rl_agent_bpf_close(struct rl_agent_bpf *b);
 /* Whether program prog (its name in bpf/) is attached: pinned under
  * RL_PIN_DIR/links by this agent or an earlier one. */
 bool rl_agent_bpf_attached(const char *prog);
-/* The per-fault program (rl_rss_stat) runs on every change of any
- * process's RSS: it is attached only while a container needs it (an eBPF
- * cap, or memory counted without a cgroup), from its pinned program.
- * rl_agent_bpf_rss_usable says whether it attached at load (an eBPF cap
- * can be had); rl_agent_bpf_rss(on) attaches or detaches it, 0 or a
- * negative errno. */
+/* The per-fault programs (rl_rss_stat on every change of any process's
+ * RSS, rl_cow_fault on every write fault) are attached only while a
+ * container needs them (an eBPF cap, or memory counted without a cgroup),
+ * from their pinned programs. rl_agent_bpf_rss_usable says whether
+ * rl_rss_stat attached at load (an eBPF cap can be had);
+ * rl_agent_bpf_rss(on) attaches or detaches both, 0 or a negative errno. */
 bool rl_agent_bpf_rss_usable(void);
 int rl_agent_bpf_rss(bool on);
 /* Removes every pin: the programs detach once nothing holds them. */
