@@ -186,6 +186,10 @@ struct rl_container {
 	/* copy-on-write after fork, which no RSS counter shows (mem.bpf.h) */
 	__s64 cow_shared_pages; /* pages forked processes still share */
 	__s64 cow_extra_pages;  /* copies made by the processes they share with */
+	/* shmem, counted once: the most one process maps */
+	__s64 shmem_max_pages;
+	__u32 shmem_max_tgid;   /* the process that maps them */
+	__u32 pad;
 };
 
 #define RL_OOM_PASSED 0x1 /* set once by BPF; the agent kills the rest */
@@ -238,7 +242,7 @@ _Static_assert(sizeof(struct rl_ev_idmap) == 24 + 16 * RL_IDMAP_MAX, "idmap layo
 _Static_assert(sizeof(struct rl_ev_bind) == 32, "bind layout");
 _Static_assert(sizeof(struct rl_ev_mem) == 48, "mem layout");
 _Static_assert(sizeof(struct rl_ev_exit) == 8, "exit layout");
-_Static_assert(sizeof(struct rl_container) == 104, "container layout");
+_Static_assert(sizeof(struct rl_container) == 120, "container layout");
 _Static_assert(sizeof(struct rl_setid_pending) == 16, "setid pending layout");
 _Static_assert(sizeof(struct rl_bind_pending) == 24, "bind pending layout");
 _Static_assert(sizeof(struct rl_port_key) == 8, "port key layout");

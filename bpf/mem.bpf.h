@@ -1,14 +1,21 @@
 /* Memory accounting and the memory cap, in the kernel.
  *
- * Every change of an mm's resident counters fires rss_stat. For an mm that
- * a container's process uses, the difference since the last time is added
- * to the container's rss_bytes: a container's usage is the sum of its
- * processes' mms, each counted once (threads share one; a vfork child
- * borrows its parent's and counts nothing). What is
- * counted is what the kernel calls RSS: anonymous, file-backed and shmem
- * pages mapped by the container's processes (get_mm_rss()); page cache that
- * no process maps and kernel memory are not, which is the difference from a
- * cgroup's memory.usage_in_bytes.
+ * Every change of an mm's resident counters fires rss_stat. A container's
+ * usage is what its processes hold, each page counted once, as the kernel's
+ * memory controller charges it:
+ *  - anonymous pages, per process (threads share one mm; a vfork child
+ *    borrows its parent's and counts nothing), less those a forked process
+ *    still shares with the process it was forked from, plus the copies
+ *    that writes to such shared pages make (rl_cow_fault);
+ *  - shmem (shared memory: a database's shared buffers, /dev/shm), which
+ *    every process that maps it has in its RSS: counted as the most any one
+ *    process of the container maps, so N processes mapping the same shared
+ *    memory count it once.
+ * File-backed pages (libraries, mapped files) are page cache, which the
+ * kernel reclaims before it kills: they are not counted, mapped or not.
+ * Nor are shmem that no process maps (a file written to a tmpfs), shmem
+ * that different processes map without overlap beyond the largest of
+ * them, and kernel memory.
  *
  * When the sum passes the cap, the allocating process gets SIGKILL at once,
  * from the tracepoint, before its fault returns; any member that allocates
@@ -29,25 +36,23 @@ struct mm_struct___pre62 {
 	struct mm_rss_stat___pre62 rss_stat;
 } __attribute__((preserve_access_index));
 
-/* Resident pages: file + anon + shmem. percpu_counter.count lags by at most
- * the per-CPU batch, which is what the rss_stat tracepoint reports too.
- * Since 6.2, plain loads through the tracepoint's trusted mm: a helper call
- * per counter would cost more than the rest of the accounting. */
-static __always_inline __s64 rl_mm_rss_pages(struct mm_struct *mm)
+/* One of an mm's resident counters (MM_ANONPAGES, MM_SHMEMPAGES, ...).
+ * percpu_counter.count lags by at most the per-CPU batch, which is what
+ * the rss_stat tracepoint reports too. Since 6.2, plain loads through the
+ * tracepoint's trusted mm: a helper call per counter would cost more than
+ * the rest of the accounting. */
+static __always_inline __s64 rl_mm_pages(struct mm_struct *mm, int member)
 {
 	__s64 pages;
 
 	if (bpf_core_type_exists(struct mm_rss_stat___pre62)) {
 		/* 6.1's verifier cannot follow the atomic_long_t typedef in a
-		 * plain load: read these through the helper */
+		 * plain load: read it through the helper */
 		struct mm_struct___pre62 *old = (void *)mm;
 
-		pages = BPF_CORE_READ(old, rss_stat.count[MM_FILEPAGES].counter) +
-			BPF_CORE_READ(old, rss_stat.count[MM_ANONPAGES].counter) +
-			BPF_CORE_READ(old, rss_stat.count[MM_SHMEMPAGES].counter);
+		pages = BPF_CORE_READ(old, rss_stat.count[member].counter);
 	} else {
-		pages = mm->rss_stat[MM_FILEPAGES].count + mm->rss_stat[MM_ANONPAGES].count +
-			mm->rss_stat[MM_SHMEMPAGES].count;
+		pages = mm->rss_stat[member].count;
 	}
 	return pages < 0 ? 0 : pages;
 }
@@ -58,11 +63,12 @@ static __always_inline __s64 rl_mm_rss_pages(struct mm_struct *mm)
  * so an mm is counted once per process; a vfork child, which borrows its
  * parent's mm until it execs, counts nothing (its parent's entry does). */
 struct rl_proc_mem {
-	__u64 cid;   /* 0: not in a container (checked again at the next mm) */
-	__u64 mm;    /* the mm counted */
-	__s64 pages; /* its pages last added to the container */
-	__s64 base;  /* pages its mm had from its parent when first seen (see
-		      * rl_forked_copy): shared with the parent, not its own */
+	__u64 cid;    /* 0: not in a container (checked again at the next mm) */
+	__u64 mm;     /* the mm counted */
+	__s64 pages;  /* its anonymous pages last added to the container */
+	__s64 base;   /* anonymous pages its mm had from its parent when first
+		       * seen (see rl_forked_copy), still shared with it */
+	__s64 shmem;  /* its shmem pages at the last look */
 };
 
 struct {
@@ -123,11 +129,28 @@ static __always_inline void rl_mem_pressure(__u64 cid, struct rl_container *c, _
 		rl_mem_event(RL_EV_MEM_PRESSURE, cid, c, rss, 90, false);
 }
 
-/* Takes the process's counted pages out of its container, and forgets
+/* The container's shmem is the most that any one of its processes maps:
+ * process tgid maps `shmem` pages of it now. Moves the mark when it maps
+ * more than the mark, or when it set the mark and maps less (a larger one
+ * elsewhere raises it again at its next change). Returns the change in
+ * pages. */
+static __always_inline __s64 rl_shmem_seen(struct rl_container *c, __u32 tgid, __s64 shmem)
+{
+	__s64 max = c->shmem_max_pages;
+
+	if (shmem == max || (shmem < max && c->shmem_max_tgid != tgid))
+		return 0;
+	if (__sync_val_compare_and_swap(&c->shmem_max_pages, max, shmem) != max)
+		return 0; /* another CPU moved it: seen again at the next change */
+	c->shmem_max_tgid = tgid;
+	return shmem - max;
+}
+
+/* Takes process tgid's counted pages out of its container, and forgets
  * the mm. The pages it still shared from its parent are shared no more,
  * and copies the others made of them are now only as many as remain
  * shared (rl_cow_fault). */
-static __always_inline void rl_proc_uncount(struct rl_proc_mem *pm)
+static __always_inline void rl_proc_uncount(struct rl_proc_mem *pm, __u32 tgid)
 {
 	__s64 pages = __sync_lock_test_and_set(&pm->pages, 0);
 	__s64 base = __sync_lock_test_and_set(&pm->base, 0);
@@ -136,6 +159,7 @@ static __always_inline void rl_proc_uncount(struct rl_proc_mem *pm)
 	__s64 shared, extra;
 
 	pm->mm = 0;
+	pm->shmem = 0;
 	if (!c)
 		return;
 	shared = __sync_add_and_fetch(&c->cow_shared_pages, -base);
@@ -145,6 +169,7 @@ static __always_inline void rl_proc_uncount(struct rl_proc_mem *pm)
 	if (extra > shared &&
 	    __sync_val_compare_and_swap(&c->cow_extra_pages, extra, shared) == extra)
 		pages += extra - shared;
+	pages -= rl_shmem_seen(c, tgid, 0);
 	__sync_fetch_and_add(&c->rss_bytes, -(pages << RL_PAGE_SHIFT));
 }
 
@@ -185,17 +210,18 @@ static __always_inline struct rl_proc_mem *rl_proc_mem_of(struct task_struct *ta
 			return NULL;
 	}
 	if (pm->cid && pm->mm)
-		rl_proc_uncount(pm);
+		rl_proc_uncount(pm, tgid);
 	pm->cid = member_of ? *member_of : 0;
 	pm->mm = (__u64)mm;
 	pm->pages = 0;
 	pm->base = 0;
+	pm->shmem = 0;
 	if (!pm->cid || !rl_forked_copy(task->group_leader))
 		return pm;
 	c = bpf_map_lookup_elem(&containers, &pm->cid);
 	if (!c)
 		return pm;
-	pm->base = rl_mm_rss_pages(mm);
+	pm->base = rl_mm_pages(mm, MM_ANONPAGES);
 	__sync_fetch_and_add(&c->cow_shared_pages, pm->base);
 	return pm;
 }
@@ -229,10 +255,11 @@ SEC("tp_btf/rss_stat")
 int BPF_PROG(rl_rss_stat, struct mm_struct *mm, int member)
 {
 	struct task_struct *task = bpf_get_current_task_btf();
+	__u32 tgid = bpf_get_current_pid_tgid() >> 32;
 	bool own = task->mm == mm;
 	struct rl_proc_mem *pm;
 	struct rl_container *c;
-	__s64 pages, delta;
+	__s64 pages, shmem, delta;
 	__u64 cid, rss;
 
 	/* The host's own processes are most of the calls: rootless
@@ -246,7 +273,7 @@ int BPF_PROG(rl_rss_stat, struct mm_struct *mm, int member)
 		pm = bpf_task_storage_get(&proc_mem, task->group_leader, 0, 0);
 		/* our process let go of this mm: it exited, or exec'd */
 		if (pm && pm->mm == (__u64)mm && pm->cid)
-			rl_proc_uncount(pm);
+			rl_proc_uncount(pm, tgid);
 		return 0; /* else reclaim and such: counted again at our next fault */
 	}
 	pm = rl_proc_mem_of(task, mm);
@@ -258,17 +285,20 @@ int BPF_PROG(rl_rss_stat, struct mm_struct *mm, int member)
 	/* The counters the kernel keeps per CPU reach mm->rss_stat in
 	 * batches, so most calls see no change: they stop here, before any
 	 * map lookup or atomic operation. */
-	pages = rl_mm_rss_pages(mm) - pm->base;
+	pages = rl_mm_pages(mm, MM_ANONPAGES) - pm->base;
 	if (pages < 0)
 		pages = 0;
-	if (pages == pm->pages)
+	shmem = rl_mm_pages(mm, MM_SHMEMPAGES);
+	if (pages == pm->pages && shmem == pm->shmem)
 		return 0;
 	c = bpf_map_lookup_elem(&containers, &cid);
 	if (!c) {
 		pm->cid = 0; /* its container has ended */
 		return 0;
 	}
+	pm->shmem = shmem;
 	delta = pages - __sync_lock_test_and_set(&pm->pages, pages);
+	delta += rl_shmem_seen(c, tgid, shmem);
 	if (delta == 0)
 		return 0;
 	rss = __sync_add_and_fetch(&c->rss_bytes, delta << RL_PAGE_SHIFT);
@@ -282,9 +312,12 @@ int BPF_PROG(rl_rss_stat, struct mm_struct *mm, int member)
 #define RL_PF_COPY_ON_WRITE 0x7
 #define RL_VM_SHARED 0x8 /* a shared mapping writes in place: no copy */
 
-static long rl_vma_shared(struct task_struct *task, struct vm_area_struct *vma, void *shared)
+/* Whether the fault is in private anonymous memory, where the copy is an
+ * anonymous page no counter shows. A private file mapping's copy moves a
+ * page from the file counter to the anonymous one: rss_stat sees it. */
+static long rl_vma_private_anon(struct task_struct *task, struct vm_area_struct *vma, void *anon)
 {
-	*(bool *)shared = vma->vm_flags & RL_VM_SHARED;
+	*(bool *)anon = !vma->vm_file && !(vma->vm_flags & RL_VM_SHARED);
 	return 0;
 }
 
@@ -301,7 +334,7 @@ int BPF_PROG(rl_cow_fault, unsigned long address, struct pt_regs *regs, unsigned
 	struct task_struct *task;
 	struct rl_proc_mem *pm;
 	struct rl_container *c;
-	bool shared_mapping = false;
+	bool private_anon = false;
 	__u64 cid, rss;
 
 	if ((error_code & RL_PF_COPY_ON_WRITE) != RL_PF_COPY_ON_WRITE)
@@ -316,7 +349,7 @@ int BPF_PROG(rl_cow_fault, unsigned long address, struct pt_regs *regs, unsigned
 	c = bpf_map_lookup_elem(&containers, &cid);
 	if (!c || c->cow_shared_pages <= 0)
 		return 0;
-	if (bpf_find_vma(task, address, rl_vma_shared, &shared_mapping, 0) || shared_mapping)
+	if (bpf_find_vma(task, address, rl_vma_private_anon, &private_anon, 0) || !private_anon)
 		return 0;
 	if (pm->base > 0) {
 		__sync_fetch_and_add(&pm->base, -1);

@@ -9,7 +9,7 @@ SEC("?tp_btf/rss_stat")
 int BPF_PROG(rl_probe_tpbtf, struct mm_struct *mm, int member)
 {
 	/* volatile: keep the read, so the verifier checks it */
-	volatile __s64 pages = rl_mm_rss_pages(mm);
+	volatile __s64 pages = rl_mm_pages(mm, MM_SHMEMPAGES);
 
 	(void)pages;
 	(void)member;

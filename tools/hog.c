@@ -3,11 +3,14 @@
  * written so every page is really faulted in: RSS grows by the row size,
  * not just the virtual size. Built -static so it runs in the busybox image.
  *
- *   hog [-r VALUES] [-n ROWS] [-p MS] [-f]
+ *   hog [-r VALUES] [-n ROWS] [-p MS] [-f] [-s] [-R READERS]
  *
  * With -f, a child forked once the rows are full writes every value again:
  * each page it writes is copied (copy-on-write), so the two processes hold
  * twice the rows although neither one's RSS grows at the fork.
+ * With -s the rows are shared memory (shmem), and -R forks READERS children
+ * that each map every page of them at the same time: each one's RSS holds
+ * all the rows, though the memory is there once.
  *
  * Prints one line per row, flushed, so a killed hog shows how far it got. */
 #ifndef _GNU_SOURCE
@@ -21,6 +24,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -32,6 +36,8 @@ struct hog_opts {
 	uint64_t rows;  /* 0 = forever */
 	uint64_t pause; /* milliseconds between rows */
 	bool fork_copy; /* -f: a forked child rewrites the rows */
+	bool shm;       /* -s: rows in shared memory */
+	uint64_t readers; /* -R: children that map every row at once */
 };
 
 static void usage(FILE *out)
@@ -46,6 +52,9 @@ static void usage(FILE *out)
 		"  -p, --pause MS     milliseconds to wait between rows (default 100)\n"
 		"  -f, --fork-copy    then fork a child that writes every value again,\n"
 		"                     so each page is copied; exits as the child did\n"
+		"  -s, --shm          rows in shared memory (shmem) instead of the heap\n"
+		"  -R, --readers N    then fork N children that read every row and hold\n"
+		"                     them all at once (needs --shm and --rows)\n"
 		"  -h, --help         show this help\n");
 }
 
@@ -113,6 +122,60 @@ static int fork_and_copy(uint64_t **rows, uint64_t nrows, uint64_t row)
 	return fflush(stdout) == 0 ? WEXITSTATUS(status) : 1;
 }
 
+static uint64_t *shm_row(size_t bytes)
+{
+	void *p = mmap(NULL, bytes, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	return p == MAP_FAILED ? NULL : p;
+}
+
+/* Each reader maps every page of the rows by reading it, says so on
+ * `ready`, and holds them until the parent closes `hold`; so all of them
+ * map the rows at once. The parent exits as the first failed reader did. */
+static int fork_readers(uint64_t **rows, uint64_t nrows, uint64_t row, uint64_t readers)
+{
+	int ready[2], hold[2];
+	if (pipe(ready) < 0 || pipe(hold) < 0) {
+		fprintf(stderr, "hog: pipe: %s\n", strerror(errno));
+		return 1;
+	}
+	for (uint64_t k = 0; k < readers; k++) {
+		pid_t pid = fork();
+		if (pid < 0) {
+			fprintf(stderr, "hog: fork: %s\n", strerror(errno));
+			return 1;
+		}
+		if (pid)
+			continue;
+		close(hold[1]);
+		volatile uint64_t sum = 0;
+		for (uint64_t i = 0; i < nrows; i++)
+			for (uint64_t j = 0; j < row; j += 512) /* one value per page */
+				sum += rows[i][j];
+		char c = 1;
+		if (write(ready[1], &c, 1) != 1 || read(hold[0], &c, 1) < 0)
+			_exit(1);
+		_exit(0);
+	}
+	close(ready[1]);
+	close(hold[0]);
+	uint64_t n = 0;
+	char c;
+	while (n < readers && read(ready[0], &c, 1) == 1)
+		n++;
+	printf("%" PRIu64 " readers map the rows\n", n);
+	fflush(stdout);
+	close(hold[1]);
+	int rc = 0, status;
+	while (wait(&status) > 0)
+		if (rc == 0 && WIFSIGNALED(status))
+			rc = 128 + WTERMSIG(status);
+		else if (rc == 0 && WEXITSTATUS(status))
+			rc = WEXITSTATUS(status);
+	if (rc == 0)
+		printf("done\n");
+	return fflush(stdout) == 0 ? rc : 1;
+}
+
 int main(int argc, char **argv)
 {
 	struct hog_opts o = {.row = 500000, .rows = 20, .pause = 100};
@@ -121,6 +184,8 @@ int main(int argc, char **argv)
 		{"rows", required_argument, NULL, 'n'},
 		{"pause", required_argument, NULL, 'p'},
 		{"fork-copy", no_argument, NULL, 'f'},
+		{"shm", no_argument, NULL, 's'},
+		{"readers", required_argument, NULL, 'R'},
 		{"help", no_argument, NULL, 'h'},
 		{0},
 	};
@@ -129,7 +194,7 @@ int main(int argc, char **argv)
 
 	opterr = 0; /* one line of our own words instead of getopt's */
 	int c;
-	while ((c = getopt_long(argc, argv, ":r:n:p:fh", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, ":r:n:p:fsR:h", longopts, NULL)) != -1) {
 		int r = 0;
 		switch (c) {
 		case 'r':
@@ -143,6 +208,12 @@ int main(int argc, char **argv)
 			break;
 		case 'f':
 			o.fork_copy = true;
+			break;
+		case 's':
+			o.shm = true;
+			break;
+		case 'R':
+			r = parse_u64("--readers", optarg, 1, 64, &o.readers);
 			break;
 		case 'h':
 			usage(stdout);
@@ -168,8 +239,14 @@ int main(int argc, char **argv)
 		return EXIT_USAGE;
 	}
 
-	if (o.fork_copy && (o.rows == 0 || o.rows > MAX_COPIED_ROWS)) {
-		fprintf(stderr, "hog: --fork-copy needs --rows from 1 to %d\n", MAX_COPIED_ROWS);
+	bool keep_rows = o.fork_copy || o.readers;
+	if (keep_rows && (o.rows == 0 || o.rows > MAX_COPIED_ROWS)) {
+		fprintf(stderr, "hog: --fork-copy and --readers need --rows from 1 to %d\n",
+			MAX_COPIED_ROWS);
+		return EXIT_USAGE;
+	}
+	if (o.readers && !o.shm) {
+		fprintf(stderr, "hog: --readers needs --shm\n");
 		return EXIT_USAGE;
 	}
 	const size_t row_bytes = (size_t)o.row * sizeof(uint64_t);
@@ -177,7 +254,7 @@ int main(int argc, char **argv)
 	double total = 0;
 	for (uint64_t i = 1; o.rows == 0 || i <= o.rows; i++) {
 		/* Rows are never freed: holding them is the point. */
-		uint64_t *v = malloc(row_bytes);
+		uint64_t *v = o.shm ? shm_row(row_bytes) : malloc(row_bytes);
 		if (!v) {
 			fprintf(stderr, "hog: row %" PRIu64 ": cannot allocate %zu bytes: %s\n", i,
 				row_bytes, strerror(errno));
@@ -190,7 +267,7 @@ int main(int argc, char **argv)
 		/* The compiler must not drop stores to memory nobody reads. */
 		__asm__ volatile("" : : "r"(v) : "memory");
 
-		if (o.fork_copy)
+		if (keep_rows)
 			rows[i - 1] = v;
 		total += (double)row_bytes;
 		printf("row %" PRIu64 ": %" PRIu64 " values, %.1f MiB total\n", i, o.row,
@@ -201,6 +278,8 @@ int main(int argc, char **argv)
 	}
 	if (o.fork_copy)
 		return fork_and_copy(rows, o.rows, o.row);
+	if (o.readers)
+		return fork_readers(rows, o.rows, o.row, o.readers);
 	printf("done\n");
 	return fflush(stdout) == 0 ? 0 : 1;
 }

@@ -65,6 +65,14 @@ test_copies_written_after_fork_are_counted() {
 	assert_eq 137 "$RC" "exit status when the copies pass 32m (out $(_show "$OUT"))"
 }
 
+test_shared_memory_mapped_by_many_counts_once() {
+	_need_agent_cgroup
+	# 15 MB of shared memory that eight children map at once
+	rl run --rm --memory 64m busybox hog -r 500000 -n 4 -p 0 -s -R 8
+	assert_eq 0 "$RC" "exit status under --memory 64m (stderr $(_show "$ERR"))"
+	assert_contains "$OUT" "8 readers map the rows" "all eight mapped the rows at once"
+}
+
 test_page_cache_is_reclaimed_not_killed() {
 	_need_agent_cgroup
 	local dir

@@ -241,3 +241,12 @@ test_ebpf_cap_counts_copies_written_after_fork() {
 	assert_contains "$OUT" "row 6: 500000 values" "the rows themselves fitted"
 	assert_not_contains "$OUT" "copied row 6" "the copying stopped at the cap"
 }
+
+test_ebpf_cap_counts_shared_memory_once() {
+	_need_ebpf_cap
+	# 15 MB of shared memory that eight children map at once: every one's
+	# RSS holds it all (8 x 15 MB); the memory is there once
+	rl run --rm --memory 64m --memory-enforce ebpf busybox hog -r 500000 -n 4 -p 0 -s -R 8
+	assert_eq 0 "$RC" "exit status under the eBPF cap of 64m (stderr $(_show "$ERR"))"
+	assert_contains "$OUT" "8 readers map the rows" "all eight mapped the rows at once"
+}
