@@ -367,16 +367,39 @@ int BPF_PROG(rl_cow_fault, unsigned long address, struct pt_regs *regs, unsigned
 	return 0;
 }
 
+/* The usage and limit, in bytes, of the memory cgroup the current task
+ * charges: the one whose limit it met, when the kernel's OOM killer runs
+ * for a cgroup. 0s without a memory controller. */
+static __always_inline void rl_memcg_of_current(__u64 *usage, __u64 *limit)
+{
+	struct task_struct *task = (void *)bpf_get_current_task();
+	struct cgroup_subsys_state *css;
+	struct mem_cgroup *memcg;
+
+	*usage = *limit = 0;
+	if (!bpf_core_enum_value_exists(enum cgroup_subsys_id, memory_cgrp_id))
+		return;
+	css = BPF_CORE_READ(task, cgroups, subsys[bpf_core_enum_value(enum cgroup_subsys_id,
+								      memory_cgrp_id)]);
+	if (!css)
+		return;
+	/* the css is the memcg's first member */
+	memcg = (void *)css - bpf_core_field_offset(struct mem_cgroup, css);
+	*usage = (__u64)BPF_CORE_READ(memcg, memory.usage.counter) << RL_PAGE_SHIFT;
+	*limit = (__u64)BPF_CORE_READ(memcg, memory.max) << RL_PAGE_SHIFT;
+}
+
 /* The kernel's OOM killer chose a victim: where a cgroup keeps the cap, this
  * is how a container's memory ends, and the trace must say so. The victim
- * is named by the tracepoint (the current task is whoever allocated); the
- * agent adds the cgroup's usage and limit. */
+ * is named by the tracepoint; the current task is whoever allocated, in
+ * the cgroup that met its limit. The agent names the enforcer: its own
+ * cgroups, the user's cgroup v2, or none (the whole host ran out). */
 SEC("tp/oom/mark_victim")
 int rl_oom_victim(struct trace_event_raw_mark_victim *ctx)
 {
 	__u32 pid = (__u32)ctx->pid;
 	struct rl_event *e;
-	__u64 cid;
+	__u64 cid, cur_cid = 0;
 	struct rl_container *c = rl_container_of(pid, &cid);
 
 	if (!c)
@@ -386,7 +409,11 @@ int rl_oom_victim(struct trace_event_raw_mark_victim *ctx)
 		return 0;
 	e->u.mem.victim_host_pid = pid;
 	e->u.mem.signal = RL_SIGKILL;
-	e->u.mem.enforcer = RL_ENFORCER_AGENT_CGROUP;
+	e->u.mem.enforcer = RL_ENFORCER_AGENT_CGROUP; /* a kernel's: the agent refines it */
+	/* an allocation of the container's own met a limit; anyone else's
+	 * (the host ran out) says nothing of the container's cgroup */
+	if (rl_current_container(&cur_cid) && cur_cid == cid)
+		rl_memcg_of_current(&e->u.mem.rss_bytes, &e->u.mem.cap_bytes);
 	if (bpf_core_field_exists(ctx->uid))
 		e->u.mem.victim_uid = BPF_CORE_READ(ctx, uid);
 	else

@@ -43,6 +43,7 @@ test_seed_hog_is_killed_at_its_cap() {
 		k=$(events '.event == "oom_kill" and .container == "hog32"' | head -n 1)
 		assert_eq "33554432 agent-cgroup 1 9" "$(jq -r '"\(.cap_bytes) \(.enforcer) \(.victim_cpid) \(.signal)"' <<<"$k")" "the event's cap, enforcer, victim (PID 1 inside) and signal"
 		assert_eq "$(id -u "$T1") 0" "$(jq -r '"\(.victim_uid) \(.victim_cuid)"' <<<"$k")" "the victim's uid both ways"
+		assert_true "the usage at the kill is near the limit" [ "$(jq -r .rss_bytes <<<"$k")" -gt 30000000 ]
 		# v1: the kernel's usage thresholds (cgroup.event_control); v2:
 		# memory.events when the hog meets the limit
 		assert_eq "50 75 90" "$(events '.event == "mem_pressure" and .container == "hog32"' | jq -r .percent | tr '\n' ' ' | sed 's/ $//')" "mem_pressure at 50, 75 and 90%, once each"
@@ -52,8 +53,13 @@ test_seed_hog_is_killed_at_its_cap() {
 		return 0
 	fi
 	if [ "$enforcer" = cgroup2 ]; then
-		# the kernel's own OOM killer acted: rlbpfd only saw the exit
-		wait_event '.event == "exit" and .container == "hog32" and .signal == 9' "the hog's exit in the trace"
+		# the kernel's own OOM killer acted in the user's cgroup: rlbpfd
+		# names it, with that cgroup's usage and limit
+		wait_event '.event == "oom_kill" and .container == "hog32"' "oom_kill in the trace"
+		local k2
+		k2=$(events '.event == "oom_kill" and .container == "hog32"' | head -n 1)
+		assert_eq "33554432 cgroup2 1 9" "$(jq -r '"\(.cap_bytes) \(.enforcer) \(.victim_cpid) \(.signal)"' <<<"$k2")" "the event's cap, enforcer, victim (PID 1 inside) and signal"
+		assert_true "the usage at the kill is near the limit" [ "$(jq -r .rss_bytes <<<"$k2")" -gt 30000000 ]
 		trace_stop "$T1"
 		rl rm hog32
 		assert_nothing_left "$T1" "$before" "after the OOM-killed container is removed"

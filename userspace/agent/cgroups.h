@@ -13,6 +13,10 @@
 
 #include "lib/cgroup_mounts.h"
 
+/* A memory limit at least this high is none ("max", or v1's
+ * 9223372036854771712). */
+#define RL_CG_UNLIMITED (UINT64_C(1) << 62)
+
 /* The limits of one container, as the kernel takes them. */
 struct rl_cg_limits {
 	uint64_t memory;     /* bytes; 0: none */

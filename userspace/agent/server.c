@@ -314,6 +314,12 @@ static uint32_t ns_pid_of(uint32_t pid)
 	return 0;
 }
 
+/* Whether rlbpfd made cgroups for it. */
+static bool has_cgroups(const struct rl_reg_entry *e)
+{
+	return e->cg.memory || e->cg.pids || e->cg.cpu_millis || e->cg.account;
+}
+
 static void kill_container(struct rl_reg_entry *e, const char *why);
 
 static int on_ring_event(void *ctx, void *data, size_t size)
@@ -350,12 +356,15 @@ static int on_ring_event(void *ctx, void *data, size_t size)
 	if (e && ev.hdr.type == RL_EV_OOM_KILL)
 		ev.u.mem.victim_ns_uid = rl_idmap_up(&e->uid_map, ev.u.mem.victim_uid);
 	if (e && ev.hdr.type == RL_EV_OOM_KILL && ev.u.mem.enforcer == RL_ENFORCER_AGENT_CGROUP) {
-		/* the kernel chose and killed: say with what usage, and whom
-		 * in the container's own terms */
-		struct rl_cg_usage u;
-		rl_cg_usage(&a->cg, e->id, &e->cg, &u);
-		ev.u.mem.rss_bytes = u.mem_peak_bytes;
-		ev.u.mem.cap_bytes = e->cg.memory;
+		/* the kernel chose and killed, in the cgroup whose usage and
+		 * limit BPF read: the agent's own, the user's delegated v2 one,
+		 * or none with a limit (the whole host ran out) */
+		bool limit = ev.u.mem.cap_bytes && ev.u.mem.cap_bytes < RL_CG_UNLIMITED;
+		ev.u.mem.enforcer = !limit	    ? RL_ENFORCER_NONE
+				    : has_cgroups(e) ? RL_ENFORCER_AGENT_CGROUP
+						     : RL_ENFORCER_CGROUP2;
+		if (!limit)
+			ev.u.mem.cap_bytes = 0;
 		ev.u.mem.victim_ns_pid = ns_pid_of(ev.u.mem.victim_host_pid);
 	} else if (e && ev.hdr.type == RL_EV_OOM_KILL && !e->oom_handled) {
 		char why[128];
@@ -416,11 +425,6 @@ static void kill_container(struct rl_reg_entry *e, const char *why)
 		LOG("killed %.12s (%s) of uid %u: %s", e->id, e->name, (unsigned)e->owner, why);
 	close(pidfd);
 	e->oom_handled = true;
-}
-
-static bool has_cgroups(const struct rl_reg_entry *e)
-{
-	return e->cg.memory || e->cg.pids || e->cg.cpu_millis || e->cg.account;
 }
 
 /* The per-fault program runs only while a container's memory is counted

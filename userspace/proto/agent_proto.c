@@ -179,6 +179,16 @@ const char *rl_event_group(uint32_t type)
 	return type <= RL_EV_MAX ? groups[type] : NULL;
 }
 
+const char *rl_enforcer_name(uint32_t enforcer)
+{
+	switch (enforcer) {
+	case RL_ENFORCER_EBPF: return "ebpf";
+	case RL_ENFORCER_AGENT_CGROUP: return "agent-cgroup";
+	case RL_ENFORCER_CGROUP2: return "cgroup2";
+	default: return "none";
+	}
+}
+
 int rl_event_mask_parse(const char *list, uint32_t *mask, char *bad, size_t badlen)
 {
 	const char *p = list;

@@ -180,6 +180,9 @@ const char *rl_event_name(uint32_t type);
 /* The --events word that selects a type ("exec", "setuid", "idmap", "bind",
  * "mem", "oom", "exit"), or NULL for lost/unknown. */
 const char *rl_event_group(uint32_t type);
+/* Who keeps a memory limit, as inspect and the trace name it
+ * (RL_ENFORCER_*): "none", "ebpf", "agent-cgroup", "cgroup2". */
+const char *rl_enforcer_name(uint32_t enforcer);
 /* Parses a comma-separated --events list into a mask of (1 << RL_EV_*);
  * -EINVAL with the bad word copied to bad. */
 int rl_event_mask_parse(const char *list, uint32_t *mask, char *bad, size_t badlen);

@@ -99,23 +99,28 @@ void rl_trace_detail(const struct rl_event_meta *m, const struct rl_event *ev, c
 	}
 	case RL_EV_MEM_PRESSURE:
 		snprintf(buf, len, "%s %llu of %llu bytes: past %u%% of the cap",
-			 ev->u.mem.enforcer == RL_ENFORCER_AGENT_CGROUP ? "the cgroup's usage" : "rss",
+			 ev->u.mem.enforcer == RL_ENFORCER_EBPF ? "usage" : "the cgroup's usage",
 			 (unsigned long long)ev->u.mem.rss_bytes,
 			 (unsigned long long)ev->u.mem.cap_bytes, ev->u.mem.percent);
 		break;
 	case RL_EV_OOM_KILL:
-		if (ev->u.mem.enforcer == RL_ENFORCER_AGENT_CGROUP)
-			snprintf(buf, len, "usage %llu of %llu bytes: the kernel's OOM killer ended pid %u (%u inside), uid %u (%u inside)",
+		if (ev->u.mem.enforcer == RL_ENFORCER_NONE)
+			snprintf(buf, len, "the host ran out of memory: the kernel's OOM killer ended pid %u (%u inside), uid %u (%u inside)",
+				 ev->u.mem.victim_host_pid, ev->u.mem.victim_ns_pid,
+				 ev->u.mem.victim_uid, ev->u.mem.victim_ns_uid);
+		else if (ev->u.mem.enforcer != RL_ENFORCER_EBPF)
+			snprintf(buf, len, "usage %llu of %llu bytes (%s): the kernel's OOM killer ended pid %u (%u inside), uid %u (%u inside)",
 				 (unsigned long long)ev->u.mem.rss_bytes,
-				 (unsigned long long)ev->u.mem.cap_bytes, ev->u.mem.victim_host_pid,
-				 ev->u.mem.victim_ns_pid, ev->u.mem.victim_uid, ev->u.mem.victim_ns_uid);
+				 (unsigned long long)ev->u.mem.cap_bytes, rl_enforcer_name(ev->u.mem.enforcer),
+				 ev->u.mem.victim_host_pid, ev->u.mem.victim_ns_pid,
+				 ev->u.mem.victim_uid, ev->u.mem.victim_ns_uid);
 		else if (ev->u.mem.victim_host_pid)
-			snprintf(buf, len, "rss %llu of %llu bytes: pid %u (%u inside) killed with signal %u, then the rest",
+			snprintf(buf, len, "usage %llu of %llu bytes: pid %u (%u inside) killed with signal %u, then the rest",
 				 (unsigned long long)ev->u.mem.rss_bytes,
 				 (unsigned long long)ev->u.mem.cap_bytes, ev->u.mem.victim_host_pid,
 				 ev->u.mem.victim_ns_pid, ev->u.mem.signal);
 		else
-			snprintf(buf, len, "rss %llu of %llu bytes: the container is killed",
+			snprintf(buf, len, "usage %llu of %llu bytes: the container is killed",
 				 (unsigned long long)ev->u.mem.rss_bytes,
 				 (unsigned long long)ev->u.mem.cap_bytes);
 		break;
@@ -254,7 +259,7 @@ json_t *rl_trace_json(const struct rl_event_meta *m, const struct rl_event *ev, 
 		json_object_set_new(o, "rss_bytes", json_integer((json_int_t)ev->u.mem.rss_bytes));
 		json_object_set_new(o, "cap_bytes", json_integer((json_int_t)ev->u.mem.cap_bytes));
 		json_object_set_new(o, "percent", json_integer(ev->u.mem.percent));
-		json_object_set_new(o, "enforcer", json_string(ev->u.mem.enforcer == RL_ENFORCER_AGENT_CGROUP ? "agent-cgroup" : "ebpf"));
+		json_object_set_new(o, "enforcer", json_string(rl_enforcer_name(ev->u.mem.enforcer)));
 		if (ev->hdr.type == RL_EV_OOM_KILL) {
 			json_object_set_new(o, "victim_pid", json_integer(ev->u.mem.victim_host_pid));
 			json_object_set_new(o, "victim_cpid", json_integer(ev->u.mem.victim_ns_pid));

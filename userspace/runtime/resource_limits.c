@@ -88,7 +88,8 @@ const char *rl_limits_enforcer(const struct rl_limits *l)
 		return "none";
 	if (l->by_cgroup2)
 		return "cgroup2";
-	return l->by_agent == RL_ENFORCER_AGENT_CGROUP ? "agent-cgroup" : "ebpf";
+	return rl_enforcer_name(l->by_agent == RL_ENFORCER_AGENT_CGROUP ? RL_ENFORCER_AGENT_CGROUP
+									: RL_ENFORCER_EBPF);
 }
 
 const char *rl_limits_cpu_enforcer(const struct rl_limits *l)

@@ -195,6 +195,16 @@ static void events_carry_their_size(void **state)
 	assert_int_equal(rl_proto_decode(frame, (size_t)n, &m), -EBADMSG);
 }
 
+static void enforcer_names_are_inspects(void **state)
+{
+	(void)state;
+	assert_string_equal(rl_enforcer_name(RL_ENFORCER_NONE), "none");
+	assert_string_equal(rl_enforcer_name(RL_ENFORCER_EBPF), "ebpf");
+	assert_string_equal(rl_enforcer_name(RL_ENFORCER_AGENT_CGROUP), "agent-cgroup");
+	assert_string_equal(rl_enforcer_name(RL_ENFORCER_CGROUP2), "cgroup2");
+	assert_string_equal(rl_enforcer_name(99), "none");
+}
+
 static void event_names_and_masks(void **state)
 {
 	(void)state;
@@ -279,6 +289,7 @@ int main(void)
 		cmocka_unit_test(unknown_types_are_refused),
 		cmocka_unit_test(events_carry_their_size),
 		cmocka_unit_test(event_names_and_masks),
+		cmocka_unit_test(enforcer_names_are_inspects),
 		cmocka_unit_test(idmap_translates_up),
 		cmocka_unit_test(json_has_the_documented_fields),
 	};
