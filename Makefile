@@ -35,16 +35,21 @@ RLBPF   := cli/cli cli/run cli/exec cli/ps cli/inspect cli/logs cli/lifecycle cl
 	   runtime/host_probe \
 	   net/network net/portfwd \
 	   proto/agent_client proto/agent_proto proto/trace_fmt \
-	   lib/fsutil lib/pty lib/spawn lib/humantime lib/template lib/memsize
+	   lib/fsutil lib/pty lib/spawn lib/humantime lib/template lib/memsize lib/signame
 # The privileged agent: agent/, proto/ and lib/ only.
 RLBPFD  := agent/rlbpfd agent/server agent/programs agent/registry agent/policy agent/cgroups \
 	   proto/agent_proto
 UNPACK  := image/rlbpf_unpack image/loader image/unpack lib/error
+# The OCI runtime, runc's command line: oci/ over runtime/, proto/ and lib/.
+OCI     := oci/main oci/spec oci/state oci/process oci/rootfs oci/hooks oci/lifecycle oci/agent \
+	   oci/commands oci/exec supervise/status runtime/seccomp runtime/caps \
+	   proto/agent_client proto/agent_proto lib/fsutil lib/pty lib/signame lib/memsize
 
 COMMON_O := $(COMMON:%=$(B)/obj/%.o)
 RLBPF_O  := $(RLBPF:%=$(B)/obj/%.o)
 RLBPFD_O := $(RLBPFD:%=$(B)/obj/%.o)
 UNPACK_O := $(UNPACK:%=$(B)/obj/%.o)
+OCI_O    := $(OCI:%=$(B)/obj/%.o)
 # The detached supervisor's long-lived half: static, so it stays small.
 MONITOR  := supervise/rlbpf_monitor supervise/detach supervise/logfile supervise/status \
 	    supervise/supervise runtime/cgroup2 net/network net/portfwd \
@@ -52,7 +57,7 @@ MONITOR  := supervise/rlbpf_monitor supervise/detach supervise/logfile supervise
 MONITOR_O := $(MONITOR:%=$(B)/obj/%.o)
 MONITOR_BIN := $(B)/libexec/rlbpf/rlbpf-monitor
 
-BIN      := $(B)/bin/rlbpf $(B)/bin/rlbpfd
+BIN      := $(B)/bin/rlbpf $(B)/bin/rlbpfd $(B)/bin/rlbpf-runtime
 LIBEXEC  := $(B)/libexec/rlbpf/rlbpf-unpack
 IMAGE    := $(B)/share/rlbpf/busybox.tar
 SKEL     := $(B)/bpf/rlbpf.skel.h
@@ -94,6 +99,8 @@ $(B)/obj/lib/bpf_features.o $(B)/obj/agent/rlbpfd.o $(B)/obj/agent/programs.o $(
 # Each program's link map records what went into it (tests/check_layers.sh).
 LINK_MAP = -Wl,-Map,$@.map
 $(B)/bin/rlbpf: $(RLBPF_O) $(COMMON_O) | $(B)/bin
+	$(CC) $(CFLAGS) $(LDFLAGS) $(LINK_MAP) $^ -o $@ $(RLBPF_LIBS)
+$(B)/bin/rlbpf-runtime: $(OCI_O) $(COMMON_O) | $(B)/bin
 	$(CC) $(CFLAGS) $(LDFLAGS) $(LINK_MAP) $^ -o $@ $(RLBPF_LIBS)
 $(B)/bin/rlbpfd: $(RLBPFD_O) $(COMMON_O) | $(B)/bin
 	$(CC) $(CFLAGS) $(LDFLAGS) $(LINK_MAP) $^ -o $@ $(RLBPFD_LIBS)

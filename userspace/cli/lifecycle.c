@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "cli/commands.h"
+#include "lib/signame.h"
 #include "supervise/state.h"
 #include "supervise/status.h"
 
@@ -30,22 +31,6 @@ static bool wait_gone(pid_t pid, int timeout_ms)
 		;
 	close(fd);
 	return n > 0;
-}
-
-/* Signal names as kill(1) takes them: KILL, SIGKILL or 9. */
-static int parse_signal(const char *s)
-{
-	char *end;
-	long n = strtol(s, &end, 10);
-	if (*s && !*end)
-		return n > 0 && n < NSIG ? (int)n : -1;
-	const char *name = strncasecmp(s, "SIG", 3) == 0 ? s + 3 : s;
-	for (int sig = 1; sig < NSIG; sig++) {
-		const char *abbrev = sigabbrev_np(sig);
-		if (abbrev && strcasecmp(abbrev, name) == 0)
-			return sig;
-	}
-	return -1;
 }
 
 /* Common shape of these commands: options, then one or more containers. */
@@ -90,7 +75,7 @@ static int parse(struct cmd_opts *c, int argc, char **argv)
 				return bad_usage(c, "-t takes whole seconds (0 to 86400), not", optarg);
 			break;
 		case 's':
-			if ((c->signal = parse_signal(optarg)) < 0)
+			if ((c->signal = rl_signal_parse(optarg)) < 0)
 				return bad_usage(c, "unknown signal", optarg);
 			break;
 		case 'f': c->force = true; break;

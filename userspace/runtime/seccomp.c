@@ -743,19 +743,11 @@ static int load_json(const char *path, json_t **out, struct rl_error *err)
 	return 0;
 }
 
-static int build_profile(const char *path, uint64_t caps, scmp_filter_ctx *out,
-			 struct rl_error *err)
+/* A profile already parsed; `path` names it in messages. */
+static int build_from_json(json_t *root, const char *path, uint64_t caps, scmp_filter_ctx *out,
+			   struct rl_error *err)
 {
-	if (!path || !*path)
-		return rl_fail(err, EINVAL,
-			       "seccomp profile: no file given; use --security-opt "
-			       "seccomp=PROFILE.json");
-
-	_cleanup_json_ json_t *root = NULL;
-	int r = load_json(path, &root, err);
-	if (r < 0)
-		return r;
-
+	int r;
 	struct profile p = {
 		.path = path,
 		.caps = caps,
@@ -798,7 +790,38 @@ static int build_profile(const char *path, uint64_t caps, scmp_filter_ctx *out,
 	return 0;
 }
 
+static int build_profile(const char *path, uint64_t caps, scmp_filter_ctx *out,
+			 struct rl_error *err)
+{
+	if (!path || !*path)
+		return rl_fail(err, EINVAL,
+			       "seccomp profile: no file given; use --security-opt "
+			       "seccomp=PROFILE.json");
+
+	_cleanup_json_ json_t *root = NULL;
+	int r = load_json(path, &root, err);
+	if (r < 0)
+		return r;
+	return build_from_json(root, path, caps, out, err);
+}
+
 /* ---- public API ------------------------------------------------------------ */
+
+int rl_seccomp_build_json(json_t *profile, const char *where, struct rl_seccomp **out,
+			  struct rl_error *err)
+{
+	*out = NULL;
+	_cleanup_ctx_ scmp_filter_ctx ctx = NULL;
+	int r = build_from_json(profile, where, 0, &ctx, err);
+	if (r < 0)
+		return r;
+	struct rl_seccomp *s = calloc(1, sizeof(*s));
+	if (!s)
+		return rl_fail(err, ENOMEM, "seccomp: out of memory");
+	s->ctx = RL_TAKE(ctx);
+	*out = s;
+	return 0;
+}
 
 int rl_seccomp_build(enum rl_seccomp_mode mode, const char *profile_path, uint64_t caps,
 		     struct rl_seccomp **out, struct rl_error *err)

@@ -2,6 +2,7 @@
  * (and a profile validated) before anything is created, and loaded by the
  * container just before exec. */
 #pragma once
+#include <jansson.h>
 #include <stdbool.h>
 #include <stdint.h>
 
@@ -15,6 +16,12 @@ struct rl_seccomp; /* opaque; NULL means unconfined */
  * unconfined, or a Docker-format JSON profile read from `profile_path`. */
 int rl_seccomp_build(enum rl_seccomp_mode mode, const char *profile_path, uint64_t caps,
 		     struct rl_seccomp **out, struct rl_error *err);
+
+/* The same from a profile already parsed (an OCI config.json's
+ * linux.seccomp, which has Docker's format); `where` names it in
+ * messages. */
+int rl_seccomp_build_json(json_t *profile, const char *where, struct rl_seccomp **out,
+			  struct rl_error *err);
 
 /* Loads it into the calling process. With no_new_privs false, the caller
  * must still hold CAP_SYS_ADMIN in its user namespace. */
