@@ -160,8 +160,24 @@ static int move_in(const struct rl_cg_host *h, int c, const char *id, pid_t pid)
 	return write_u64(path, (uint64_t)pid);
 }
 
+/* The owner's group may enter and read (conmon reads memory.oom_control
+ * or memory.events); only root writes, but for the v1 event registration,
+ * which only notifies. */
+static int open_to_owner(const struct rl_cg_host *h, int c, const char *id, uid_t owner,
+			 gid_t group)
+{
+	char path[PATH_MAX];
+	cg_path(h, c, id, NULL, path, sizeof(path));
+	if (chown(path, 0, group) < 0 || chmod(path, 0750) < 0)
+		return -errno;
+	if (c != RL_CG_MEMORY || h->v2[c])
+		return 0;
+	cg_path(h, c, id, "cgroup.event_control", path, sizeof(path));
+	return chown(path, owner, group) < 0 ? -errno : 0;
+}
+
 int rl_cg_create(const struct rl_cg_host *h, const char *id, const struct rl_cg_limits *l,
-		 pid_t pid, char *why, size_t len)
+		 pid_t pid, uid_t owner, gid_t group, char *why, size_t len)
 {
 	int c, r = 0;
 	const char *step = "";
@@ -175,10 +191,8 @@ int rl_cg_create(const struct rl_cg_host *h, const char *id, const struct rl_cg_
 		} else if (mkdir(path, 0700) < 0 && errno != EEXIST) {
 			r = -errno;
 			step = "cannot create";
-		} else if (chmod(path, 0700) < 0) {
-			/* its counters are its owner's business: through rlbpfd */
-			r = -errno;
-			step = "cannot close";
+		} else if ((r = open_to_owner(h, c, id, owner, group)) < 0) {
+			step = "cannot hand to its owner";
 		} else if ((r = set_limit(h, c, id, l)) < 0) {
 			step = "cannot set the limit of";
 		} else if ((r = move_in(h, c, id, pid)) < 0) {

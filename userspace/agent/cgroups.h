@@ -45,9 +45,12 @@ struct rl_cg_usage {
 bool rl_cg_can(const struct rl_cg_host *h, const struct rl_cg_limits *l, char *why, size_t len);
 
 /* Makes the container's cgroups (named by its 64-hex id), sets the limits and
- * moves pid in. On failure nothing is left and why says what refused. */
+ * moves pid in. On failure nothing is left and why says what refused. The
+ * cgroups stay root's; group `group` (the owner's) may enter and read them,
+ * nobody else, and on v1 the owner may watch memory events
+ * (cgroup.event_control), as conmon does to report an OOM kill. */
 int rl_cg_create(const struct rl_cg_host *h, const char *id, const struct rl_cg_limits *l,
-		 pid_t pid, char *why, size_t len);
+		 pid_t pid, uid_t owner, gid_t group, char *why, size_t len);
 /* Moves one more process in (rlbpf exec). */
 int rl_cg_join(const struct rl_cg_host *h, const char *id, const struct rl_cg_limits *l,
 	       pid_t pid);

@@ -57,6 +57,7 @@
 struct client {
 	int fd;
 	uid_t uid;
+	gid_t gid;
 	pid_t pid;
 	unsigned char in[sizeof(struct rl_msg_hdr) + RL_PROTO_MAX_PAYLOAD];
 	size_t in_len;
@@ -955,7 +956,8 @@ static void do_register(struct agent *a, struct client *c, const struct rl_msg *
 	}
 	if (by_cg || want.account) {
 		char why[240];
-		int rc = rl_cg_create(&a->cg, e->id, &want, (pid_t)r->init_pid, why, sizeof(why));
+		int rc = rl_cg_create(&a->cg, e->id, &want, (pid_t)r->init_pid, c->uid, c->gid, why,
+				      sizeof(why));
 		if (rc < 0 && by_cg) {
 			e->used = false;
 			return reply(a, c, m->hdr.seq, rc, "%s", why);
@@ -1196,6 +1198,7 @@ static void accept_clients(struct agent *a)
 		}
 		c->fd = fd;
 		c->uid = cred.uid;
+		c->gid = cred.gid;
 		c->pid = cred.pid;
 		c->last_active = now_sec();
 		struct epoll_event ev = {.events = EPOLLIN, .data.ptr = c};
