@@ -3,6 +3,7 @@
 
 #include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <jansson.h>
 #include <limits.h>
@@ -17,9 +18,11 @@
 
 #include "lib/cleanup.h"
 #include "lib/signame.h"
+#include "oci/agent.h"
 #include "oci/hooks.h"
 #include "oci/spec.h"
 #include "oci/state.h"
+#include "proto/agent_client.h"
 
 /* The one container id a command takes, after its options. */
 static int one_id(int argc, char **argv, const char *cmd, const char **id, struct rl_error *err)
@@ -39,6 +42,25 @@ static void print_json(json_t *o)
 	}
 }
 
+/* conmon's callers (Podman) read OOMKilled from an "oom" file in the
+ * bundle, which conmon writes when it can watch the container's cgroup; a
+ * rootless conmon cannot watch rlbpfd's, so the runtime writes it once the
+ * agent says the kernel (or its eBPF cap) killed for memory. Podman asks
+ * for the state before it reads the file. */
+static void note_oom(const struct rl_oci_state *st)
+{
+	char agent_id[65], path[sizeof(st->bundle) + 8];
+	if (!st->agent_limits)
+		return;
+	rl_oci_agent_id(st->id, agent_id);
+	if (!rl_agent_oom_killed(agent_id))
+		return;
+	snprintf(path, sizeof(path), "%s/oom", st->bundle);
+	int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
+	if (fd >= 0)
+		close(fd);
+}
+
 int rl_oci_cmd_state(const char *root, int argc, char **argv, struct rl_error *err)
 {
 	const char *id = NULL;
@@ -48,7 +70,10 @@ int rl_oci_cmd_state(const char *root, int argc, char **argv, struct rl_error *e
 	struct rl_oci_state st;
 	if (rl_oci_state_load(root, id, &st, err) < 0)
 		return 1;
-	json_t *o = rl_oci_state_json(&st, rl_oci_status_of(&st));
+	enum rl_oci_status status = rl_oci_status_of(&st);
+	if (status == RL_OCI_STOPPED)
+		note_oom(&st);
+	json_t *o = rl_oci_state_json(&st, status);
 	print_json(o);
 	json_decref(o);
 	rl_oci_state_free(&st);
@@ -148,11 +173,15 @@ int rl_oci_cmd_delete(const char *root, int argc, char **argv, struct rl_error *
 		return 1;
 	struct rl_oci_state st;
 	if (rl_oci_state_load(root, id, &st, err) < 0) {
-		/* a container whose create died half way: its directory goes */
+		/* --force: a container whose create died half way loses its
+		 * directory, and one that does not exist is no error, as runc */
 		struct stat sb;
-		if (force && rl_oci_valid_id(id) && stat(st.dir, &sb) == 0)
+		if (!force)
+			return 1;
+		err->msg[0] = '\0';
+		if (rl_oci_valid_id(id) && stat(st.dir, &sb) == 0)
 			return rl_oci_state_remove(&st, err) < 0;
-		return 1;
+		return 0;
 	}
 	enum rl_oci_status status = rl_oci_status_of(&st);
 	/* a created container never ran its process: deleting it is safe,
@@ -168,6 +197,7 @@ int rl_oci_cmd_delete(const char *root, int argc, char **argv, struct rl_error *
 			kill(pids[i], SIGKILL);
 		wait_gone(&st);
 	}
+	note_oom(&st);
 	int r = rl_oci_state_remove(&st, err);
 	struct rl_oci_spec s;
 	struct rl_error hook_err = {0};

@@ -246,22 +246,24 @@ int rl_oci_rootfs_enter(const struct rl_oci_spec *s, struct rl_error *err)
 	int r;
 	if ((r = pivot(s->root, err)) < 0)
 		return r;
-	for (size_t i = 0; i < s->n_readonly; i++)
-		if ((r = make_readonly(s->readonly[i], err)) < 0)
-			return r;
-	for (size_t i = 0; i < s->n_masked; i++)
-		if ((r = mask(s->masked[i], err)) < 0)
-			return r;
+	/* before the read-only paths: /proc/sys is usually one of them */
 	for (size_t i = 0; i < s->n_sysctl; i++) {
 		char path[PATH_MAX];
 		snprintf(path, sizeof(path), "/proc/sys/%s", s->sysctl_keys[i]);
 		for (char *p = path + strlen("/proc/sys/"); *p; p++)
 			if (*p == '.')
 				*p = '/';
-		if (rl_write_file(path, s->sysctl_values[i], strlen(s->sysctl_values[i]), 0644, err) < 0)
-			return rl_fail(err, errno, "cannot set sysctl %s=%s", s->sysctl_keys[i],
-				       s->sysctl_values[i]);
+		struct rl_error why = {0};
+		if (rl_write_file(path, s->sysctl_values[i], strlen(s->sysctl_values[i]), 0644, &why) < 0)
+			return rl_fail(err, why.code, "cannot set sysctl %s=%s: %s", s->sysctl_keys[i],
+				       s->sysctl_values[i], why.msg);
 	}
+	for (size_t i = 0; i < s->n_readonly; i++)
+		if ((r = make_readonly(s->readonly[i], err)) < 0)
+			return r;
+	for (size_t i = 0; i < s->n_masked; i++)
+		if ((r = mask(s->masked[i], err)) < 0)
+			return r;
 	if (s->hostname && s->hostname[0] && sethostname(s->hostname, strlen(s->hostname)) < 0)
 		return rl_fail_errno(err, errno, "cannot set the hostname");
 	if (s->domainname && s->domainname[0] && setdomainname(s->domainname, strlen(s->domainname)) < 0)
