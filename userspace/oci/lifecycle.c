@@ -405,6 +405,8 @@ static int create_in(const struct rl_oci_create_opts *o, struct rl_oci_spec *s,
 int rl_oci_create(const struct rl_oci_create_opts *o, struct rl_error *err)
 {
 	char bundle[PATH_MAX];
+	if (!rl_oci_valid_id(o->id))
+		return rl_fail(err, EINVAL, "invalid container id %s: use letters, digits, _ + - and .", o->id);
 	if (!realpath(o->bundle ? o->bundle : ".", bundle))
 		return rl_fail_errno(err, errno, "bundle %s", o->bundle ? o->bundle : ".");
 	if (o->console_socket && o->console_socket[0] != '/')

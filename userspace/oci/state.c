@@ -13,6 +13,7 @@
 
 #include "lib/cleanup.h"
 #include "lib/fsutil.h"
+#include "lib/paths.h"
 #include "supervise/status.h"
 
 /* Whether we are root of the host: uid 0 in the initial user namespace,
@@ -43,9 +44,8 @@ int rl_oci_root(const char *given, char *out, size_t len, struct rl_error *err)
 			       "XDG_RUNTIME_DIR as a login session does");
 	if (n < 0 || (size_t)n >= len - 300)
 		return rl_fail(err, ENAMETOOLONG, "the state directory's path is too long");
-	if (mkdir(out, 0700) < 0 && errno != EEXIST)
-		return rl_fail_errno(err, errno, "cannot create the state directory %s", out);
-	return 0;
+	/* containerd's shim names a root whose parents may not exist yet */
+	return rl_mkdir_p(out, 0700, err);
 }
 
 bool rl_oci_valid_id(const char *id)
