@@ -272,17 +272,8 @@ static int create_in(const struct rl_oci_create_opts *o, struct rl_oci_spec *s,
 		     struct rl_oci_state *st, struct rl_error *err)
 {
 	int r;
-	bool host_root = geteuid() == 0 && access("/proc/self/uid_map", F_OK) == 0;
-	{
-		/* uid 0 of a user namespace is not the host's root: no mknod */
-		char map[64] = "";
-		_cleanup_fclose_ FILE *f = fopen("/proc/self/uid_map", "re");
-		unsigned long a = 1, b = 1, n = 0;
-		host_root = host_root && f && fgets(map, sizeof(map), f) &&
-			    sscanf(map, "%lu %lu %lu", &a, &b, &n) == 3 && a == 0 && b == 0 &&
-			    n == 4294967295UL;
-	}
-	_cleanup_free_ struct rl_seccomp *unused = NULL;
+	/* uid 0 of a user namespace is not the host's root: no mknod */
+	bool host_root = rl_oci_host_root();
 	struct rl_seccomp *sc = NULL;
 	if (s->seccomp && (r = rl_seccomp_build_json(s->seccomp, "config.json linux.seccomp", &sc, err)) < 0)
 		return r;

@@ -16,17 +16,17 @@
 #include "lib/paths.h"
 #include "supervise/status.h"
 
-/* Whether we are root of the host: uid 0 in the initial user namespace,
- * whose map is the whole id range. */
-static bool host_root(void)
+bool rl_oci_host_root(void)
 {
-	char map[128] = "";
+	char line[128];
+	unsigned long inside, outside, count;
 	if (geteuid() != 0)
 		return false;
 	_cleanup_fclose_ FILE *f = fopen("/proc/self/uid_map", "re");
-	unsigned long a, b, n;
-	return f && fscanf(f, "%lu %lu %lu", &a, &b, &n) == 3 && a == 0 && b == 0 &&
-	       n == 4294967295UL && !fgets(map, sizeof(map), f);
+	/* the initial user namespace maps the whole range, in one line */
+	return f && fgets(line, sizeof(line), f) &&
+	       sscanf(line, "%lu %lu %lu", &inside, &outside, &count) == 3 && inside == 0 &&
+	       outside == 0 && count == 4294967295UL && !fgets(line, sizeof(line), f);
 }
 
 int rl_oci_root(const char *given, char *out, size_t len, struct rl_error *err)
@@ -35,7 +35,7 @@ int rl_oci_root(const char *given, char *out, size_t len, struct rl_error *err)
 	int n;
 	if (given && given[0])
 		n = snprintf(out, len, "%s", given);
-	else if (host_root())
+	else if (rl_oci_host_root())
 		n = snprintf(out, len, "/run/rlbpf-runtime");
 	else if (xdg && xdg[0] == '/')
 		n = snprintf(out, len, "%s/rlbpf-runtime", xdg);

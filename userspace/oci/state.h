@@ -26,6 +26,10 @@ struct rl_oci_state {
 	bool agent_limits;   /* rlbpfd keeps its limits */
 };
 
+/* Whether we are root of the host: uid 0 of the initial user namespace
+ * (not uid 0 of a rootless Podman's). */
+bool rl_oci_host_root(void);
+
 /* The state root for this call: --root, or the default for who we are.
  * Creates it (0700) when missing. */
 int rl_oci_root(const char *given, char *out, size_t len, struct rl_error *err);
