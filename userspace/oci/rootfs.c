@@ -191,12 +191,49 @@ static int make_devices(int rootfd, const struct rl_oci_spec *s, bool host_root,
 	return 0;
 }
 
+/* The mount that holds path: the longest mount point in mountinfo that is
+ * a prefix of it. */
+static int holding_mount(const char *path, char *out, size_t len)
+{
+	_cleanup_fclose_ FILE *f = fopen("/proc/self/mountinfo", "re");
+	char line[4096], best[PATH_MAX] = "";
+	size_t best_len = 0;
+	while (f && fgets(line, sizeof(line), f)) {
+		char mnt[PATH_MAX];
+		/* id parent major:minor root mount-point ... */
+		if (sscanf(line, "%*s %*s %*s %*s %4095s", mnt) != 1)
+			continue;
+		size_t n = strlen(mnt);
+		bool prefix = strcmp(mnt, "/") == 0 ||
+			      (strncmp(path, mnt, n) == 0 && (path[n] == '/' || path[n] == '\0'));
+		if (prefix && (n > best_len || !best[0])) {
+			snprintf(best, sizeof(best), "%s", mnt);
+			best_len = n;
+		}
+	}
+	if (!best[0])
+		return -ENOENT;
+	snprintf(out, len, "%s", best);
+	return 0;
+}
+
 int rl_oci_rootfs_prepare(const struct rl_oci_spec *s, bool host_root, struct rl_error *err)
 {
 	unsigned long prop = s->rootfs_propagation ? s->rootfs_propagation : MS_SLAVE | MS_REC;
 	/* nothing mounted here reaches the host, whatever "/" was */
 	if (mount(NULL, "/", NULL, prop, NULL) < 0)
 		return rl_fail_errno(err, errno, "cannot set the propagation of /");
+	/* pivot_root refuses a root whose parent mount is shared, and an
+	 * unbindable one cannot be bound: the mount that holds the root is
+	 * made private, in this mount namespace only, as runc does */
+	char parent[PATH_MAX], holder[PATH_MAX];
+	snprintf(parent, sizeof(parent), "%s", s->root);
+	char *slash = strrchr(parent, '/');
+	if (slash && slash != parent)
+		*slash = '\0';
+	if (holding_mount(parent, holder, sizeof(holder)) == 0 &&
+	    mount(NULL, holder, NULL, MS_PRIVATE, NULL) < 0)
+		return rl_fail_errno(err, errno, "cannot make %s private", holder);
 	if (mount(s->root, s->root, NULL, MS_BIND | MS_REC, NULL) < 0)
 		return rl_fail_errno(err, errno, "cannot bind-mount the root %s on itself", s->root);
 	_cleanup_close_ int rootfd = open(s->root, O_PATH | O_DIRECTORY | O_CLOEXEC);

@@ -677,10 +677,13 @@ int rl_oci_spec_parse(const char *text, const char *bundle, struct rl_oci_spec *
 		return rl_fail(err, EINVAL, "config.json: root.path must name the container's root filesystem");
 	if ((r = get_bool(root, "readonly", "root.readonly", &s->root_readonly, err)) < 0)
 		return r;
-	if (root_path[0] == '/')
-		s->root = RL_TAKE(root_path);
-	else if (asprintf(&s->root, "%s/%s", bundle, root_path) < 0)
+	_cleanup_free_ char *joined = NULL;
+	if (root_path[0] != '/' && asprintf(&joined, "%s/%s", bundle, root_path) < 0)
 		return rl_fail(err, ENOMEM, "out of memory");
+	/* "." and such resolved: mounts and pivot_root want the real path */
+	s->root = realpath(joined ? joined : root_path, NULL);
+	if (!s->root)
+		return rl_fail_errno(err, errno, "config.json: root.path %s", joined ? joined : root_path);
 	if ((r = get_str(s->json, "hostname", "hostname", &s->hostname, err)) < 0 ||
 	    (r = get_str(s->json, "domainname", "domainname", &s->domainname, err)) < 0)
 		return r;
