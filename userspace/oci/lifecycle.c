@@ -127,7 +127,7 @@ static int init_setup(const struct rl_oci_spec *s, int sock, bool host_root, str
 	/* root of a user namespace of its own (after its maps), or joined */
 	if (s->ns[RL_OCI_NS_USER].want && (setresgid(0, 0, 0) < 0 || setresuid(0, 0, 0) < 0))
 		return rl_fail_errno(err, errno, "cannot become root of the container's user namespace");
-	if (s->ns[RL_OCI_NS_MOUNT].want && !s->ns[RL_OCI_NS_MOUNT].path &&
+	if (s->ns[RL_OCI_NS_MOUNT].want &&
 	    (r = rl_oci_rootfs_prepare(s, host_root, err)) < 0)
 		return r;
 	send_msg(sock, 0, NULL);
@@ -142,7 +142,7 @@ static int init_setup(const struct rl_oci_spec *s, int sock, bool host_root, str
 		if ((r = rl_oci_hooks_run(&s->hooks[RL_HOOK_CREATE_CONTAINER], "createContainer", state, err)) < 0)
 			return r;
 	}
-	if (s->ns[RL_OCI_NS_MOUNT].want && !s->ns[RL_OCI_NS_MOUNT].path &&
+	if (s->ns[RL_OCI_NS_MOUNT].want &&
 	    (r = rl_oci_rootfs_enter(s, err)) < 0)
 		return r;
 	if (setsid() < 0 && errno != EPERM)
@@ -179,7 +179,9 @@ static void init_main(const struct rl_oci_spec *s, int sock, int fifo, struct rl
 	int w = open(path, O_WRONLY | O_CLOEXEC);
 	if (w < 0 || write(w, "0", 1) != 1)
 		_exit(RL_EXIT_INTERNAL);
-	close(w);
+	/* w stays open until exec closes it: start waits for that EOF, so
+	 * that a signal sent once start has returned reaches the program,
+	 * not this init (whose PID 1 drops what it does not handle) */
 	close(fifo);
 	if (s->hooks[RL_HOOK_START_CONTAINER].n &&
 	    rl_oci_hooks_run(&s->hooks[RL_HOOK_START_CONTAINER], "startContainer", start_state, &err) < 0) {
@@ -226,6 +228,15 @@ static int write_map(pid_t pid, const char *file, const struct rl_oci_idmap *m, 
 	if (fd < 0 || write(fd, text, len) != (ssize_t)len)
 		return rl_fail_errno(err, errno, "cannot write the container's %s (%s)", file,
 				     "a rootless caller may map only its own ids");
+	return 0;
+}
+
+/* The host id that container id 0 maps to; the caller's own when none. */
+static unsigned host_id_of_root(const struct rl_oci_idmap *m, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (m[i].container == 0)
+			return m[i].host;
 	return 0;
 }
 
@@ -355,6 +366,11 @@ static int create_in(const struct rl_oci_create_opts *o, struct rl_oci_spec *s,
 		if ((r = write_map(st->pid, "uid_map", s->uid_map, s->n_uid_map, err)) < 0 ||
 		    (r = write_map(st->pid, "gid_map", s->gid_map, s->n_gid_map, err)) < 0)
 			return r;
+		/* the init opens exec.fifo as the container's root, which is
+		 * another uid on the host */
+		if (fchownat(AT_FDCWD, fifo_path, host_id_of_root(s->uid_map, s->n_uid_map),
+			     host_id_of_root(s->gid_map, s->n_gid_map), 0) < 0)
+			return rl_fail_errno(err, errno, "cannot hand %s to the container's root", fifo_path);
 	}
 	if ((r = rl_oci_agent_register(s, st, err)) < 0)
 		return r;
@@ -464,6 +480,12 @@ int rl_oci_start(const char *root, const char *id, struct rl_error *err)
 			rl_oci_state_free(&st);
 			return rl_fail(err, ECHILD, "cannot start a container that has stopped");
 		}
+	}
+	/* the init's end closes at its exec (or its death) */
+	for (int waited = 0; waited < 10000; waited += 10) {
+		struct pollfd p = {.fd = fd, .events = POLLIN};
+		if (poll(&p, 1, 10) > 0 && read(fd, &c, 1) == 0)
+			break;
 	}
 	unlink(fifo);
 	/* poststart: failures are the caller's to see, the container runs on */

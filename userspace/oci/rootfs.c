@@ -101,7 +101,16 @@ static int mount_one(int rootfd, const struct rl_oci_mount *m, struct rl_error *
 			return rl_fail_errno(err, errno, "cannot mount %s (%s) on %s",
 					     m->source ? m->source : "-", m->type, m->destination);
 	}
-	if (m->propagation && mount(NULL, target, NULL, m->propagation, NULL) < 0)
+	if (!m->propagation)
+		return 0;
+	/* the handle was taken before the mount: the mount is what the path
+	 * names now */
+	close(RL_TAKE_FD(dest));
+	dest = rl_open_in_root(rootfd, m->destination, O_PATH);
+	if (dest < 0)
+		return rl_fail_errno(err, -dest, "cannot open %s after mounting it", m->destination);
+	fd_path(dest, target, sizeof(target));
+	if (mount(NULL, target, NULL, m->propagation, NULL) < 0)
 		return rl_fail_errno(err, errno, "cannot set the propagation of %s", m->destination);
 	return 0;
 }
@@ -135,13 +144,16 @@ static int make_device(int rootfd, const struct rl_oci_device *d, bool host_root
 	const char *rel = d->path + 1;
 	if (host_root) {
 		unlinkat(rootfd, rel, 0);
-		if (mknodat(rootfd, rel, type | mode, makedev(d->major, d->minor)) < 0)
+		if (mknodat(rootfd, rel, type | mode, makedev(d->major, d->minor)) == 0) {
+			if (fchmodat(rootfd, rel, mode, 0) < 0 ||
+			    fchownat(rootfd, rel, d->has_uid ? d->uid : 0, d->has_gid ? d->gid : 0,
+				     AT_SYMLINK_NOFOLLOW) < 0)
+				return rl_fail_errno(err, errno, "cannot set the owner and mode of %s", d->path);
+			return 0;
+		}
+		/* a user namespace of the container's own takes no mknod */
+		if (errno != EPERM)
 			return rl_fail_errno(err, errno, "cannot create device %s", d->path);
-		if (fchmodat(rootfd, rel, mode, 0) < 0 ||
-		    fchownat(rootfd, rel, d->has_uid ? d->uid : 0, d->has_gid ? d->gid : 0,
-			     AT_SYMLINK_NOFOLLOW) < 0)
-			return rl_fail_errno(err, errno, "cannot set the owner and mode of %s", d->path);
-		return 0;
 	}
 	/* without CAP_MKNOD on the host: the host's own node, bind-mounted */
 	int fd = rl_create_in_root(rootfd, d->path, true, err);
