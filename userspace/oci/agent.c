@@ -72,13 +72,15 @@ static int limits_of(const struct rl_oci_spec *s, struct rl_register_limits *l,
 	return 0;
 }
 
-int rl_oci_agent_register(const struct rl_oci_spec *s, struct rl_oci_state *st,
+int rl_oci_agent_register(const struct rl_oci_spec *s, struct rl_oci_state *st, bool own_cgroups,
 			  struct rl_error *err)
 {
 	struct rl_register_limits l;
 	int r = limits_of(s, &l, err);
 	if (r < 0)
 		return r;
+	if (own_cgroups)
+		l = (struct rl_register_limits){.flags = RL_REG_OWN_CGROUP};
 	bool limited = l.mem_cap_bytes || l.pids_limit || l.cpu_millis;
 	char path[64], why[300], agent_id[65];
 	struct stat ns;
@@ -87,8 +89,7 @@ int rl_oci_agent_register(const struct rl_oci_spec *s, struct rl_oci_state *st,
 		return rl_fail_errno(err, errno, "cannot see the container's user namespace");
 	rl_oci_agent_id(st->id, agent_id);
 	struct rl_register_result got = {0};
-	r = rl_agent_register(agent_id, st->id, st->pid, ns.st_ino, limited ? &l : NULL, &got, why,
-			      sizeof(why));
+	r = rl_agent_register(agent_id, st->id, st->pid, ns.st_ino, &l, &got, why, sizeof(why));
 	if (r < 0 && limited)
 		return rl_fail(err, -r, "the limits of this container need rlbpfd, which %s", why);
 	st->agent_limits = r == 0 && limited;

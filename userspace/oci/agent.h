@@ -9,8 +9,10 @@
 
 /* Registers the container whose init is st->pid. Limits that the agent
  * cannot keep (it is absent or refuses) fail the create; without limits a
- * missing agent only means no tracing. Sets st->agent_limits. */
-int rl_oci_agent_register(const struct rl_oci_spec *s, struct rl_oci_state *st,
+ * missing agent only means no tracing. own_cgroups: the runtime made the
+ * container's cgroups itself (cgroups.h): the agent traces, keeps nothing
+ * and moves nothing. Sets st->agent_limits. */
+int rl_oci_agent_register(const struct rl_oci_spec *s, struct rl_oci_state *st, bool own_cgroups,
 			  struct rl_error *err);
 
 /* The 64-hex id the agent knows the container by: the OCI id itself when

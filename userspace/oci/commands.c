@@ -19,6 +19,7 @@
 #include "lib/cleanup.h"
 #include "lib/signame.h"
 #include "oci/agent.h"
+#include "oci/cgroups.h"
 #include "oci/hooks.h"
 #include "oci/spec.h"
 #include "oci/state.h"
@@ -198,6 +199,7 @@ int rl_oci_cmd_delete(const char *root, int argc, char **argv, struct rl_error *
 		wait_gone(&st);
 	}
 	note_oom(&st);
+	rl_oci_cgroups_remove(st.cgroups);
 	int r = rl_oci_state_remove(&st, err);
 	struct rl_oci_spec s;
 	struct rl_error hook_err = {0};

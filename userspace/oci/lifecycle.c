@@ -40,6 +40,7 @@
 #include "lib/fsutil.h"
 #include "lib/pty.h"
 #include "oci/agent.h"
+#include "oci/cgroups.h"
 #include "oci/hooks.h"
 #include "oci/process.h"
 #include "oci/rootfs.h"
@@ -372,7 +373,10 @@ static int create_in(const struct rl_oci_create_opts *o, struct rl_oci_spec *s,
 			     host_id_of_root(s->gid_map, s->n_gid_map), 0) < 0)
 			return rl_fail_errno(err, errno, "cannot hand %s to the container's root", fifo_path);
 	}
-	if ((r = rl_oci_agent_register(s, st, err)) < 0)
+	bool own_cgroups = rl_oci_cgroups_own(s);
+	if (own_cgroups && (r = rl_oci_cgroups_apply(s, st->pid, &st->cgroups, err)) < 0)
+		return r;
+	if ((r = rl_oci_agent_register(s, st, own_cgroups, err)) < 0)
 		return r;
 	if (write(sock, "g", 1) != 1 || (r = recv_msg(sock, "mounted", err)) < 0)
 		return r < 0 ? r : rl_fail(err, ECHILD, "the container's init died");
@@ -437,8 +441,13 @@ int rl_oci_create(const struct rl_oci_create_opts *o, struct rl_error *err)
 	st.annotations = json_incref(json_object_get(s.json, "annotations"));
 	r = create_in(o, &s, &st, err);
 	if (r < 0) {
-		if (st.pid > 0)
+		if (st.pid > 0) {
 			kill(st.pid, SIGKILL);
+			/* gone before its cgroups can go */
+			for (int i = 0; i < 100 && rl_oci_proc_start(st.pid); i++)
+				usleep(10000);
+		}
+		rl_oci_cgroups_remove(st.cgroups);
 		struct rl_error ignored;
 		rl_oci_state_remove(&st, &ignored);
 	}

@@ -91,6 +91,8 @@ int rl_oci_state_save(const struct rl_oci_state *st, struct rl_error *err)
 		return rl_fail(err, ENOMEM, "out of memory");
 	if (st->annotations)
 		json_object_set(o, "annotations", st->annotations);
+	if (st->cgroups)
+		json_object_set(o, "cgroups", st->cgroups);
 	_cleanup_free_ char *text = json_dumps(o, JSON_COMPACT);
 	json_decref(o);
 	char tmp[PATH_MAX], path[PATH_MAX];
@@ -130,6 +132,7 @@ int rl_oci_state_load(const char *root, const char *id, struct rl_oci_state *st,
 	snprintf(st->bundle, sizeof(st->bundle), "%s", json_is_string(bundle) ? json_string_value(bundle) : "");
 	snprintf(st->created, sizeof(st->created), "%s", json_is_string(created) ? json_string_value(created) : "");
 	st->annotations = json_incref(json_object_get(o, "annotations"));
+	st->cgroups = json_incref(json_object_get(o, "cgroups"));
 	json_decref(o);
 	return 0;
 }
@@ -137,7 +140,8 @@ int rl_oci_state_load(const char *root, const char *id, struct rl_oci_state *st,
 void rl_oci_state_free(struct rl_oci_state *st)
 {
 	json_decref(st->annotations);
-	st->annotations = NULL;
+	json_decref(st->cgroups);
+	st->annotations = st->cgroups = NULL;
 }
 
 int rl_oci_state_remove(const struct rl_oci_state *st, struct rl_error *err)

@@ -24,6 +24,7 @@ struct rl_oci_state {
 	json_t *annotations; /* owned; may be NULL */
 	bool own_pidns;      /* the init is PID 1 of a namespace of its own */
 	bool agent_limits;   /* rlbpfd keeps its limits */
+	json_t *cgroups;     /* owned; the cgroup directories create made, or NULL */
 };
 
 /* Whether we are root of the host: uid 0 of the initial user namespace

@@ -1,0 +1,337 @@
+/* cgroups at linux.cgroupsPath, as the host's root makes them (cgroups.h).
+ * Each v1 hierarchy mounted here gets the path; the resources its
+ * controllers hold are written in the spec's units; then the init moves
+ * in. A value the kernel refuses fails the create, with the file named. */
+#include "oci/cgroups.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "lib/cgroup_mounts.h"
+#include "lib/cleanup.h"
+#include "lib/paths.h"
+#include "oci/state.h"
+
+#define MAX_HIERARCHIES 16
+
+struct hierarchy {
+	char mount[PATH_MAX / 2];
+	char controllers[128]; /* "cpu,cpuacct" */
+};
+
+static bool holds(const struct hierarchy *h, const char *ctrl)
+{
+	char list[sizeof(h->controllers) + 2];
+	char want[64];
+	snprintf(list, sizeof(list), ",%s,", h->controllers);
+	snprintf(want, sizeof(want), ",%s,", ctrl);
+	return strstr(list, want) != NULL;
+}
+
+/* The v1 hierarchies: mountinfo's cgroup mounts, with the controllers in
+ * their super options. */
+static int hierarchies(struct hierarchy *out, int max)
+{
+	_cleanup_fclose_ FILE *f = fopen("/proc/self/mountinfo", "re");
+	char line[4096];
+	int n = 0;
+	while (f && n < max && fgets(line, sizeof(line), f)) {
+		char mnt[sizeof(out->mount)], fstype[32], opts[512];
+		char *dash = strstr(line, " - ");
+		if (!dash || sscanf(line, "%*s %*s %*s %*s %2047s", mnt) != 1 ||
+		    sscanf(dash + 3, "%31s %*s %511s", fstype, opts) != 2 || strcmp(fstype, "cgroup") != 0)
+			continue;
+		struct hierarchy *h = &out[n];
+		snprintf(h->mount, sizeof(h->mount), "%s", mnt);
+		h->controllers[0] = '\0';
+		for (char *save = NULL, *o = strtok_r(opts, ",", &save); o; o = strtok_r(NULL, ",", &save)) {
+			if (strcmp(o, "rw") == 0 || strcmp(o, "ro") == 0 || strchr(o, '='))
+				continue;
+			size_t l = strlen(h->controllers);
+			snprintf(h->controllers + l, sizeof(h->controllers) - l, "%s%s", l ? "," : "", o);
+		}
+		if (h->controllers[0])
+			n++;
+	}
+	return n;
+}
+
+bool rl_oci_cgroups_own(const struct rl_oci_spec *s)
+{
+	struct hierarchy h[MAX_HIERARCHIES];
+	return s->cgroups_path && s->cgroups_path[0] && rl_oci_host_root() &&
+	       hierarchies(h, MAX_HIERARCHIES) > 0;
+}
+
+/* The directory of path in hierarchy h: absolute paths from its root,
+ * relative ones under the runtime's own cgroup there. */
+static void dir_of(const struct hierarchy *h, const char *path, char *out, size_t len)
+{
+	char own[PATH_MAX / 4] = "";
+	if (path[0] != '/') {
+		_cleanup_fclose_ FILE *f = fopen("/proc/self/cgroup", "re");
+		char line[1024];
+		while (f && fgets(line, sizeof(line), f)) {
+			char *a = strchr(line, ':'), *b = a ? strchr(a + 1, ':') : NULL;
+			if (!b)
+				continue;
+			*b = '\0';
+			struct hierarchy one;
+			snprintf(one.controllers, sizeof(one.controllers), "%s", a + 1);
+			if (strcmp(one.controllers, h->controllers) == 0) {
+				b[strcspn(b + 1, "\n") + 1] = '\0';
+				snprintf(own, sizeof(own), "%s", strcmp(b + 1, "/") ? b + 1 : "");
+			}
+		}
+	}
+	snprintf(out, len, "%s%s%s%s", h->mount, own, path[0] == '/' ? "" : "/", path);
+}
+
+static int put(const char *dir, const char *file, const char *value, struct rl_error *err)
+{
+	char path[PATH_MAX];
+	if (snprintf(path, sizeof(path), "%s/%s", dir, file) >= (int)sizeof(path))
+		return rl_fail(err, ENAMETOOLONG, "cgroup path too long: %s", dir);
+	int r = rl_cg_write(path, value);
+	return r < 0 ? rl_fail(err, -r, "cannot set %s to %s: %s", path, value, strerror(-r)) : 0;
+}
+
+static int put_int(const char *dir, const char *file, json_t *v, struct rl_error *err)
+{
+	char text[32];
+	if (!v || json_is_null(v))
+		return 0;
+	if (json_is_boolean(v))
+		snprintf(text, sizeof(text), "%d", json_is_true(v));
+	else if (json_is_integer(v))
+		snprintf(text, sizeof(text), "%" JSON_INTEGER_FORMAT, json_integer_value(v));
+	else
+		return rl_fail(err, EINVAL, "config.json: linux.resources: %s takes a number", file);
+	return put(dir, file, text, err);
+}
+
+static int put_str(const char *dir, const char *file, json_t *v, struct rl_error *err)
+{
+	if (!v || json_is_null(v) || (json_is_string(v) && !json_string_value(v)[0]))
+		return 0;
+	if (!json_is_string(v))
+		return rl_fail(err, EINVAL, "config.json: linux.resources: %s takes a string", file);
+	return put(dir, file, json_string_value(v), err);
+}
+
+/* "8:0 1000000" lines of blkio's per-device files. */
+static int put_devices(const char *dir, const char *file, json_t *list, const char *key,
+		       struct rl_error *err)
+{
+	size_t i;
+	json_t *d;
+	json_array_foreach(list, i, d) {
+		char text[96];
+		json_t *v = json_object_get(d, key);
+		if (!json_is_integer(v))
+			continue;
+		snprintf(text, sizeof(text), "%" JSON_INTEGER_FORMAT ":%" JSON_INTEGER_FORMAT " %" JSON_INTEGER_FORMAT,
+			 json_integer_value(json_object_get(d, "major")),
+			 json_integer_value(json_object_get(d, "minor")), json_integer_value(v));
+		int r = put(dir, file, text, err);
+		if (r < 0)
+			return r;
+	}
+	return 0;
+}
+
+/* The device rules, in order: "c 1:3 rwm" to devices.allow or .deny. */
+static int put_device_rules(const char *dir, json_t *list, struct rl_error *err)
+{
+	size_t i;
+	json_t *d;
+	json_array_foreach(list, i, d) {
+		json_t *type = json_object_get(d, "type"), *major = json_object_get(d, "major");
+		json_t *minor = json_object_get(d, "minor"), *access = json_object_get(d, "access");
+		char maj[24] = "*", min[24] = "*", text[96];
+		if (json_is_integer(major))
+			snprintf(maj, sizeof(maj), "%" JSON_INTEGER_FORMAT, json_integer_value(major));
+		if (json_is_integer(minor))
+			snprintf(min, sizeof(min), "%" JSON_INTEGER_FORMAT, json_integer_value(minor));
+		snprintf(text, sizeof(text), "%s %s:%s %s", json_is_string(type) ? json_string_value(type) : "a",
+			 maj, min, json_is_string(access) ? json_string_value(access) : "rwm");
+		int r = put(dir, json_is_true(json_object_get(d, "allow")) ? "devices.allow" : "devices.deny",
+			    text, err);
+		if (r < 0)
+			return r;
+	}
+	return 0;
+}
+
+/* A new cpuset has no cpus or mems: it takes its parent's before a task
+ * may join. */
+static int cpuset_inherit(const char *dir, struct rl_error *err)
+{
+	char parent[PATH_MAX], path[PATH_MAX], value[4096];
+	snprintf(parent, sizeof(parent), "%s", dir);
+	char *slash = strrchr(parent, '/');
+	if (!slash)
+		return 0;
+	*slash = '\0';
+	static const char *const files[] = {"cpuset.cpus", "cpuset.mems"};
+	for (size_t i = 0; i < 2; i++) {
+		if (snprintf(path, sizeof(path), "%s/%s", dir, files[i]) >= (int)sizeof(path))
+			return rl_fail(err, ENAMETOOLONG, "cgroup path too long: %s", dir);
+		if (rl_cg_read(path, value, sizeof(value)) > 1)
+			continue;
+		if (snprintf(path, sizeof(path), "%s/%s", parent, files[i]) >= (int)sizeof(path) ||
+		    rl_cg_read(path, value, sizeof(value)) < 0)
+			return rl_fail(err, EIO, "cannot read %s", path);
+		value[strcspn(value, "\n")] = '\0';
+		int r = put(dir, files[i], value, err);
+		if (r < 0)
+			return r;
+	}
+	return 0;
+}
+
+static int apply_one(const struct hierarchy *h, const char *dir, json_t *res, struct rl_error *err)
+{
+	json_t *mem = json_object_get(res, "memory"), *cpu = json_object_get(res, "cpu");
+	json_t *blkio = json_object_get(res, "blkio"), *net = json_object_get(res, "network");
+	int r = 0;
+	if (holds(h, "memory") && json_is_object(mem)) {
+		if ((r = put_int(dir, "memory.limit_in_bytes", json_object_get(mem, "limit"), err)) < 0 ||
+		    (r = put_int(dir, "memory.soft_limit_in_bytes", json_object_get(mem, "reservation"), err)) < 0 ||
+		    (r = put_int(dir, "memory.memsw.limit_in_bytes", json_object_get(mem, "swap"), err)) < 0 ||
+		    (r = put_int(dir, "memory.kmem.limit_in_bytes", json_object_get(mem, "kernel"), err)) < 0 ||
+		    (r = put_int(dir, "memory.kmem.tcp.limit_in_bytes", json_object_get(mem, "kernelTCP"), err)) < 0 ||
+		    (r = put_int(dir, "memory.swappiness", json_object_get(mem, "swappiness"), err)) < 0 ||
+		    (r = put_int(dir, "memory.oom_control", json_object_get(mem, "disableOOMKiller"), err)) < 0)
+			return r;
+	}
+	if (holds(h, "cpu") && json_is_object(cpu)) {
+		if ((r = put_int(dir, "cpu.shares", json_object_get(cpu, "shares"), err)) < 0 ||
+		    (r = put_int(dir, "cpu.cfs_period_us", json_object_get(cpu, "period"), err)) < 0 ||
+		    (r = put_int(dir, "cpu.cfs_quota_us", json_object_get(cpu, "quota"), err)) < 0 ||
+		    (r = put_int(dir, "cpu.rt_period_us", json_object_get(cpu, "realtimePeriod"), err)) < 0 ||
+		    (r = put_int(dir, "cpu.rt_runtime_us", json_object_get(cpu, "realtimeRuntime"), err)) < 0)
+			return r;
+	}
+	if (holds(h, "cpuset")) {
+		/* every level made on the way needs its cpus and mems first,
+		 * from the top down */
+		char level[PATH_MAX];
+		size_t top = strlen(h->mount);
+		snprintf(level, sizeof(level), "%s", dir);
+		for (size_t i = top + 1; level[i - 1]; i++) {
+			if (level[i] != '/' && level[i] != '\0')
+				continue;
+			char saved = level[i];
+			level[i] = '\0';
+			r = cpuset_inherit(level, err);
+			level[i] = saved;
+			if (r < 0)
+				return r;
+		}
+		if (json_is_object(cpu) &&
+		    ((r = put_str(dir, "cpuset.cpus", json_object_get(cpu, "cpus"), err)) < 0 ||
+		     (r = put_str(dir, "cpuset.mems", json_object_get(cpu, "mems"), err)) < 0))
+			return r;
+	}
+	json_t *pids = json_object_get(res, "pids");
+	if (holds(h, "pids") && json_is_object(pids)) {
+		json_t *limit = json_object_get(pids, "limit");
+		if (json_is_integer(limit) && json_integer_value(limit) <= 0)
+			r = put(dir, "pids.max", "max", err);
+		else
+			r = put_int(dir, "pids.max", limit, err);
+		if (r < 0)
+			return r;
+	}
+	if (holds(h, "devices") && (r = put_device_rules(dir, json_object_get(res, "devices"), err)) < 0)
+		return r;
+	if (holds(h, "blkio") && json_is_object(blkio)) {
+		char probe[PATH_MAX];
+		bool plain = snprintf(probe, sizeof(probe), "%s/blkio.weight", dir) < (int)sizeof(probe) &&
+			     access(probe, F_OK) == 0;
+		const char *weight = plain ? "blkio.weight" : "blkio.bfq.weight";
+		if ((r = put_int(dir, weight, json_object_get(blkio, "weight"), err)) < 0 ||
+		    (r = put_int(dir, "blkio.leaf_weight", json_object_get(blkio, "leafWeight"), err)) < 0 ||
+		    (r = put_devices(dir, "blkio.weight_device", json_object_get(blkio, "weightDevice"), "weight", err)) < 0 ||
+		    (r = put_devices(dir, "blkio.leaf_weight_device", json_object_get(blkio, "weightDevice"), "leafWeight", err)) < 0 ||
+		    (r = put_devices(dir, "blkio.throttle.read_bps_device", json_object_get(blkio, "throttleReadBpsDevice"), "rate", err)) < 0 ||
+		    (r = put_devices(dir, "blkio.throttle.write_bps_device", json_object_get(blkio, "throttleWriteBpsDevice"), "rate", err)) < 0 ||
+		    (r = put_devices(dir, "blkio.throttle.read_iops_device", json_object_get(blkio, "throttleReadIOPSDevice"), "rate", err)) < 0 ||
+		    (r = put_devices(dir, "blkio.throttle.write_iops_device", json_object_get(blkio, "throttleWriteIOPSDevice"), "rate", err)) < 0)
+			return r;
+	}
+	if (holds(h, "hugetlb")) {
+		size_t i;
+		json_t *l;
+		json_array_foreach(json_object_get(res, "hugepageLimits"), i, l) {
+			char file[64];
+			json_t *size = json_object_get(l, "pageSize");
+			snprintf(file, sizeof(file), "hugetlb.%s.limit_in_bytes",
+				 json_is_string(size) ? json_string_value(size) : "?");
+			if ((r = put_int(dir, file, json_object_get(l, "limit"), err)) < 0)
+				return r;
+		}
+	}
+	if (holds(h, "net_cls") && json_is_object(net) &&
+	    (r = put_int(dir, "net_cls.classid", json_object_get(net, "classID"), err)) < 0)
+		return r;
+	if (holds(h, "net_prio") && json_is_object(net)) {
+		size_t i;
+		json_t *p;
+		json_array_foreach(json_object_get(net, "priorities"), i, p) {
+			char text[96];
+			json_t *name = json_object_get(p, "name");
+			snprintf(text, sizeof(text), "%s %" JSON_INTEGER_FORMAT,
+				 json_is_string(name) ? json_string_value(name) : "",
+				 json_integer_value(json_object_get(p, "priority")));
+			if ((r = put(dir, "net_prio.ifpriomap", text, err)) < 0)
+				return r;
+		}
+	}
+	return 0;
+}
+
+int rl_oci_cgroups_apply(const struct rl_oci_spec *s, pid_t pid, json_t **made,
+			 struct rl_error *err)
+{
+	struct hierarchy h[MAX_HIERARCHIES];
+	int n = hierarchies(h, MAX_HIERARCHIES);
+	json_t *res = json_object_get(json_object_get(s->json, "linux"), "resources");
+	*made = json_array();
+	for (int i = 0; i < n; i++) {
+		char dir[PATH_MAX], pidtext[24];
+		dir_of(&h[i], s->cgroups_path, dir, sizeof(dir));
+		struct stat sb;
+		bool existed = stat(dir, &sb) == 0;
+		int r = rl_mkdir_p(dir, 0755, err);
+		if (r < 0)
+			return r;
+		if (!existed)
+			json_array_append_new(*made, json_string(dir));
+		if ((r = apply_one(&h[i], dir, res, err)) < 0)
+			return r;
+		snprintf(pidtext, sizeof(pidtext), "%d", pid);
+		if ((r = put(dir, "cgroup.procs", pidtext, err)) < 0)
+			return r;
+	}
+	return 0;
+}
+
+void rl_oci_cgroups_remove(json_t *made)
+{
+	size_t i;
+	json_t *d;
+	/* the container's own directories; parents made on the way stay, as
+	 * runc leaves them */
+	json_array_foreach(made, i, d)
+		if (json_is_string(d))
+			for (int tries = 0; tries < 50 && rmdir(json_string_value(d)) < 0 && errno == EBUSY; tries++)
+				usleep(20000);
+}

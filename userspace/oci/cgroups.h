@@ -1,0 +1,22 @@
+/* The cgroups at linux.cgroupsPath, made by the runtime itself when it may:
+ * as the host's root on a cgroup v1 hierarchy, as runc makes them. A
+ * rootless runtime may make none: its limits go to rlbpfd (agent.h). */
+#pragma once
+#include <jansson.h>
+#include <stdbool.h>
+#include <sys/types.h>
+
+#include "lib/error.h"
+#include "oci/spec.h"
+
+/* Whether this call makes the cgroups itself: the host's root, cgroup v1,
+ * and a cgroupsPath or resources to keep. */
+bool rl_oci_cgroups_own(const struct rl_oci_spec *s);
+
+/* Makes the cgroups, writes linux.resources into them and moves pid in.
+ * *made gets the directories made, for delete (a JSON array). */
+int rl_oci_cgroups_apply(const struct rl_oci_spec *s, pid_t pid, json_t **made,
+			 struct rl_error *err);
+
+/* Removes the directories apply made, once nothing is left in them. */
+void rl_oci_cgroups_remove(json_t *made);
