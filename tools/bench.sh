@@ -203,3 +203,7 @@ awk -v p="$published" -v l="$loopback" -v i="$iperf" 'BEGIN {
 # hog, a forking shell and Redis against the kernel's own, and what making
 # the cgroups adds to a start.
 "$repo/tools/bench_limits.sh" "$tmp/prefix" "$user"
+
+# rlbpf-runtime under the engines that drive it, against runc driven the
+# same way: rootless podman run --rm, and ctr run --rm as root.
+"$repo/tools/bench_oci.sh" "$tmp/prefix" "$user"

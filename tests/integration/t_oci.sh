@@ -83,13 +83,16 @@ test_runtime_refuses_what_it_cannot_honour() {
 
 # ---- rootless Podman, as rlbpf-t1
 
-# Podman's configuration for rlbpf-t1: rlbpf-runtime as its runtime, by
-# name, so that it is given --log-format=json; cgroupfs, no systemd.
-_podman_conf() {
-	local conf=$T_TMP/home/$T1/config
-	if [ ! -f "$conf/containers/containers.conf" ]; then
-		install -d -o "$T1" "$conf" "$conf/containers"
-		cat >"$conf/containers/containers.conf" <<EOF
+# A home for Podman as rlbpf-t1 with rlbpf-runtime as its runtime, by name,
+# so that it is given --log-format=json; cgroupfs, no systemd. The file is
+# in HOME's .config, not in XDG_CONFIG_HOME: conmon runs Podman's cleanup
+# with HOME alone, and a cleanup that cannot find the runtime leaves
+# `podman run` waiting out its 20 s conmon timeout.
+_podman_home() {
+	local home=$T_TMP/home/$T1/podman
+	if [ ! -f "$home/.config/containers/containers.conf" ]; then
+		install -d -o "$T1" "$home" "$home/.config" "$home/.config/containers"
+		cat >"$home/.config/containers/containers.conf" <<EOF
 [engine]
 cgroup_manager = "cgroupfs"
 events_logger = "file"
@@ -100,13 +103,13 @@ runtime_supports_nocgroups = ["crun", "rlbpf-runtime"]
 [engine.runtimes]
 rlbpf-runtime = ["$RT"]
 EOF
-		chown "$T1" "$conf/containers/containers.conf"
+		chown "$T1" "$home/.config/containers/containers.conf"
 	fi
-	echo "$conf"
+	echo "$home"
 }
 
 # _podman ARG...: podman as rlbpf-t1.
-_podman() { as_user "$T1" XDG_CONFIG_HOME="$(_podman_conf)" podman "$@"; }
+_podman() { as_user "$T1" HOME="$(_podman_home)" podman "$@"; }
 
 # Podman keeps a pause process (catatonit) for its user namespace; the
 # suite's later cases expect nothing of the user's left running.
@@ -172,7 +175,7 @@ test_podman_detached_exec_logs_signals_stop_restart() {
 test_podman_terminal_and_published_port() {
 	_need_podman
 	# a real terminal for podman -it, from script(1)
-	capture as_user "$T1" XDG_CONFIG_HOME="$(_podman_conf)" \
+	capture as_user "$T1" HOME="$(_podman_home)" \
 		script -qec "podman run --rm -it localhost/busybox sh -c 'tty; echo done'" /dev/null
 	assert_contains "$OUT" "/dev/pts/0" "run -it gets a terminal of its own"
 	assert_contains "$OUT" "done" "and runs to the end"
