@@ -174,10 +174,12 @@ test_podman_detached_exec_logs_signals_stop_restart() {
 
 test_podman_terminal_and_published_port() {
 	_need_podman
+	# Podman's pause process made first, outside the terminal
+	_podman version >/dev/null 2>&1
 	# a real terminal for podman -it, from script(1)
 	capture as_user "$T1" HOME="$(_podman_home)" \
 		script -qec "podman run --rm -it localhost/busybox sh -c 'tty; echo done'" /dev/null
-	assert_contains "$OUT" "/dev/pts/0" "run -it gets a terminal of its own"
+	assert_contains "$OUT" "/dev/pts/0" "run -it gets a terminal of its own (stderr $(_show "$ERR"))"
 	assert_contains "$OUT" "done" "and runs to the end"
 	local port=18480
 	capture _podman run -d --name web -p "$port:8080" localhost/busybox sh -c 'mkdir -p /w && echo hi-from-web >/w/index.html && exec httpd -f -p 8080 -h /w'

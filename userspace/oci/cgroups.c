@@ -5,6 +5,7 @@
 #include "oci/cgroups.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <inttypes.h>
 #include <limits.h>
 #include <stdio.h>
@@ -304,7 +305,10 @@ int rl_oci_cgroups_apply(const struct rl_oci_spec *s, pid_t pid, json_t **made,
 	struct hierarchy h[MAX_HIERARCHIES];
 	int n = hierarchies(h, MAX_HIERARCHIES);
 	json_t *res = json_object_get(json_object_get(s->json, "linux"), "resources");
-	*made = json_array();
+	*made = json_object();
+	json_t *dirs = json_array(), *all = json_array();
+	json_object_set_new(*made, "made", dirs);
+	json_object_set_new(*made, "all", all);
 	for (int i = 0; i < n; i++) {
 		char dir[PATH_MAX], pidtext[24];
 		dir_of(&h[i], s->cgroups_path, dir, sizeof(dir));
@@ -314,7 +318,8 @@ int rl_oci_cgroups_apply(const struct rl_oci_spec *s, pid_t pid, json_t **made,
 		if (r < 0)
 			return r;
 		if (!existed)
-			json_array_append_new(*made, json_string(dir));
+			json_array_append_new(dirs, json_string(dir));
+		json_array_append_new(all, json_string(dir));
 		if ((r = apply_one(&h[i], dir, res, err)) < 0)
 			return r;
 		snprintf(pidtext, sizeof(pidtext), "%d", pid);
@@ -324,10 +329,50 @@ int rl_oci_cgroups_apply(const struct rl_oci_spec *s, pid_t pid, json_t **made,
 	return 0;
 }
 
+int *rl_oci_cgroups_open(json_t *made, struct rl_error *err)
+{
+	json_t *all = json_object_get(made, "all"), *d;
+	int *fds = calloc(json_array_size(all) + 1, sizeof(int));
+	size_t i, n = 0;
+	if (!fds)
+		return rl_fail(err, ENOMEM, "out of memory"), NULL;
+	json_array_foreach(all, i, d) {
+		char path[PATH_MAX];
+		if (!json_is_string(d) ||
+		    snprintf(path, sizeof(path), "%s/cgroup.procs", json_string_value(d)) >= (int)sizeof(path))
+			continue;
+		int fd = open(path, O_WRONLY | O_CLOEXEC);
+		if (fd < 0) {
+			rl_fail_errno(err, errno, "cannot open %s", path);
+			while (n)
+				close(fds[--n]);
+			free(fds);
+			return NULL;
+		}
+		fds[n++] = fd;
+	}
+	fds[n] = -1;
+	return fds;
+}
+
+int rl_oci_cgroups_join(int *procs, pid_t pid, struct rl_error *err)
+{
+	char pidtext[24];
+	int r = 0, len = snprintf(pidtext, sizeof(pidtext), "%d", pid);
+	for (int *fd = procs; fd && *fd >= 0; fd++) {
+		if (r == 0 && pid > 0 && write(*fd, pidtext, (size_t)len) != len)
+			r = rl_fail_errno(err, errno, "cannot move the process into the container's cgroups");
+		close(*fd);
+	}
+	free(procs);
+	return r;
+}
+
 void rl_oci_cgroups_remove(json_t *made)
 {
 	size_t i;
 	json_t *d;
+	made = json_object_get(made, "made");
 	/* the container's own directories; parents made on the way stay, as
 	 * runc leaves them */
 	json_array_foreach(made, i, d)

@@ -18,5 +18,12 @@ bool rl_oci_cgroups_own(const struct rl_oci_spec *s);
 int rl_oci_cgroups_apply(const struct rl_oci_spec *s, pid_t pid, json_t **made,
 			 struct rl_error *err);
 
+/* Opens the cgroup.procs of each of the container's cgroups, for exec,
+ * before it leaves the host's mounts: a -1-terminated array (NULL on
+ * failure, with err). rl_oci_cgroups_join moves pid in through them (pid 0:
+ * none, on a failure before the fork) and closes them. */
+int *rl_oci_cgroups_open(json_t *made, struct rl_error *err);
+int rl_oci_cgroups_join(int *procs, pid_t pid, struct rl_error *err);
+
 /* Removes the directories apply made, once nothing is left in them. */
 void rl_oci_cgroups_remove(json_t *made);

@@ -25,6 +25,7 @@
 #include "lib/fsutil.h"
 #include "lib/pty.h"
 #include "oci/agent.h"
+#include "oci/cgroups.h"
 #include "oci/process.h"
 #include "oci/spec.h"
 #include "oci/state.h"
@@ -253,12 +254,17 @@ static int exec_in(const struct exec_opts *o, const struct rl_oci_state *st,
 	_cleanup_close_ int console = -1, pid_dir = -1, sock = -1;
 	_cleanup_free_ char *pid_name = NULL;
 	pid_t pid = -1;
+	int *cgroup_procs = NULL;
 	for (size_t i = 0; i < N_NS; i++)
 		ns[i] = -1;
 	if ((r = open_namespaces(st->pid, ns, err)) < 0)
 		goto out;
 	if (s->seccomp && (r = rl_seccomp_build_json(s->seccomp, "config.json linux.seccomp", &sc, err)) < 0)
 		goto out;
+	if (st->cgroups && !(cgroup_procs = rl_oci_cgroups_open(st->cgroups, err))) {
+		r = -(err->code ? err->code : EIO);
+		goto out;
+	}
 	if (p->terminal && !o->console_socket) {
 		r = rl_fail(err, EINVAL, "--tty needs --console-socket");
 		goto out;
@@ -309,8 +315,8 @@ static int exec_in(const struct exec_opts *o, const struct rl_oci_state *st,
 	}
 	close(sp[1]);
 	sock = sp[0];
-	r = 0;
-	if (st->agent_limits) {
+	r = cgroup_procs ? rl_oci_cgroups_join(RL_TAKE(cgroup_procs), pid, err) : 0;
+	if (r == 0 && st->agent_limits) {
 		rl_oci_agent_id(st->id, agent_id);
 		if (rl_agent_join(&agent, agent_id, pid, why, sizeof(why)) < 0)
 			r = rl_fail(err, EPERM, "rlbpfd did not take the process into the container's limits: %s", why);
@@ -358,6 +364,8 @@ static int exec_in(const struct exec_opts *o, const struct rl_oci_state *st,
 		}
 	r = WIFSIGNALED(status) ? 128 + WTERMSIG(status) : WEXITSTATUS(status);
 out:
+	if (cgroup_procs)
+		rl_oci_cgroups_join(cgroup_procs, 0, err); /* closes them */
 	rl_seccomp_free(sc);
 	if (agent.fd >= 0)
 		rl_agent_close(&agent);

@@ -23,6 +23,7 @@
 
 struct globals {
 	const char *root, *log, *log_format;
+	FILE *log_file; /* opened first: exec leaves the host's mounts behind */
 	bool debug;
 };
 
@@ -31,9 +32,7 @@ struct globals {
 static void log_error(const struct globals *g, const char *msg)
 {
 	fprintf(stderr, "%s\n", msg);
-	if (!g->log)
-		return;
-	FILE *f = fopen(g->log, "ae");
+	FILE *f = g->log_file;
 	if (!f)
 		return;
 	char now[64];
@@ -52,7 +51,7 @@ static void log_error(const struct globals *g, const char *msg)
 	} else {
 		fprintf(f, "time=\"%s\" level=error msg=\"%s\"\n", now, msg);
 	}
-	fclose(f);
+	fflush(f);
 }
 
 static void usage(FILE *out)
@@ -171,6 +170,8 @@ int main(int argc, char **argv)
 		usage(stderr);
 		return 1;
 	}
+	if (g.log && !(g.log_file = fopen(g.log, "ae")))
+		fprintf(stderr, "rlbpf-runtime: cannot open the log %s: %s\n", g.log, strerror(errno));
 	char root[4096];
 	if (rl_oci_root(g.root, root, sizeof(root), &err) < 0) {
 		log_error(&g, err.msg);
