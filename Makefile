@@ -35,15 +35,15 @@ RLBPF   := cli/cli cli/run cli/exec cli/ps cli/inspect cli/logs cli/lifecycle cl
 	   runtime/host_probe \
 	   net/network net/portfwd \
 	   proto/agent_client proto/agent_proto proto/trace_fmt \
-	   lib/fsutil lib/pty lib/spawn lib/humantime lib/template lib/memsize lib/signame
+	   lib/fsutil lib/pty lib/spawn lib/humantime lib/template lib/memsize lib/signame lib/envv
 # The privileged agent: agent/, proto/ and lib/ only.
 RLBPFD  := agent/rlbpfd agent/server agent/programs agent/registry agent/policy agent/cgroups \
 	   proto/agent_proto
 UNPACK  := image/rlbpf_unpack image/loader image/unpack lib/error
 # The OCI runtime, runc's command line: oci/ over runtime/, proto/ and lib/.
-OCI     := oci/main oci/spec oci/state oci/process oci/rootfs oci/hooks oci/lifecycle oci/agent oci/cgroups \
+OCI     := oci/main oci/spec oci/state oci/process oci/rootfs oci/hooks oci/lifecycle oci/agent oci/cgroups oci/console \
 	   oci/commands oci/exec supervise/status runtime/seccomp runtime/caps \
-	   proto/agent_client proto/agent_proto lib/fsutil lib/pty lib/signame lib/memsize
+	   proto/agent_client proto/agent_proto lib/fsutil lib/pty lib/signame lib/memsize lib/envv
 
 COMMON_O := $(COMMON:%=$(B)/obj/%.o)
 RLBPF_O  := $(RLBPF:%=$(B)/obj/%.o)

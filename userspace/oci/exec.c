@@ -17,7 +17,6 @@
 #include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
-#include <sys/un.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -26,6 +25,7 @@
 #include "lib/pty.h"
 #include "oci/agent.h"
 #include "oci/cgroups.h"
+#include "oci/console.h"
 #include "oci/process.h"
 #include "oci/spec.h"
 #include "oci/state.h"
@@ -164,24 +164,6 @@ static int build_process(const struct exec_opts *o, const struct rl_oci_spec *s,
 	return 0;
 }
 
-/* The console socket, connected before entering the container, whose
- * mounts hide its path. */
-static int connect_console(const char *sock_path, struct rl_error *err)
-{
-	struct sockaddr_un addr = {.sun_family = AF_UNIX};
-	if (strlen(sock_path) >= sizeof(addr.sun_path))
-		return rl_fail(err, ENAMETOOLONG, "console socket path too long: %s", sock_path);
-	strcpy(addr.sun_path, sock_path);
-	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	if (fd < 0 || connect(fd, (struct sockaddr *)&addr, sizeof(addr)) < 0) {
-		int e = errno;
-		if (fd >= 0)
-			close(fd);
-		return rl_fail(err, e, "cannot connect to the console socket %s: %s", sock_path, strerror(e));
-	}
-	return fd;
-}
-
 /* The pid file, written through its directory opened before entering the
  * container. */
 static int write_pid_at(int dirfd, const char *name, pid_t pid, struct rl_error *err)
@@ -269,7 +251,7 @@ static int exec_in(const struct exec_opts *o, const struct rl_oci_state *st,
 		r = rl_fail(err, EINVAL, "--tty needs --console-socket");
 		goto out;
 	}
-	if (p->terminal && (console = connect_console(o->console_socket, err)) < 0) {
+	if (p->terminal && (console = rl_oci_console_connect(o->console_socket, err)) < 0) {
 		r = console;
 		goto out;
 	}
@@ -332,9 +314,7 @@ static int exec_in(const struct exec_opts *o, const struct rl_oci_state *st,
 		} else if (master < 0) {
 			r = rl_fail(err, ECHILD, "the process died before its terminal was made");
 		} else {
-			int sent = rl_fd_send(console, master);
-			if (sent < 0)
-				r = rl_fail_errno(err, -sent, "cannot send the terminal to %s", o->console_socket);
+			r = rl_oci_console_send(console, master, o->console_socket, err);
 			close(master);
 		}
 	}

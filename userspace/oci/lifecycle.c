@@ -31,7 +31,6 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
-#include <sys/un.h>
 #include <sys/wait.h>
 #include <termios.h>
 #include <unistd.h>
@@ -41,6 +40,7 @@
 #include "lib/pty.h"
 #include "oci/agent.h"
 #include "oci/cgroups.h"
+#include "oci/console.h"
 #include "oci/hooks.h"
 #include "oci/process.h"
 #include "oci/rootfs.h"
@@ -257,19 +257,15 @@ static int write_pid_file(const char *path, pid_t pid, struct rl_error *err)
 	return 0;
 }
 
-/* Passes the pty master to whoever listens on the console socket, in one
- * message, as runc does; no answer is awaited. */
+/* Passes the pty master to whoever listens on the console socket. */
 static int send_console(const char *sock_path, int master, struct rl_error *err)
 {
-	struct sockaddr_un addr = {.sun_family = AF_UNIX};
-	if (strlen(sock_path) >= sizeof(addr.sun_path))
-		return rl_fail(err, ENAMETOOLONG, "console socket path too long: %s", sock_path);
-	strcpy(addr.sun_path, sock_path);
-	_cleanup_close_ int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	if (fd < 0 || connect(fd, (struct sockaddr *)&addr, sizeof(addr)) < 0)
-		return rl_fail_errno(err, errno, "cannot connect to the console socket %s", sock_path);
-	int r = rl_fd_send(fd, master);
-	return r < 0 ? rl_fail_errno(err, -r, "cannot send the terminal to %s", sock_path) : 0;
+	int conn = rl_oci_console_connect(sock_path, err);
+	if (conn < 0)
+		return conn;
+	int r = rl_oci_console_send(conn, master, sock_path, err);
+	close(conn);
+	return r;
 }
 
 static char *state_text(const struct rl_oci_state *st, enum rl_oci_status status)

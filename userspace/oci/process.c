@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "lib/cleanup.h"
+#include "lib/envv.h"
 
 #ifndef PR_CAP_AMBIENT
 #define PR_CAP_AMBIENT 47
@@ -42,15 +43,6 @@ int rl_oci_process_limits(const struct rl_oci_process *p, struct rl_error *err)
 	return 0;
 }
 
-static const char *env_get(char **env, const char *key)
-{
-	size_t len = strlen(key);
-	for (char **e = env; e && *e; e++)
-		if (strncmp(*e, key, len) == 0 && (*e)[len] == '=')
-			return *e + len + 1;
-	return NULL;
-}
-
 int rl_oci_process_find(const struct rl_oci_process *p, char *out, size_t len,
 			struct rl_error *err)
 {
@@ -64,7 +56,7 @@ int rl_oci_process_find(const struct rl_oci_process *p, char *out, size_t len,
 		snprintf(out, len, "%s", cmd);
 		return 0;
 	}
-	const char *path = env_get(p->env, "PATH");
+	const char *path = rl_env_get(p->env, "PATH");
 	if (!path)
 		path = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
 	int seen = ENOENT;

@@ -22,6 +22,7 @@
 
 #include "runtime/caps.h"
 #include "lib/cleanup.h"
+#include "lib/envv.h"
 #include "lib/fsutil.h"
 #include "runtime/passwd.h"
 #include "lib/paths.h"
@@ -47,15 +48,6 @@ static int loopback_up(struct rl_error *err)
 	return 0;
 }
 
-static const char *env_get(char **env, const char *key)
-{
-	size_t len = strlen(key);
-	for (char **e = env; e && *e; e++)
-		if (strncmp(*e, key, len) == 0 && (*e)[len] == '=')
-			return *e + len + 1;
-	return NULL;
-}
-
 /* Searches PATH as execvp would, but in the container's environment, and
  * tells apart "not found" (127) from "found but not executable" (126). */
 static int exec_command(char **argv, char **env, struct rl_error *err)
@@ -67,7 +59,7 @@ static int exec_command(char **argv, char **env, struct rl_error *err)
 		rl_fail_errno(err, e, "exec \"%s\"", cmd);
 		return e;
 	}
-	const char *path = env_get(env, "PATH");
+	const char *path = rl_env_get(env, "PATH");
 	if (!path)
 		path = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
 	int seen = ENOENT;
@@ -97,7 +89,7 @@ static int exit_code_for_exec_errno(int e)
 
 static char **with_home(char **env, const char *home)
 {
-	if (env_get(env, "HOME"))
+	if (rl_env_get(env, "HOME"))
 		return env;
 	size_t n = 0;
 	while (env && env[n])
