@@ -143,17 +143,20 @@ static int init_setup(const struct rl_oci_spec *s, int sock, bool host_root, str
 		if ((r = rl_oci_hooks_run(&s->hooks[RL_HOOK_CREATE_CONTAINER], "createContainer", state, err)) < 0)
 			return r;
 	}
-	if (s->ns[RL_OCI_NS_MOUNT].want &&
-	    (r = rl_oci_rootfs_enter(s, err)) < 0)
+	if (s->ns[RL_OCI_NS_MOUNT].want && (r = rl_oci_rootfs_enter(s, err)) < 0)
 		return r;
+
 	if (setsid() < 0 && errno != EPERM)
 		return rl_fail_errno(err, errno, "cannot start a session");
 	if (s->process.terminal && make_terminal(&s->process, sock, err) < 0)
 		return -1;
 	if ((r = rl_oci_process_limits(&s->process, err)) < 0)
 		return r;
+	/* without a mount namespace the root is entered after start (below),
+	 * and the program found then */
 	char exe[PATH_MAX];
-	if ((r = rl_oci_process_find(&s->process, exe, sizeof(exe), err)) < 0)
+	if (s->ns[RL_OCI_NS_MOUNT].want &&
+	    (r = rl_oci_process_find(&s->process, exe, sizeof(exe), err)) < 0)
 		return r;
 	return 0;
 }
@@ -184,6 +187,13 @@ static void init_main(const struct rl_oci_spec *s, int sock, int fifo, struct rl
 	 * that a signal sent once start has returned reaches the program,
 	 * not this init (whose PID 1 drops what it does not handle) */
 	close(fifo);
+	/* without a mount namespace of its own the host's mounts stay as they
+	 * are: the root is entered with chroot, as runc does, once exec.fifo
+	 * (a host path) has done its work */
+	if (!s->ns[RL_OCI_NS_MOUNT].want && (chroot(s->root) < 0 || chdir("/") < 0)) {
+		fprintf(stderr, "rlbpf-runtime: cannot enter the root %s: %s\n", s->root, strerror(errno));
+		_exit(RL_EXIT_INTERNAL);
+	}
 	if (s->hooks[RL_HOOK_START_CONTAINER].n &&
 	    rl_oci_hooks_run(&s->hooks[RL_HOOK_START_CONTAINER], "startContainer", start_state, &err) < 0) {
 		fprintf(stderr, "rlbpf-runtime: %s\n", err.msg);
