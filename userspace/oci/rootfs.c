@@ -76,27 +76,37 @@ static int mount_one(int rootfd, const struct rl_oci_mount *m, struct rl_error *
 		fd_path(dest, target, sizeof(target));
 		if ((r = remount_bind(target, m->flags, err, m->destination)) < 0)
 			return r;
-	} else if (strcmp(m->type, "cgroup") == 0) {
-		/* a namespaced cgroup view needs the host's cooperation; the
-		 * host's hierarchy, read-only, is what the process can see */
-		r = mount("/sys/fs/cgroup", target, NULL, MS_BIND | MS_REC, NULL);
-		if (r == 0) {
+	} else if (strcmp(m->type, "cgroup") == 0 || strcmp(m->type, "cgroup2") == 0) {
+		/* cgroup2 of the container's own cgroup namespace where the
+		 * kernel allows it; else the host's hierarchy, read-only */
+		r = strcmp(m->type, "cgroup2") == 0 || access("/sys/fs/cgroup/cgroup.controllers", F_OK) == 0
+			    ? mount("cgroup2", target, "cgroup2", m->flags & ~(MS_BIND | MS_REC | MS_REMOUNT | PROPAGATION), NULL)
+			    : -1;
+		if (r < 0) {
+			if (mount("/sys/fs/cgroup", target, NULL, MS_BIND | MS_REC, NULL) < 0)
+				return rl_fail_errno(err, errno, "cannot mount the cgroup hierarchy on %s", m->destination);
 			close(RL_TAKE_FD(dest));
 			dest = rl_open_in_root(rootfd, m->destination, O_PATH);
+			if (dest < 0)
+				return rl_fail_errno(err, -dest, "cannot open %s after mounting it", m->destination);
 			fd_path(dest, target, sizeof(target));
-			r = mount(NULL, target, NULL, MS_BIND | MS_REMOUNT | MS_RDONLY, NULL);
+			if ((r = remount_bind(target, MS_RDONLY, err, m->destination)) < 0)
+				return r;
 		}
-		if (r < 0)
-			return rl_fail_errno(err, errno, "cannot mount the cgroup hierarchy on %s", m->destination);
 	} else {
 		r = mount(m->source ? m->source : m->type, target, m->type,
 			  m->flags & ~(MS_REMOUNT | MS_BIND | MS_REC | PROPAGATION), m->data);
-		if (r < 0 && errno == EPERM && strcmp(m->type, "sysfs") == 0)
+		if (r < 0 && errno == EPERM && strcmp(m->type, "sysfs") == 0 &&
+		    mount("/sys", target, NULL, MS_BIND | MS_REC, NULL) == 0) {
 			/* sysfs needs a network namespace of the caller's own
 			 * user namespace: the host's, read-only, instead */
-			r = mount("/sys", target, NULL, MS_BIND | MS_REC, NULL) == 0
-				    ? mount(NULL, target, NULL, MS_BIND | MS_REMOUNT | MS_RDONLY, NULL)
-				    : -1;
+			close(RL_TAKE_FD(dest));
+			dest = rl_open_in_root(rootfd, m->destination, O_PATH);
+			if (dest < 0)
+				return rl_fail_errno(err, -dest, "cannot open %s after mounting it", m->destination);
+			fd_path(dest, target, sizeof(target));
+			return remount_bind(target, MS_RDONLY, err, m->destination);
+		}
 		if (r < 0)
 			return rl_fail_errno(err, errno, "cannot mount %s (%s) on %s",
 					     m->source ? m->source : "-", m->type, m->destination);
