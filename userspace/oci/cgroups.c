@@ -299,12 +299,53 @@ static int apply_one(const struct hierarchy *h, const char *dir, json_t *res, st
 	return 0;
 }
 
+/* Whether some hierarchy holds ctrl. */
+static bool mounted(const struct hierarchy *h, int n, const char *ctrl)
+{
+	for (int i = 0; i < n; i++)
+		if (holds(&h[i], ctrl))
+			return true;
+	return false;
+}
+
+/* Resources whose controller this host does not mount are refused, not
+ * dropped. */
+static int refuse_missing(const struct hierarchy *h, int n, json_t *res, struct rl_error *err)
+{
+	json_t *net = json_object_get(res, "network");
+	static const struct {
+		const char *ctrl, *what;
+	} needs[] = {
+		{"hugetlb", "hugepageLimits"},
+		{"net_cls", "network.classID"},
+		{"net_prio", "network.priorities"},
+		{"blkio", "blkio"},
+	};
+	bool asked[] = {
+		json_array_size(json_object_get(res, "hugepageLimits")) > 0,
+		json_is_integer(json_object_get(net, "classID")),
+		json_array_size(json_object_get(net, "priorities")) > 0,
+		json_object_size(json_object_get(res, "blkio")) > 0,
+	};
+	for (size_t i = 0; i < sizeof(needs) / sizeof(needs[0]); i++)
+		if (asked[i] && !mounted(h, n, needs[i].ctrl))
+			return rl_fail(err, EOPNOTSUPP,
+				       "config.json: linux.resources.%s needs the %s controller, which this "
+				       "host does not mount",
+				       needs[i].what, needs[i].ctrl);
+	return 0;
+}
+
 int rl_oci_cgroups_apply(const struct rl_oci_spec *s, pid_t pid, json_t **made,
 			 struct rl_error *err)
 {
 	struct hierarchy h[MAX_HIERARCHIES];
 	int n = hierarchies(h, MAX_HIERARCHIES);
 	json_t *res = json_object_get(json_object_get(s->json, "linux"), "resources");
+	*made = NULL;
+	int refused = refuse_missing(h, n, res, err);
+	if (refused < 0)
+		return refused;
 	*made = json_object();
 	json_t *dirs = json_array(), *all = json_array();
 	json_object_set_new(*made, "made", dirs);
