@@ -805,6 +805,17 @@ static int build_profile(const char *path, uint64_t caps, scmp_filter_ctx *out,
 	return build_from_json(root, path, caps, out, err);
 }
 
+/* The filter built into *ctx handed out as an rl_seccomp. */
+static int hand_out(scmp_filter_ctx *ctx, struct rl_seccomp **out, struct rl_error *err)
+{
+	struct rl_seccomp *s = calloc(1, sizeof(*s));
+	if (!s)
+		return rl_fail(err, ENOMEM, "seccomp: out of memory");
+	s->ctx = RL_TAKE(*ctx);
+	*out = s;
+	return 0;
+}
+
 /* ---- public API ------------------------------------------------------------ */
 
 int rl_seccomp_build_json(json_t *profile, const char *where, struct rl_seccomp **out,
@@ -813,14 +824,7 @@ int rl_seccomp_build_json(json_t *profile, const char *where, struct rl_seccomp 
 	*out = NULL;
 	_cleanup_ctx_ scmp_filter_ctx ctx = NULL;
 	int r = build_from_json(profile, where, 0, &ctx, err);
-	if (r < 0)
-		return r;
-	struct rl_seccomp *s = calloc(1, sizeof(*s));
-	if (!s)
-		return rl_fail(err, ENOMEM, "seccomp: out of memory");
-	s->ctx = RL_TAKE(ctx);
-	*out = s;
-	return 0;
+	return r < 0 ? r : hand_out(&ctx, out, err);
 }
 
 int rl_seccomp_build(enum rl_seccomp_mode mode, const char *profile_path, uint64_t caps,
@@ -841,15 +845,7 @@ int rl_seccomp_build(enum rl_seccomp_mode mode, const char *profile_path, uint64
 	default:
 		return rl_fail(err, EINVAL, "seccomp: unknown mode %d", (int)mode);
 	}
-	if (r < 0)
-		return r;
-
-	struct rl_seccomp *s = calloc(1, sizeof(*s));
-	if (!s)
-		return rl_fail(err, ENOMEM, "seccomp: out of memory");
-	s->ctx = RL_TAKE(ctx);
-	*out = s;
-	return 0;
+	return r < 0 ? r : hand_out(&ctx, out, err);
 }
 
 int rl_seccomp_export(const struct rl_seccomp *s, int fd, struct rl_error *err)
