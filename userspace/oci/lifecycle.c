@@ -386,8 +386,11 @@ static int create_in(const struct rl_oci_create_opts *o, struct rl_oci_spec *s,
 		return r;
 	if (write(sock, "g", 1) != 1 || (r = recv_msg(sock, "mounted", err)) < 0)
 		return r < 0 ? r : rl_fail(err, ECHILD, "the container's init died");
+	/* the (older) prestart hooks see the container as created, as
+	 * runtime-tools checks; the create* hooks see it being created */
 	_cleanup_free_ char *creating = state_text(st, RL_OCI_CREATING);
-	if ((r = rl_oci_hooks_run(&s->hooks[RL_HOOK_PRESTART], "prestart", creating ? creating : "{}", err)) < 0 ||
+	_cleanup_free_ char *created = state_text(st, RL_OCI_CREATED);
+	if ((r = rl_oci_hooks_run(&s->hooks[RL_HOOK_PRESTART], "prestart", created ? created : "{}", err)) < 0 ||
 	    (r = rl_oci_hooks_run(&s->hooks[RL_HOOK_CREATE_RUNTIME], "createRuntime", creating ? creating : "{}", err)) < 0)
 		return r;
 	if (write(sock, "g", 1) != 1)
