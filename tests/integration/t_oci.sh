@@ -176,9 +176,10 @@ test_podman_terminal_and_published_port() {
 	_need_podman
 	# Podman's pause process made first, outside the terminal
 	_podman version >/dev/null 2>&1
-	# a real terminal for podman -it, from script(1)
+	# a real terminal for podman -it, from script(1); its stdin stays open
+	# (an EOF at once would reach the container's terminal as ^D)
 	capture as_user "$T1" HOME="$(_podman_home)" \
-		script -qec "podman run --rm -it localhost/busybox sh -c 'tty; echo done'" /dev/null
+		script -qec "podman run --rm -it localhost/busybox sh -c 'tty; echo done'" /dev/null < <(sleep 20)
 	assert_contains "$OUT" "/dev/pts/0" "run -it gets a terminal of its own (stderr $(_show "$ERR"))"
 	assert_contains "$OUT" "done" "and runs to the end"
 	local port=18480

@@ -817,13 +817,21 @@ static void adopt_one(struct agent *a, const struct rl_reg_entry *e, pid_t pid)
 	}
 }
 
+/* The processes forked in the container before its registration: those
+ * in its user namespace and in its init's pid namespace. A user namespace
+ * alone would take in every process of the engine that made it (rootless
+ * Podman runs conmon and its own in the one it gives its containers). */
 static void adopt_members(struct agent *a, const struct rl_reg_entry *e)
 {
+	char path[64];
+	struct stat init_pidns;
+	snprintf(path, sizeof(path), "/proc/%d/ns/pid", e->init_pid);
+	if (stat(path, &init_pidns) < 0)
+		return;
 	DIR *d = opendir("/proc");
 	if (!d)
 		return;
 	for (struct dirent *de; (de = readdir(d));) {
-		char path[64];
 		struct stat st;
 		char *end;
 		unsigned long pid = strtoul(de->d_name, &end, 10);
@@ -831,6 +839,9 @@ static void adopt_members(struct agent *a, const struct rl_reg_entry *e)
 			continue;
 		snprintf(path, sizeof(path), "/proc/%lu/ns/user", pid);
 		if (stat(path, &st) < 0 || st.st_ino != e->userns_ino)
+			continue;
+		snprintf(path, sizeof(path), "/proc/%lu/ns/pid", pid);
+		if (stat(path, &st) < 0 || st.st_ino != init_pidns.st_ino)
 			continue;
 		adopt_one(a, e, (pid_t)pid);
 	}
@@ -888,6 +899,15 @@ static void do_register(struct agent *a, struct client *c, const struct rl_msg *
 		return reply(a, c, m->hdr.seq, -EINVAL,
 			     "process %u is not in user namespace %llu", r->init_pid,
 			     (unsigned long long)r->userns_ino);
+	/* membership goes by user namespace: one shared with the host would
+	 * make every host process a member */
+	struct stat host_ns;
+	if (stat("/proc/self/ns/user", &host_ns) == 0 && host_ns.st_ino == st.st_ino &&
+	    host_ns.st_dev == st.st_dev)
+		return reply(a, c, m->hdr.seq, -EINVAL,
+			     "process %u is in the host's user namespace, where a container cannot be "
+			     "told apart from the host: give it a user namespace of its own",
+			     r->init_pid);
 	uid_t ns_owner;
 	if (ioctl(nsfd, NS_GET_OWNER_UID, &ns_owner) < 0)
 		return reply(a, c, m->hdr.seq, -EINVAL, "cannot tell who owns that user namespace");
