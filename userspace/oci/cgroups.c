@@ -63,11 +63,19 @@ static int hierarchies(struct hierarchy *out, int max)
 	return n;
 }
 
+#define CGROUP2_ROOT "/sys/fs/cgroup"
+
+/* A host whose /sys/fs/cgroup is the cgroup2 hierarchy itself. */
+static bool unified(void)
+{
+	return access(CGROUP2_ROOT "/cgroup.controllers", F_OK) == 0;
+}
+
 bool rl_oci_cgroups_own(const struct rl_oci_spec *s)
 {
 	struct hierarchy h[MAX_HIERARCHIES];
 	return s->cgroups_path && s->cgroups_path[0] && rl_oci_host_root() &&
-	       hierarchies(h, MAX_HIERARCHIES) > 0;
+	       (hierarchies(h, MAX_HIERARCHIES) > 0 || unified());
 }
 
 /* The directory of path in hierarchy h: absolute paths from its root,
@@ -336,11 +344,108 @@ static int refuse_missing(const struct hierarchy *h, int n, json_t *res, struct 
 	return 0;
 }
 
+/* cgroup2: the path under the runtime's own cgroup when relative, each
+ * level's subtree handed the controllers, then v2's files. */
+static int apply_v2(const struct rl_oci_spec *s, json_t *res, pid_t pid, json_t *dirs,
+		    json_t *all, struct rl_error *err)
+{
+	char own[PATH_MAX / 4] = "", dir[PATH_MAX], text[64];
+	if (s->cgroups_path[0] != '/') {
+		_cleanup_fclose_ FILE *f = fopen("/proc/self/cgroup", "re");
+		char line[1024];
+		while (f && fgets(line, sizeof(line), f))
+			if (strncmp(line, "0::", 3) == 0) {
+				line[strcspn(line, "\n")] = '\0';
+				snprintf(own, sizeof(own), "%s", strcmp(line + 3, "/") ? line + 3 : "");
+			}
+	}
+	if (snprintf(dir, sizeof(dir), CGROUP2_ROOT "%s%s%s", own, s->cgroups_path[0] == '/' ? "" : "/",
+		     s->cgroups_path) >= (int)sizeof(dir))
+		return rl_fail(err, ENAMETOOLONG, "cgroupsPath too long");
+	for (const char *k = "blkio\0hugepageLimits\0network\0"; *k; k += strlen(k) + 1)
+		if (json_is_object(json_object_get(res, k)) || json_array_size(json_object_get(res, k)))
+			return rl_fail(err, EOPNOTSUPP, "config.json: linux.resources.%s is for cgroup v1; "
+				       "this host has cgroup v2 only", k);
+	struct stat sb;
+	bool existed = stat(dir, &sb) == 0;
+	int r = rl_mkdir_p(dir, 0755, err);
+	if (r < 0)
+		return r;
+	if (!existed)
+		json_array_append_new(dirs, json_string(dir));
+	json_array_append_new(all, json_string(dir));
+	/* every level above hands its children the controllers */
+	char level[PATH_MAX];
+	snprintf(level, sizeof(level), "%s", dir);
+	for (size_t i = strlen(CGROUP2_ROOT); level[i]; i++) {
+		if (level[i] != '/')
+			continue;
+		level[i] = '\0';
+		static const char *const ctrls[] = {"+memory", "+pids", "+cpu", "+cpuset"};
+		struct rl_error absent; /* a controller the host lacks stays out */
+		for (size_t c = 0; c < 4; c++)
+			put(level, "cgroup.subtree_control", ctrls[c], &absent);
+		level[i] = '/';
+	}
+	json_t *mem = json_object_get(res, "memory"), *cpu = json_object_get(res, "cpu");
+	json_t *pids = json_object_get(res, "pids");
+	json_t *limit = json_object_get(mem, "limit"), *swap = json_object_get(mem, "swap");
+	if (json_is_integer(limit) && json_integer_value(limit) > 0 &&
+	    (r = put_int(dir, "memory.max", limit, err)) < 0)
+		return r;
+	if (json_is_integer(limit) && json_is_integer(swap) && json_integer_value(swap) > 0) {
+		/* v1's swap is memory plus swap; v2 counts swap alone */
+		snprintf(text, sizeof(text), "%" JSON_INTEGER_FORMAT,
+			 json_integer_value(swap) - json_integer_value(limit));
+		if ((r = put(dir, "memory.swap.max", text, err)) < 0)
+			return r;
+	}
+	if ((r = put_int(dir, "memory.low", json_object_get(mem, "reservation"), err)) < 0)
+		return r;
+	json_t *plimit = json_object_get(pids, "limit");
+	if (json_is_integer(plimit) &&
+	    (r = json_integer_value(plimit) > 0 ? put_int(dir, "pids.max", plimit, err)
+						 : put(dir, "pids.max", "max", err)) < 0)
+		return r;
+	json_t *quota = json_object_get(cpu, "quota"), *period = json_object_get(cpu, "period");
+	if (json_is_integer(quota) || json_is_integer(period)) {
+		json_int_t q = json_is_integer(quota) ? json_integer_value(quota) : -1;
+		json_int_t p = json_is_integer(period) ? json_integer_value(period) : 100000;
+		if (q > 0)
+			snprintf(text, sizeof(text), "%" JSON_INTEGER_FORMAT " %" JSON_INTEGER_FORMAT, q, p);
+		else
+			snprintf(text, sizeof(text), "max %" JSON_INTEGER_FORMAT, p);
+		if ((r = put(dir, "cpu.max", text, err)) < 0)
+			return r;
+	}
+	json_t *shares = json_object_get(cpu, "shares");
+	if (json_is_integer(shares) && json_integer_value(shares) > 0) {
+		/* runc's map of v1 shares (2..262144) onto v2 weights (1..10000) */
+		json_int_t w = 1 + ((json_integer_value(shares) - 2) * 9999) / 262142;
+		snprintf(text, sizeof(text), "%" JSON_INTEGER_FORMAT, w < 1 ? 1 : w > 10000 ? 10000 : w);
+		if ((r = put(dir, "cpu.weight", text, err)) < 0)
+			return r;
+	}
+	if ((r = put_str(dir, "cpuset.cpus", json_object_get(cpu, "cpus"), err)) < 0 ||
+	    (r = put_str(dir, "cpuset.mems", json_object_get(cpu, "mems"), err)) < 0)
+		return r;
+	snprintf(text, sizeof(text), "%d", pid);
+	return put(dir, "cgroup.procs", text, err);
+}
+
 int rl_oci_cgroups_apply(const struct rl_oci_spec *s, pid_t pid, json_t **made,
 			 struct rl_error *err)
 {
 	struct hierarchy h[MAX_HIERARCHIES];
 	int n = hierarchies(h, MAX_HIERARCHIES);
+	if (n == 0) {
+		*made = json_object();
+		json_t *dirs = json_array(), *all = json_array();
+		json_object_set_new(*made, "made", dirs);
+		json_object_set_new(*made, "all", all);
+		return apply_v2(s, json_object_get(json_object_get(s->json, "linux"), "resources"), pid,
+				dirs, all, err);
+	}
 	json_t *res = json_object_get(json_object_get(s->json, "linux"), "resources");
 	*made = NULL;
 	int refused = refuse_missing(h, n, res, err);
