@@ -344,6 +344,21 @@ static int refuse_missing(const struct hierarchy *h, int n, json_t *res, struct 
 	return 0;
 }
 
+/* Makes dir (and its parents) and records it: in `all`, and in `dirs`
+ * when it is new, for delete to remove. */
+static int make_dir(const char *dir, json_t *dirs, json_t *all, struct rl_error *err)
+{
+	struct stat sb;
+	bool existed = stat(dir, &sb) == 0;
+	int r = rl_mkdir_p(dir, 0755, err);
+	if (r < 0)
+		return r;
+	if (!existed)
+		json_array_append_new(dirs, json_string(dir));
+	json_array_append_new(all, json_string(dir));
+	return 0;
+}
+
 /* cgroup2: the path under the runtime's own cgroup when relative, each
  * level's subtree handed the controllers, then v2's files. */
 static int apply_v2(const struct rl_oci_spec *s, json_t *res, pid_t pid, json_t *dirs,
@@ -366,14 +381,9 @@ static int apply_v2(const struct rl_oci_spec *s, json_t *res, pid_t pid, json_t 
 		if (json_is_object(json_object_get(res, k)) || json_array_size(json_object_get(res, k)))
 			return rl_fail(err, EOPNOTSUPP, "config.json: linux.resources.%s is for cgroup v1; "
 				       "this host has cgroup v2 only", k);
-	struct stat sb;
-	bool existed = stat(dir, &sb) == 0;
-	int r = rl_mkdir_p(dir, 0755, err);
+	int r = make_dir(dir, dirs, all, err);
 	if (r < 0)
 		return r;
-	if (!existed)
-		json_array_append_new(dirs, json_string(dir));
-	json_array_append_new(all, json_string(dir));
 	/* every level above hands its children the controllers */
 	char level[PATH_MAX];
 	snprintf(level, sizeof(level), "%s", dir);
@@ -438,34 +448,23 @@ int rl_oci_cgroups_apply(const struct rl_oci_spec *s, pid_t pid, json_t **made,
 {
 	struct hierarchy h[MAX_HIERARCHIES];
 	int n = hierarchies(h, MAX_HIERARCHIES);
-	if (n == 0) {
-		*made = json_object();
-		json_t *dirs = json_array(), *all = json_array();
-		json_object_set_new(*made, "made", dirs);
-		json_object_set_new(*made, "all", all);
-		return apply_v2(s, json_object_get(json_object_get(s->json, "linux"), "resources"), pid,
-				dirs, all, err);
-	}
 	json_t *res = json_object_get(json_object_get(s->json, "linux"), "resources");
 	*made = NULL;
-	int refused = refuse_missing(h, n, res, err);
+	int refused = n ? refuse_missing(h, n, res, err) : 0;
 	if (refused < 0)
 		return refused;
 	*made = json_object();
 	json_t *dirs = json_array(), *all = json_array();
 	json_object_set_new(*made, "made", dirs);
 	json_object_set_new(*made, "all", all);
+	if (n == 0)
+		return apply_v2(s, res, pid, dirs, all, err);
 	for (int i = 0; i < n; i++) {
 		char dir[PATH_MAX], pidtext[24];
 		dir_of(&h[i], s->cgroups_path, dir, sizeof(dir));
-		struct stat sb;
-		bool existed = stat(dir, &sb) == 0;
-		int r = rl_mkdir_p(dir, 0755, err);
+		int r = make_dir(dir, dirs, all, err);
 		if (r < 0)
 			return r;
-		if (!existed)
-			json_array_append_new(dirs, json_string(dir));
-		json_array_append_new(all, json_string(dir));
 		if ((r = apply_one(&h[i], dir, res, err)) < 0)
 			return r;
 		snprintf(pidtext, sizeof(pidtext), "%d", pid);
