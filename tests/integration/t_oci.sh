@@ -202,6 +202,7 @@ test_podman_annotation_memory_limit_is_kept_by_the_agent() {
 	assert_true "about 8 rows before the kill, got $rows" [ "$rows" -ge 7 -a "$rows" -le 8 ]
 	wait_event '.event == "oom_kill" and .enforcer == "agent-cgroup"' "the container's oom_kill in rlbpf trace"
 	trace_stop "$T1"
+	assert_eq true "$(_podman inspect -f '{{.State.OOMKilled}}' hogp)" "podman inspect shows OOMKilled"
 	_podman_done
 }
 

@@ -139,20 +139,6 @@ static const char *host_user(struct host_cache *hc, uint32_t uid, char *buf, siz
 	return buf;
 }
 
-static int subscribe(struct rl_agent_conn *c, const struct rl_msg_subscribe *sub, char *why,
-		     size_t len)
-{
-	struct rl_msg reply;
-	int r = rl_agent_connect(RL_AGENT_SOCKET, c, why, len);
-	if (r < 0)
-		return r;
-	r = rl_agent_request(c, RL_MSG_SUBSCRIBE, sub, RL_SUBSCRIBE_SIZE(sub->n_ids), &reply, 5000,
-			     why, len);
-	if (r < 0)
-		rl_agent_close(c);
-	return r;
-}
-
 int cmd_trace(int argc, char **argv)
 {
 	static const struct option opts[] = {
@@ -218,7 +204,7 @@ int cmd_trace(int argc, char **argv)
 
 	char why[300];
 	struct rl_agent_conn conn;
-	int r = subscribe(&conn, &sub, why, sizeof(why));
+	int r = rl_agent_subscribe(&conn, &sub, why, sizeof(why));
 	if (r < 0) {
 		fprintf(stderr, PROG ": %s%s\n", r == -ENOENT || r == -ECONNREFUSED ? "rlbpfd " : "",
 			why);
@@ -248,7 +234,7 @@ int cmd_trace(int argc, char **argv)
 			rl_agent_close(&conn);
 			fprintf(stderr, PROG ": the agent went away; reconnecting\n");
 			int tries = 0;
-			while (!stop && (r = subscribe(&conn, &sub, why, sizeof(why))) < 0 &&
+			while (!stop && (r = rl_agent_subscribe(&conn, &sub, why, sizeof(why))) < 0 &&
 			       (r == -ENOENT || r == -ECONNREFUSED) && ++tries < RECONNECT_TRIES)
 				usleep(100000);
 			if (r < 0) {

@@ -9,6 +9,7 @@
 #include <sys/stat.h>
 
 #include "lib/memsize.h"
+#include "oci/oom_watch.h"
 #include "proto/agent_client.h"
 #include "proto/agent_proto.h"
 
@@ -79,6 +80,7 @@ int rl_oci_agent_register(const struct rl_oci_spec *s, struct rl_oci_state *st, 
 	int r = limits_of(s, &l, err);
 	if (r < 0)
 		return r;
+	bool memory = l.mem_cap_bytes != 0;
 	if (own_cgroups)
 		l = (struct rl_register_limits){.flags = RL_REG_OWN_CGROUP};
 	bool limited = l.mem_cap_bytes || l.pids_limit || l.cpu_millis;
@@ -93,5 +95,8 @@ int rl_oci_agent_register(const struct rl_oci_spec *s, struct rl_oci_state *st, 
 	if (r < 0 && limited)
 		return rl_fail(err, -r, "the limits of this container need rlbpfd, which %s", why);
 	st->agent_limits = r == 0 && limited;
+	const char *manager = annotation(s, "io.container.manager");
+	if (r == 0 && memory && manager && strcmp(manager, "libpod") == 0)
+		rl_oci_oom_watch(st->pid, st->bundle, agent_id);
 	return 0;
 }

@@ -43,11 +43,9 @@ static void print_json(json_t *o)
 	}
 }
 
-/* conmon's callers (Podman) read OOMKilled from an "oom" file in the
- * bundle, which conmon writes when it can watch the container's cgroup; a
- * rootless conmon cannot watch rlbpfd's, so the runtime writes it once the
- * agent says the kernel (or its eBPF cap) killed for memory. Podman asks
- * for the state before it reads the file. */
+/* The "oom" file Podman reads (oom_watch.h), for a caller that asks for
+ * the state of a stopped container, or deletes it, after the watcher did
+ * not run. */
 static void note_oom(const struct rl_oci_state *st)
 {
 	char agent_id[65], path[sizeof(st->bundle) + 8];

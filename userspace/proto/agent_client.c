@@ -279,3 +279,17 @@ bool rl_agent_oom_killed(const char *id)
 	rl_agent_close(&c);
 	return oom;
 }
+
+int rl_agent_subscribe(struct rl_agent_conn *c, const struct rl_msg_subscribe *sub, char *why,
+		       size_t len)
+{
+	struct rl_msg reply;
+	int r = rl_agent_connect(RL_AGENT_SOCKET, c, why, len);
+	if (r < 0)
+		return r;
+	r = rl_agent_request(c, RL_MSG_SUBSCRIBE, sub, RL_SUBSCRIBE_SIZE(sub->n_ids), &reply, 5000,
+			     why, len);
+	if (r < 0)
+		rl_agent_close(c);
+	return r;
+}

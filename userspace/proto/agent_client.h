@@ -32,6 +32,12 @@ struct rl_agent_conn {
 int rl_agent_connect(const char *path, struct rl_agent_conn *c, char *why, size_t len);
 void rl_agent_close(struct rl_agent_conn *c);
 
+/* Connects to RL_AGENT_SOCKET and turns the connection into the stream of
+ * events that sub asks for (rl_agent_next reads them). 0, or a negative
+ * errno with why; the connection is closed on failure. */
+int rl_agent_subscribe(struct rl_agent_conn *c, const struct rl_msg_subscribe *sub, char *why,
+		       size_t len);
+
 /* Sends one request; waits for its reply at most timeout_ms (-1: forever).
  * Returns the agent's status (0 or negative errno, its text in why), or a
  * negative errno of the transport. */
