@@ -42,7 +42,7 @@ RLBPFD  := agent/rlbpfd agent/server agent/programs agent/registry agent/policy 
 UNPACK  := image/rlbpf_unpack image/loader image/unpack lib/error
 # The OCI runtime, runc's command line: oci/ over runtime/, proto/ and lib/.
 OCI     := oci/main oci/spec oci/state oci/process oci/rootfs oci/hooks oci/lifecycle oci/agent oci/oom_watch oci/cgroups oci/console \
-	   oci/commands oci/exec supervise/status runtime/seccomp runtime/caps \
+	   oci/commands oci/control oci/exec supervise/status runtime/seccomp runtime/caps \
 	   proto/agent_client proto/agent_proto lib/fsutil lib/pty lib/signame lib/memsize lib/envv
 
 COMMON_O := $(COMMON:%=$(B)/obj/%.o)

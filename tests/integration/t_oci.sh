@@ -62,6 +62,63 @@ test_runtime_lifecycle_as_runc_callers_drive_it() {
 	assert_eq "" "$(ls "$T_CASE_DIR/state")" "nothing left in the state directory"
 }
 
+test_runtime_pauses_resumes_and_updates_the_cgroups_it_made() {
+	command -v runc >/dev/null || skip "runc (for 'runc spec') is not installed"
+	local b=$T_CASE_DIR/bundle cg=/rlbpf-it-$$-pause/c1 n1 n2
+	_bundle "$b" '["sh","-c","i=0; while true; do i=$((i+1)); echo $i >/n; sleep 0.05; done"]'
+	jq --arg cg "$cg" '.root.readonly = false | .linux.cgroupsPath = $cg' "$b/config.json" >"$b/c.json" && mv "$b/c.json" "$b/config.json"
+	_rt run -d --bundle "$b" c1 </dev/null
+	assert_eq 0 "$RC" "run -d (stderr $(_show "$ERR"))"
+	_rt exec c1 hog -r 500000 -n 20 -p 20
+	assert_eq 0 "$RC" "a hog of 80 MiB runs to its end before any limit"
+	_rt pause c1
+	assert_eq 0 "$RC" "pause (stderr $(_show "$ERR"))"
+	assert_eq paused "$(_status c1)" "state after pause"
+	n1=$(cat "$b/rootfs/n")
+	sleep 0.3
+	n2=$(cat "$b/rootfs/n")
+	assert_eq "$n1" "$n2" "a paused container makes no progress"
+	_rt exec c1 true
+	assert_contains "$ERR" "cannot exec in a paused container" "exec into a paused container"
+	_rt delete c1
+	assert_contains "$ERR" "not stopped: paused" "delete of a paused container without --force"
+	_rt resume c1
+	assert_eq 0 "$RC" "resume (stderr $(_show "$ERR"))"
+	assert_eq running "$(_status c1)" "state after resume"
+	wait_until 100 eval '[ "$(cat "$b/rootfs/n")" != "$n2" ]' || fail "the container did not go on after resume"
+	_rt update --memory 32m --pids-limit 4 c1
+	assert_eq 0 "$RC" "update (stderr $(_show "$ERR"))"
+	_rt exec c1 hog -r 500000 -n 20 -p 20
+	assert_eq 137 "$RC" "the same hog is killed once update set --memory 32m"
+	_rt exec c1 sh -c 'for i in 1 2 3 4 5 6; do sleep 1 & done; wait'
+	assert_contains "$ERR" "can't fork" "update --pids-limit 4 holds"
+	_rt update --resources - c1 <<<'{"pids": {"limit": 64}}'
+	assert_eq 0 "$RC" "update --resources - (stderr $(_show "$ERR"))"
+	_rt exec c1 sh -c 'for i in 1 2 3 4 5 6; do sleep 1 & done; wait; echo forked'
+	assert_eq forked "$OUT" "the limit from stdin replaced the flag's"
+	_rt update --memory 1x c1
+	assert_contains "$ERR" "invalid --memory '1x'" "a bad size is refused in one line"
+	_rt pause c1
+	_rt delete --force c1
+	assert_eq 0 "$RC" "delete --force of a paused container (stderr $(_show "$ERR"))"
+	assert_true "its v1 cgroup is gone" test ! -e "/sys/fs/cgroup/pids$cg"
+	assert_true "its v2 cgroup is gone" test ! -e "/sys/fs/cgroup$cg"
+	local d
+	for d in /sys/fs/cgroup/*/rlbpf-it-$$-pause /sys/fs/cgroup/rlbpf-it-$$-pause; do
+		[ -d "$d" ] && rmdir "$d"
+	done
+	# without cgroups of its own there is nothing to freeze
+	jq 'del(.linux.cgroupsPath) | .linux.resources = {}' "$b/config.json" >"$b/c.json" && mv "$b/c.json" "$b/config.json"
+	_rt run -d --bundle "$b" c2 </dev/null
+	_rt pause c2
+	assert_eq 1 "$RC" "pause of a container without a cgroup of its own"
+	assert_contains "$ERR" "no freezer cgroup of its own" "the refusal says why"
+	_rt update --pids-limit 5 c2
+	assert_contains "$ERR" "no cgroups of its own" "so does update's"
+	_rt delete --force c2
+	assert_eq "" "$(ls "$T_CASE_DIR/state")" "nothing left in the state directory"
+}
+
 test_runtime_refuses_what_it_cannot_honour() {
 	command -v runc >/dev/null || skip "runc (for 'runc spec') is not installed"
 	local b=$T_CASE_DIR/bundle
@@ -244,6 +301,12 @@ test_containerd_runs_containers_through_it_with_a_memory_limit() {
 	assert_true "it got as far as the limit lets it" grep -q '^row 7' <<<"$OUT"
 	capture "${CTR[@]}" run -d --runc-binary "$RT" --memory-limit 33554432 "$img" c3 sleep 60
 	assert_eq 0 "$RC" "ctr run -d (stderr $(_show "$ERR"))"
+	capture "${CTR[@]}" task pause c3
+	assert_eq 0 "$RC" "task pause (stderr $(_show "$ERR"))"
+	assert_match "$("${CTR[@]}" task ls)" 'c3 +[0-9]+ +PAUSED' "task ls after pause"
+	capture "${CTR[@]}" task resume c3
+	assert_eq 0 "$RC" "task resume (stderr $(_show "$ERR"))"
+	assert_match "$("${CTR[@]}" task ls)" 'c3 +[0-9]+ +RUNNING' "task ls after resume"
 	capture "${CTR[@]}" task exec --exec-id e1 c3 sh -c 'hog -r 500000 -n 20 -p 20; echo "hog: $?"'
 	assert_contains "$OUT" "hog: 137" "a hog started with exec is held by the same limit"
 	capture "${CTR[@]}" task kill -s KILL c3

@@ -12,9 +12,13 @@ static int set_message(struct rl_error *err, int code, const char *suffix,
 	if (!err)
 		return -code;
 	err->code = code;
-	int n = vsnprintf(err->msg, sizeof(err->msg), fmt, ap);
-	if (suffix && n >= 0 && (size_t)n < sizeof(err->msg))
-		snprintf(err->msg + n, sizeof(err->msg) - n, ": %s", suffix);
+	/* formatted aside first: callers may wrap the message err holds
+	 * ("annotation x: %s", err->msg) */
+	char text[sizeof(err->msg)];
+	int n = vsnprintf(text, sizeof(text), fmt, ap);
+	if (suffix && n >= 0 && (size_t)n < sizeof(text))
+		snprintf(text + n, sizeof(text) - n, ": %s", suffix);
+	memcpy(err->msg, text, sizeof(text));
 	return -code;
 }
 

@@ -80,7 +80,8 @@ bool rl_oci_cgroups_own(const struct rl_oci_spec *s)
 
 /* The directory of path in hierarchy h: absolute paths from its root,
  * relative ones under the runtime's own cgroup there. */
-static void dir_of(const struct hierarchy *h, const char *path, char *out, size_t len)
+static int dir_of(const struct hierarchy *h, const char *path, char *out, size_t len,
+		  struct rl_error *err)
 {
 	char own[PATH_MAX / 4] = "";
 	if (path[0] != '/') {
@@ -99,7 +100,9 @@ static void dir_of(const struct hierarchy *h, const char *path, char *out, size_
 			}
 		}
 	}
-	snprintf(out, len, "%s%s%s%s", h->mount, own, path[0] == '/' ? "" : "/", path);
+	if (snprintf(out, len, "%s%s%s%s", h->mount, own, path[0] == '/' ? "" : "/", path) >= (int)len)
+		return rl_fail(err, ENAMETOOLONG, "cgroupsPath too long: %s", path);
+	return 0;
 }
 
 static int put(const char *dir, const char *file, const char *value, struct rl_error *err)
@@ -359,44 +362,11 @@ static int make_dir(const char *dir, json_t *dirs, json_t *all, struct rl_error 
 	return 0;
 }
 
-/* cgroup2: the path under the runtime's own cgroup when relative, each
- * level's subtree handed the controllers, then v2's files. */
-static int apply_v2(const struct rl_oci_spec *s, json_t *res, pid_t pid, json_t *dirs,
-		    json_t *all, struct rl_error *err)
+/* linux.resources in cgroup v2's files of dir. */
+static int put_v2(const char *dir, json_t *res, struct rl_error *err)
 {
-	char own[PATH_MAX / 4] = "", dir[PATH_MAX], text[64];
-	if (s->cgroups_path[0] != '/') {
-		_cleanup_fclose_ FILE *f = fopen("/proc/self/cgroup", "re");
-		char line[1024];
-		while (f && fgets(line, sizeof(line), f))
-			if (strncmp(line, "0::", 3) == 0) {
-				line[strcspn(line, "\n")] = '\0';
-				snprintf(own, sizeof(own), "%s", strcmp(line + 3, "/") ? line + 3 : "");
-			}
-	}
-	if (snprintf(dir, sizeof(dir), CGROUP2_ROOT "%s%s%s", own, s->cgroups_path[0] == '/' ? "" : "/",
-		     s->cgroups_path) >= (int)sizeof(dir))
-		return rl_fail(err, ENAMETOOLONG, "cgroupsPath too long");
-	for (const char *k = "blkio\0hugepageLimits\0network\0"; *k; k += strlen(k) + 1)
-		if (json_is_object(json_object_get(res, k)) || json_array_size(json_object_get(res, k)))
-			return rl_fail(err, EOPNOTSUPP, "config.json: linux.resources.%s is for cgroup v1; "
-				       "this host has cgroup v2 only", k);
-	int r = make_dir(dir, dirs, all, err);
-	if (r < 0)
-		return r;
-	/* every level above hands its children the controllers */
-	char level[PATH_MAX];
-	snprintf(level, sizeof(level), "%s", dir);
-	for (size_t i = strlen(CGROUP2_ROOT); level[i]; i++) {
-		if (level[i] != '/')
-			continue;
-		level[i] = '\0';
-		static const char *const ctrls[] = {"+memory", "+pids", "+cpu", "+cpuset"};
-		struct rl_error absent; /* a controller the host lacks stays out */
-		for (size_t c = 0; c < 4; c++)
-			put(level, "cgroup.subtree_control", ctrls[c], &absent);
-		level[i] = '/';
-	}
+	char text[64];
+	int r;
 	json_t *mem = json_object_get(res, "memory"), *cpu = json_object_get(res, "cpu");
 	json_t *pids = json_object_get(res, "pids");
 	json_t *limit = json_object_get(mem, "limit"), *swap = json_object_get(mem, "swap");
@@ -439,6 +409,49 @@ static int apply_v2(const struct rl_oci_spec *s, json_t *res, pid_t pid, json_t 
 	if ((r = put_str(dir, "cpuset.cpus", json_object_get(cpu, "cpus"), err)) < 0 ||
 	    (r = put_str(dir, "cpuset.mems", json_object_get(cpu, "mems"), err)) < 0)
 		return r;
+	return 0;
+}
+
+/* cgroup2: the path under the runtime's own cgroup when relative, each
+ * level's subtree handed the controllers, then v2's files. */
+static int apply_v2(const struct rl_oci_spec *s, json_t *res, pid_t pid, json_t *dirs,
+		    json_t *all, struct rl_error *err)
+{
+	char own[PATH_MAX / 4] = "", dir[PATH_MAX], text[24];
+	if (s->cgroups_path[0] != '/') {
+		_cleanup_fclose_ FILE *f = fopen("/proc/self/cgroup", "re");
+		char line[1024];
+		while (f && fgets(line, sizeof(line), f))
+			if (strncmp(line, "0::", 3) == 0) {
+				line[strcspn(line, "\n")] = '\0';
+				snprintf(own, sizeof(own), "%s", strcmp(line + 3, "/") ? line + 3 : "");
+			}
+	}
+	if (snprintf(dir, sizeof(dir), CGROUP2_ROOT "%s%s%s", own, s->cgroups_path[0] == '/' ? "" : "/",
+		     s->cgroups_path) >= (int)sizeof(dir))
+		return rl_fail(err, ENAMETOOLONG, "cgroupsPath too long");
+	for (const char *k = "blkio\0hugepageLimits\0network\0"; *k; k += strlen(k) + 1)
+		if (json_is_object(json_object_get(res, k)) || json_array_size(json_object_get(res, k)))
+			return rl_fail(err, EOPNOTSUPP, "config.json: linux.resources.%s is for cgroup v1; "
+				       "this host has cgroup v2 only", k);
+	int r = make_dir(dir, dirs, all, err);
+	if (r < 0)
+		return r;
+	/* every level above hands its children the controllers */
+	char level[PATH_MAX];
+	snprintf(level, sizeof(level), "%s", dir);
+	for (size_t i = strlen(CGROUP2_ROOT); level[i]; i++) {
+		if (level[i] != '/')
+			continue;
+		level[i] = '\0';
+		static const char *const ctrls[] = {"+memory", "+pids", "+cpu", "+cpuset"};
+		struct rl_error absent; /* a controller the host lacks stays out */
+		for (size_t c = 0; c < 4; c++)
+			put(level, "cgroup.subtree_control", ctrls[c], &absent);
+		level[i] = '/';
+	}
+	if ((r = put_v2(dir, res, err)) < 0)
+		return r;
 	snprintf(text, sizeof(text), "%d", pid);
 	return put(dir, "cgroup.procs", text, err);
 }
@@ -461,9 +474,8 @@ int rl_oci_cgroups_apply(const struct rl_oci_spec *s, pid_t pid, json_t **made,
 		return apply_v2(s, res, pid, dirs, all, err);
 	for (int i = 0; i < n; i++) {
 		char dir[PATH_MAX], pidtext[24];
-		dir_of(&h[i], s->cgroups_path, dir, sizeof(dir));
-		int r = make_dir(dir, dirs, all, err);
-		if (r < 0)
+		int r = dir_of(&h[i], s->cgroups_path, dir, sizeof(dir), err);
+		if (r < 0 || (r = make_dir(dir, dirs, all, err)) < 0)
 			return r;
 		if ((r = apply_one(&h[i], dir, res, err)) < 0)
 			return r;
@@ -524,4 +536,95 @@ void rl_oci_cgroups_remove(json_t *made)
 		if (json_is_string(d))
 			for (int tries = 0; tries < 50 && rmdir(json_string_value(d)) < 0 && errno == EBUSY; tries++)
 				usleep(20000);
+}
+
+/* The directory of made that holds the freezer: v1's freezer.state, or
+ * v2's cgroup.freeze. */
+static const char *freezer_of(json_t *made, bool *v2)
+{
+	size_t i;
+	json_t *d;
+	json_array_foreach(json_object_get(made, "all"), i, d) {
+		char path[PATH_MAX];
+		if (!json_is_string(d))
+			continue;
+		snprintf(path, sizeof(path), "%s/freezer.state", json_string_value(d));
+		if (access(path, F_OK) == 0) {
+			*v2 = false;
+			return json_string_value(d);
+		}
+		snprintf(path, sizeof(path), "%s/cgroup.freeze", json_string_value(d));
+		if (access(path, F_OK) == 0) {
+			*v2 = true;
+			return json_string_value(d);
+		}
+	}
+	return NULL;
+}
+
+static bool reads_frozen(const char *dir, bool v2)
+{
+	char path[PATH_MAX], text[4096];
+	snprintf(path, sizeof(path), "%s/%s", dir, v2 ? "cgroup.events" : "freezer.state");
+	if (rl_cg_read(path, text, sizeof(text)) < 0)
+		return false;
+	return v2 ? strstr(text, "frozen 1") != NULL : strncmp(text, "FROZEN", 6) == 0;
+}
+
+bool rl_oci_cgroups_frozen(json_t *made)
+{
+	bool v2;
+	const char *dir = made ? freezer_of(made, &v2) : NULL;
+	return dir && reads_frozen(dir, v2);
+}
+
+int rl_oci_cgroups_freeze(json_t *made, bool frozen, struct rl_error *err)
+{
+	bool v2;
+	const char *dir = made ? freezer_of(made, &v2) : NULL;
+	if (!dir)
+		return rl_fail(err, EOPNOTSUPP, "this container has no freezer cgroup of its own: "
+			       "rlbpf-runtime pauses only containers whose cgroups it made as the "
+			       "host's root");
+	const char *file = v2 ? "cgroup.freeze" : "freezer.state";
+	const char *value = v2 ? (frozen ? "1" : "0") : (frozen ? "FROZEN" : "THAWED");
+	/* v1 may stay FREEZING while a task is busy in the kernel: asked
+	 * again until it holds, as runc asks */
+	for (int tries = 0; tries < 1000; tries++) {
+		int r = put(dir, file, value, err);
+		if (r < 0)
+			return r;
+		if (reads_frozen(dir, v2) == frozen)
+			return 0;
+		usleep(1000 + tries * 100);
+	}
+	return rl_fail(err, EBUSY, "the container's cgroup %s did not %s", dir,
+		       frozen ? "freeze" : "thaw");
+}
+
+int rl_oci_cgroups_update(json_t *made, json_t *res, struct rl_error *err)
+{
+	json_t *all = json_object_get(made, "all"), *d;
+	size_t i;
+	if (!json_array_size(all))
+		return rl_fail(err, EOPNOTSUPP, "this container has no cgroups of its own to update");
+	struct hierarchy h[MAX_HIERARCHIES];
+	int n = hierarchies(h, MAX_HIERARCHIES), r;
+	if (n == 0) {
+		json_array_foreach(all, i, d)
+			if (json_is_string(d) && (r = put_v2(json_string_value(d), res, err)) < 0)
+				return r;
+		return 0;
+	}
+	if ((r = refuse_missing(h, n, res, err)) < 0)
+		return r;
+	for (int k = 0; k < n; k++) {
+		size_t len = strlen(h[k].mount);
+		json_array_foreach(all, i, d)
+			if (json_is_string(d) && strncmp(json_string_value(d), h[k].mount, len) == 0 &&
+			    json_string_value(d)[len] == '/' &&
+			    (r = apply_one(&h[k], json_string_value(d), res, err)) < 0)
+				return r;
+	}
+	return 0;
 }

@@ -27,3 +27,13 @@ int rl_oci_cgroups_join(int *procs, pid_t pid, struct rl_error *err);
 
 /* Removes the directories apply made, once nothing is left in them. */
 void rl_oci_cgroups_remove(json_t *made);
+
+/* pause and resume: the freezer of the cgroups apply made (v1's freezer
+ * hierarchy, or v2's cgroup.freeze), waited on until the kernel says it
+ * holds. EOPNOTSUPP when the container has none: a rootless one. */
+int rl_oci_cgroups_freeze(json_t *made, bool frozen, struct rl_error *err);
+bool rl_oci_cgroups_frozen(json_t *made);
+
+/* update --resources: res (linux.resources' shape) written into the
+ * cgroups apply made, with apply's checks and units. */
+int rl_oci_cgroups_update(json_t *made, json_t *res, struct rl_error *err);

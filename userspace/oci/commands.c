@@ -185,15 +185,20 @@ int rl_oci_cmd_delete(const char *root, int argc, char **argv, struct rl_error *
 	enum rl_oci_status status = rl_oci_status_of(&st);
 	/* a created container never ran its process: deleting it is safe,
 	 * as runc does */
-	if (status == RL_OCI_RUNNING && !force) {
+	if ((status == RL_OCI_RUNNING || status == RL_OCI_PAUSED) && !force) {
 		rl_oci_state_free(&st);
-		return rl_fail(err, EBUSY, "cannot delete container %s that is not stopped: running", id), 1;
+		return rl_fail(err, EBUSY, "cannot delete container %s that is not stopped: %s", id,
+			       rl_oci_status_name(status)), 1;
 	}
 	if (status != RL_OCI_STOPPED) {
 		pid_t pids[4096];
 		size_t n = container_pids(&st, pids, 4096);
 		for (size_t i = 0; i < n; i++)
 			kill(pids[i], SIGKILL);
+		/* a frozen task takes its SIGKILL once thawed */
+		struct rl_error ignored;
+		if (status == RL_OCI_PAUSED)
+			rl_oci_cgroups_freeze(st.cgroups, false, &ignored);
 		wait_gone(&st);
 	}
 	note_oom(&st);
@@ -318,9 +323,7 @@ int rl_oci_cmd_unsupported(const char *root, int argc, char **argv, struct rl_er
 {
 	(void)root;
 	(void)argc;
-	return rl_fail(err, EOPNOTSUPP,
-		       "%s is not supported by rlbpf-runtime: it needs a freezer or cgroup of the "
-		       "runtime's own, which rootless containers on this host do not have",
-		       argv[0]),
+	return rl_fail(err, EOPNOTSUPP, "%s is not supported by rlbpf-runtime: it needs CRIU, which "
+		       "rlbpf-runtime does not use", argv[0]),
 	       1;
 }

@@ -10,5 +10,5 @@ int rl_oci_cmd_delete(const char *root, int argc, char **argv, struct rl_error *
 int rl_oci_cmd_list(const char *root, int argc, char **argv, struct rl_error *err);
 int rl_oci_cmd_ps(const char *root, int argc, char **argv, struct rl_error *err);
 int rl_oci_cmd_features(const char *root, int argc, char **argv, struct rl_error *err);
-/* pause, resume, update: what this host allows of them. */
+/* checkpoint, restore: refused. */
 int rl_oci_cmd_unsupported(const char *root, int argc, char **argv, struct rl_error *err);

@@ -412,8 +412,11 @@ int rl_oci_cmd_exec(const char *root, int argc, char **argv, struct rl_error *er
 	struct rl_oci_spec s;
 	struct rl_oci_process p = {0};
 	memset(&s, 0, sizeof(s));
-	if (rl_oci_status_of(&st) == RL_OCI_STOPPED)
+	enum rl_oci_status status = rl_oci_status_of(&st);
+	if (status == RL_OCI_STOPPED)
 		r = rl_fail(err, ESRCH, "cannot exec in a stopped container");
+	else if (status == RL_OCI_PAUSED)
+		r = rl_fail(err, EBUSY, "cannot exec in a paused container: resume it first");
 	else if ((r = rl_oci_spec_load(st.bundle, &s, err)) == 0 &&
 		 (r = build_process(&o, &s, argc, argv, &p, err)) == 0)
 		r = exec_in(&o, &st, &s, &p, err);

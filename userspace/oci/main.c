@@ -12,6 +12,7 @@
 
 #include "lib/error.h"
 #include "oci/commands.h"
+#include "oci/control.h"
 #include "oci/exec.h"
 #include "oci/lifecycle.h"
 #include "oci/state.h"
@@ -60,7 +61,8 @@ static void usage(FILE *out)
 	      "An OCI runtime with runc's command line: rlbpf's rootless containers for Podman,\n"
 	      "containerd and Kubernetes, their limits kept by rlbpfd on cgroup v1.\n"
 	      "\n"
-	      "Commands: create, start, run, state, kill, delete, exec, list, ps, features\n"
+	      "Commands: create, start, run, state, kill, delete, exec, list, ps, features,\n"
+	      "          pause, resume, update (containers whose cgroups it made as root)\n"
 	      "\n"
 	      "Global options:\n"
 	      "  --root DIR            state directory (default /run/rlbpf-runtime as root,\n"
@@ -209,9 +211,13 @@ int main(int argc, char **argv)
 		rc = rl_oci_cmd_ps(root, cargc, cargv, &err);
 	} else if (strcmp(cmd, "features") == 0) {
 		rc = rl_oci_cmd_features(root, cargc, cargv, &err);
-	} else if (strcmp(cmd, "pause") == 0 || strcmp(cmd, "resume") == 0 ||
-		   strcmp(cmd, "update") == 0 || strcmp(cmd, "checkpoint") == 0 ||
-		   strcmp(cmd, "restore") == 0) {
+	} else if (strcmp(cmd, "pause") == 0) {
+		rc = rl_oci_cmd_pause(root, cargc, cargv, &err);
+	} else if (strcmp(cmd, "resume") == 0) {
+		rc = rl_oci_cmd_resume(root, cargc, cargv, &err);
+	} else if (strcmp(cmd, "update") == 0) {
+		rc = rl_oci_cmd_update(root, cargc, cargv, &err);
+	} else if (strcmp(cmd, "checkpoint") == 0 || strcmp(cmd, "restore") == 0) {
 		rc = rl_oci_cmd_unsupported(root, cargc, cargv, &err);
 	} else {
 		rl_fail(&err, EINVAL, "unknown command %s; see rlbpf-runtime --help", cmd);

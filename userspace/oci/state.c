@@ -14,6 +14,7 @@
 #include "lib/cleanup.h"
 #include "lib/fsutil.h"
 #include "lib/paths.h"
+#include "oci/cgroups.h"
 #include "supervise/status.h"
 
 bool rl_oci_host_root(void)
@@ -178,7 +179,9 @@ enum rl_oci_status rl_oci_status_of(const struct rl_oci_state *st)
 		return RL_OCI_STOPPED;
 	char fifo[PATH_MAX];
 	snprintf(fifo, sizeof(fifo), "%s/exec.fifo", st->dir);
-	return access(fifo, F_OK) == 0 ? RL_OCI_CREATED : RL_OCI_RUNNING;
+	if (access(fifo, F_OK) == 0)
+		return RL_OCI_CREATED;
+	return rl_oci_cgroups_frozen(st->cgroups) ? RL_OCI_PAUSED : RL_OCI_RUNNING;
 }
 
 const char *rl_oci_status_name(enum rl_oci_status s)
@@ -187,6 +190,7 @@ const char *rl_oci_status_name(enum rl_oci_status s)
 	case RL_OCI_CREATING: return "creating";
 	case RL_OCI_CREATED: return "created";
 	case RL_OCI_RUNNING: return "running";
+	case RL_OCI_PAUSED: return "paused";
 	default: return "stopped";
 	}
 }

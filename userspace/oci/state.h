@@ -12,7 +12,7 @@
 
 #include "lib/error.h"
 
-enum rl_oci_status { RL_OCI_CREATING, RL_OCI_CREATED, RL_OCI_RUNNING, RL_OCI_STOPPED };
+enum rl_oci_status { RL_OCI_CREATING, RL_OCI_CREATED, RL_OCI_RUNNING, RL_OCI_PAUSED, RL_OCI_STOPPED };
 
 struct rl_oci_state {
 	char id[256];
@@ -53,8 +53,9 @@ void rl_oci_state_free(struct rl_oci_state *st);
 /* Removes ROOT/ID. */
 int rl_oci_state_remove(const struct rl_oci_state *st, struct rl_error *err);
 
-/* created (the init waits on exec.fifo), running, or stopped (the init is
- * gone, or its pid is now someone else's). */
+/* created (the init waits on exec.fifo), running, paused (its freezer
+ * holds it, as runc reports), or stopped (the init is gone, or its pid is
+ * now someone else's). */
 enum rl_oci_status rl_oci_status_of(const struct rl_oci_state *st);
 const char *rl_oci_status_name(enum rl_oci_status s);
 
