@@ -26,10 +26,10 @@ SAN     := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-re
 COMMON  := lib/error lib/paths lib/bpf_features lib/cgroup_mounts
 # The unprivileged CLI.
 RLBPF   := cli/cli cli/run cli/exec cli/ps cli/inspect cli/logs cli/lifecycle cli/top cli/stats \
-	   cli/trace cli/images cli/info cli/setup \
+	   cli/trace cli/images cli/pull cli/info cli/setup \
 	   supervise/supervise supervise/detach supervise/state supervise/status supervise/logfile \
 	   supervise/trace_register \
-	   image/image image/store \
+	   image/image image/store image/reference \
 	   runtime/run_opts runtime/idmap runtime/mounts runtime/passwd runtime/caps runtime/seccomp \
 	   runtime/container runtime/init runtime/userns_exec runtime/resource_limits runtime/cgroup2 \
 	   runtime/host_probe \
@@ -40,6 +40,9 @@ RLBPF   := cli/cli cli/run cli/exec cli/ps cli/inspect cli/logs cli/lifecycle cl
 RLBPFD  := agent/rlbpfd agent/server agent/programs agent/registry agent/policy agent/cgroups \
 	   proto/agent_proto
 UNPACK  := image/rlbpf_unpack image/loader image/unpack lib/error
+# Registries: libcurl and TLS in a helper of their own, off rlbpf's start.
+PULL    := image/rlbpf_pull image/registry image/auth image/reference lib/error lib/paths
+PULL_LIBS := -lcurl -lcrypto -ljansson
 # The OCI runtime, runc's command line: oci/ over runtime/, proto/ and lib/.
 OCI     := oci/main oci/spec oci/state oci/process oci/rootfs oci/hooks oci/lifecycle oci/agent oci/oom_watch oci/cgroups oci/console \
 	   oci/commands oci/control oci/exec supervise/status runtime/seccomp runtime/caps \
@@ -49,6 +52,7 @@ COMMON_O := $(COMMON:%=$(B)/obj/%.o)
 RLBPF_O  := $(RLBPF:%=$(B)/obj/%.o)
 RLBPFD_O := $(RLBPFD:%=$(B)/obj/%.o)
 UNPACK_O := $(UNPACK:%=$(B)/obj/%.o)
+PULL_O   := $(PULL:%=$(B)/obj/%.o)
 OCI_O    := $(OCI:%=$(B)/obj/%.o)
 # The detached supervisor's long-lived half: static, so it stays small.
 MONITOR  := supervise/rlbpf_monitor supervise/detach supervise/logfile supervise/status \
@@ -58,7 +62,7 @@ MONITOR_O := $(MONITOR:%=$(B)/obj/%.o)
 MONITOR_BIN := $(B)/libexec/rlbpf/rlbpf-monitor
 
 BIN      := $(B)/bin/rlbpf $(B)/bin/rlbpfd $(B)/bin/rlbpf-runtime
-LIBEXEC  := $(B)/libexec/rlbpf/rlbpf-unpack
+LIBEXEC  := $(B)/libexec/rlbpf/rlbpf-unpack $(B)/libexec/rlbpf/rlbpf-pull
 IMAGE    := $(B)/share/rlbpf/busybox.tar
 SKEL     := $(B)/bpf/rlbpf.skel.h
 
@@ -106,8 +110,10 @@ $(B)/bin/rlbpfd: $(RLBPFD_O) $(COMMON_O) | $(B)/bin
 	$(CC) $(CFLAGS) $(LDFLAGS) $(LINK_MAP) $^ -o $@ $(RLBPFD_LIBS)
 $(MONITOR_BIN): $(MONITOR_O) | $(B)/libexec/rlbpf
 	$(CC) $(CFLAGS) $(LDFLAGS) $(LINK_MAP) -static $^ -o $@ -ljansson
-$(LIBEXEC): $(UNPACK_O) | $(B)/libexec/rlbpf
+$(B)/libexec/rlbpf/rlbpf-unpack: $(UNPACK_O) | $(B)/libexec/rlbpf
 	$(CC) $(CFLAGS) $(LDFLAGS) $(LINK_MAP) $^ -o $@ $(UNPACK_LIBS)
+$(B)/libexec/rlbpf/rlbpf-pull: $(PULL_O) | $(B)/libexec/rlbpf
+	$(CC) $(CFLAGS) $(LDFLAGS) $(LINK_MAP) $^ -o $@ $(PULL_LIBS)
 
 # ---- the embedded default image: Debian's busybox-static plus our hog and tcpblast
 $(B)/bin/hog: tools/hog.c | $(B)/bin

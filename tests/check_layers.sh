@@ -61,6 +61,7 @@ check_map() { # PROGRAM ALLOWED-FOLDERS...
 check_map bin/rlbpfd agent proto lib
 check_map libexec/rlbpf/rlbpf-monitor supervise runtime net proto lib
 check_map libexec/rlbpf/rlbpf-unpack image lib
+check_map libexec/rlbpf/rlbpf-pull image lib
 check_map bin/rlbpf cli supervise image runtime net proto lib
 check_map bin/rlbpf-runtime oci supervise runtime proto lib
 

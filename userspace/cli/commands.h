@@ -23,6 +23,12 @@ int cmd_rmi(int argc, char **argv);
 int cmd_tag(int argc, char **argv);
 int cmd_trace(int argc, char **argv);
 int cmd_stats(int argc, char **argv);
+int cmd_pull(int argc, char **argv);
+int cmd_login(int argc, char **argv);
+int cmd_logout(int argc, char **argv);
+
+/* Reports a bad option the way every command does; returns the exit code. */
+int cli_bad_option(const char *cmd, int c, char **argv);
 
 struct rl_state;
 struct rl_error;

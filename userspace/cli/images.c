@@ -13,8 +13,7 @@
 #include "image/store.h"
 #include "lib/memsize.h"
 
-/* Reports a bad option the way every command does; returns the exit code. */
-static int bad_option(const char *cmd, int c, char **argv)
+int cli_bad_option(const char *cmd, int c, char **argv)
 {
 	fprintf(stderr, "rlbpf %s: %s '%s'; see 'rlbpf %s --help'\n", cmd,
 		c == ':' ? "missing value for" : "unknown option", argv[optind - 1], cmd);
@@ -68,7 +67,7 @@ int cmd_load(int argc, char **argv)
 		case 'i': input = strcmp(optarg, "-") == 0 ? NULL : optarg; break;
 		case 'q': quiet = true; break;
 		case 'h': load_usage(stdout); return 0;
-		default: return bad_option("load", c, argv);
+		default: return cli_bad_option("load", c, argv);
 		}
 	}
 	if (optind < argc) {
@@ -186,7 +185,7 @@ int cmd_images(int argc, char **argv)
 			}
 			json = true;
 			break;
-		default: return bad_option("images", c, argv);
+		default: return cli_bad_option("images", c, argv);
 		}
 	}
 	if (argc - optind > 1) {
@@ -342,7 +341,7 @@ int cmd_rmi(int argc, char **argv)
 		switch (c) {
 		case 'f': force = true; break;
 		case 'h': rmi_usage(stdout); return 0;
-		default: return bad_option("rmi", c, argv);
+		default: return cli_bad_option("rmi", c, argv);
 		}
 	}
 	if (optind == argc) {
@@ -396,7 +395,7 @@ int cmd_tag(int argc, char **argv)
 			tag_usage(stdout);
 			return 0;
 		}
-		return bad_option("tag", c, argv);
+		return cli_bad_option("tag", c, argv);
 	}
 	if (argc - optind != 2) {
 		fprintf(stderr, "rlbpf tag: needs exactly SOURCE and TARGET; see 'rlbpf tag --help'\n");

@@ -15,6 +15,7 @@
 #include "runtime/caps.h"
 #include "lib/cleanup.h"
 #include "cli/commands.h"
+#include "cli/pull.h"
 #include "runtime/cgroup2.h"
 #include "runtime/container.h"
 #include "runtime/idmap.h"
@@ -298,6 +299,24 @@ static void choose_enforcer(struct launch *l)
 	 * keeps an eBPF cap): it says which when the container registers */
 }
 
+/* The image, pulled first as --pull says (Docker's default: when it is
+ * missing). A restart takes what it ran before and never pulls. */
+static int image_for(const struct rl_run_opts *o, bool again, struct rl_image *img, struct rl_error *err)
+{
+	struct rl_pull_args pull = {.ref = o->image, .platform = o->platform, .tls_verify = !o->tls_insecure};
+	bool pullable = !again && !rl_image_ref_is_directory(o->image) && o->pull != RL_PULL_NEVER;
+	int r;
+	if (pullable && o->pull == RL_PULL_ALWAYS && (r = rl_pull(&pull, stderr, err)) < 0)
+		return r;
+	r = rl_image_resolve(o->image, img, err);
+	if (r != -ENOENT || !pullable || o->pull == RL_PULL_ALWAYS)
+		return r;
+	fprintf(stderr, "Unable to find image '%s' locally\n", o->image);
+	if ((r = rl_pull(&pull, stderr, err)) < 0)
+		return r;
+	return rl_image_resolve(o->image, img, err);
+}
+
 static int launch_prepare(struct launch *l, int argc, char **argv, const struct rl_state *existing,
 			  struct rl_error *err)
 {
@@ -311,7 +330,7 @@ static int launch_prepare(struct launch *l, int argc, char **argv, const struct 
 	if ((r = rl_caps_resolve(o->cap_add, o->n_cap_add, o->cap_drop, o->n_cap_drop, &l->caps,
 				 err)) < 0 ||
 	    (r = rl_seccomp_build(o->seccomp, o->seccomp_profile, l->caps, &l->seccomp, err)) < 0 ||
-	    (r = rl_image_resolve(o->image, &l->img, err)) < 0 ||
+	    (r = image_for(o, existing != NULL, &l->img, err)) < 0 ||
 	    (r = rl_idmap_plan(&l->idmap, err)) < 0)
 		return r;
 	if (build_argv(o, &l->img.config, &l->cmd) < 0)

@@ -214,10 +214,19 @@ void rl_image_free(struct rl_image *img)
 	img->config = (struct rl_image_config){0};
 }
 
+bool rl_image_ref_is_directory(const char *ref)
+{
+	struct stat st;
+	if (strcmp(ref, ".") == 0 || strcmp(ref, "..") == 0 || ref[0] == '/' ||
+	    strncmp(ref, "./", 2) == 0 || strncmp(ref, "../", 3) == 0)
+		return true;
+	return strchr(ref, '/') && stat(ref, &st) == 0 && S_ISDIR(st.st_mode);
+}
+
 int rl_image_resolve(const char *ref, struct rl_image *img, struct rl_error *err)
 {
 	*img = (struct rl_image){0};
-	if (strchr(ref, '/') || strcmp(ref, ".") == 0 || strcmp(ref, "..") == 0)
+	if (rl_image_ref_is_directory(ref))
 		return resolve_directory(ref, img, err);
 	struct rl_store s;
 	int r = rl_store_open(&s, err);

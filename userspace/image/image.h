@@ -2,6 +2,7 @@
  * the user's store (loaded with `rlbpf load`, or the built-in `busybox`). */
 #pragma once
 #include <limits.h>
+#include <stdbool.h>
 #include <stddef.h>
 
 #include "lib/error.h"
@@ -25,7 +26,12 @@ struct rl_image {
 	struct rl_image_config config;
 };
 
-/* A ref with '/' (or "." / "..") is a rootfs directory; anything else is
- * NAME[:TAG] or an ID prefix in the store. */
+/* Whether ref names a rootfs directory rather than an image: ".", "..",
+ * a path starting with "/", "./" or "../", or one with '/' that is an
+ * existing directory ("127.0.0.1:5000/app" is an image). */
+bool rl_image_ref_is_directory(const char *ref);
+
+/* A rootfs directory (rl_image_ref_is_directory), or else NAME[:TAG] or
+ * an ID prefix in the store (-ENOENT when there is no such image). */
 int rl_image_resolve(const char *ref, struct rl_image *img, struct rl_error *err);
 void rl_image_free(struct rl_image *img);

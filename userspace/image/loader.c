@@ -29,7 +29,6 @@
 #define MT_DOCKER_MANIFEST "application/vnd.docker.distribution.manifest.v2+json"
 #define MT_DOCKER_LIST "application/vnd.docker.distribution.manifest.list.v2+json"
 
-#define _cleanup_json_ __attribute__((cleanup(json_decrefp)))
 
 /* ---- digests */
 

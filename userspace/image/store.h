@@ -32,18 +32,7 @@ struct rl_store {
 /* Finds (and creates, 0700) the store. */
 int rl_store_open(struct rl_store *s, struct rl_error *err);
 
-/* ---- references */
-
-/* Normalizes NAME[:TAG] as Docker does: the tag defaults to "latest",
- * "docker.io/library/" and "docker.io/" are dropped. Names are lowercase
- * [a-z0-9] components separated by ".", "_", "__" or "-"s, joined by "/",
- * the first of which may be a registry host[:port]; tags are
- * [A-Za-z0-9_][A-Za-z0-9_.-]{0,127}. Writes "name:tag" to out.
- * 0, or -EINVAL (err says why). */
-int rl_ref_normalize(const char *ref, char *out, size_t len, struct rl_error *err);
-
-/* Splits a normalized "name:tag" at its tag's colon (returns the tag). */
-const char *rl_ref_tag(const char *name_tag);
+#include "image/reference.h"
 
 /* ---- lookups (no lock) */
 

@@ -68,12 +68,16 @@ int rl_layer_ids_here(struct rl_layer_ids *ids, struct rl_error *err)
 
 /* ---- paths */
 
+/* Names are read under the root, as Docker joins them to its destination:
+ * leading slashes go with the other empty components, so "/etc/x" is
+ * "etc/x" and "/" is the root. A ".." is refused wherever it stands, even
+ * where Docker's cleaning would keep it inside ("a/../b", "/../x"): no
+ * image tool writes one, and a name that needs no resolving is checked by
+ * reading it, before anything is written. */
 int rl_entry_path_clean(const char *path, char *out, size_t len)
 {
 	if (len == 0)
 		return -ENAMETOOLONG;
-	if (path[0] == '/')
-		return -EPERM;
 	size_t o = 0;
 	for (const char *p = path; *p;) {
 		while (*p == '/')
@@ -198,11 +202,19 @@ int rl_remove_at(int dirfd, const char *name)
 
 /* ---- one layer */
 
+/* How many skipped device nodes the notice names before ", ...", and how
+ * much of each name. */
+#define DEVICES_NAMED 8
+#define DEVICE_NAME_SHOWN 60
+
 struct layer {
 	int rootfd;
 	const char *what;
 	const struct rl_layer_ids *ids;
 	struct rl_error *err;
+	/* The device nodes skipped, and the first of them as "/a, /b". */
+	size_t devices;
+	char devices_named[DEVICES_NAMED * (DEVICE_NAME_SHOWN + sizeof(", /"))];
 };
 
 static int refuse(struct layer *l, const char *path, const char *why)
@@ -227,8 +239,6 @@ static int clean_or_refuse(struct layer *l, const char *raw, char *out, size_t l
 		return rl_fail(l->err, EINVAL, "%s: an entry has no readable name; refusing the archive",
 			       l->what);
 	int r = rl_entry_path_clean(raw, out, len);
-	if (r == -EPERM)
-		return refuse(l, raw, "is an absolute path");
 	if (r == -EINVAL)
 		return refuse(l, raw, "has a '..' component that leads out of the root filesystem");
 	if (r < 0)
@@ -280,6 +290,36 @@ static int apply_whiteout(struct layer *l, const char *clean, const char *parent
 	if (r < 0)
 		return rl_fail_errno(l->err, -r, "%s: cannot apply the whiteout '%s'", l->what, clean);
 	return 0;
+}
+
+static bool is_device(struct archive_entry *e)
+{
+	return !archive_entry_hardlink(e) &&
+	       (archive_entry_filetype(e) == AE_IFCHR || archive_entry_filetype(e) == AE_IFBLK);
+}
+
+/* Names come from the archive: control bytes must not reach a terminal. */
+static void note_device(struct layer *l, const char *clean)
+{
+	if (l->devices++ >= DEVICES_NAMED)
+		return;
+	size_t o = strlen(l->devices_named);
+	snprintf(l->devices_named + o, sizeof(l->devices_named) - o, "%s/%.*s", o ? ", " : "",
+		 DEVICE_NAME_SHOWN, clean);
+	for (size_t i = o; l->devices_named[i]; i++)
+		if (l->devices_named[i] < 0x20 || l->devices_named[i] > 0x7e)
+			l->devices_named[i] = '?';
+}
+
+/* One line for a layer that had any: the image loads without them, and
+ * whoever built it may want to know what it lost. */
+static void tell_skipped_devices(const struct layer *l)
+{
+	if (l->devices == 0)
+		return;
+	fprintf(stderr, "rlbpf: skipped %zu device node%s that a rootless image cannot hold: %s%s\n",
+		l->devices, l->devices == 1 ? "" : "s", l->devices_named,
+		l->devices > DEVICES_NAMED ? ", ..." : "");
 }
 
 static int check_owner(struct layer *l, const char *clean, struct archive_entry *e)
@@ -355,8 +395,11 @@ static int scan_entry(struct layer *l, struct archive_entry *e)
 	}
 	case AE_IFCHR:
 	case AE_IFBLK:
-		return refuse(l, clean,
-			      "is a device node (a rootless container cannot use one; Docker's /dev is made at run time)");
+		/* Skipped, as rootless Docker skips them: a user namespace
+		 * cannot make one, and the container's /dev is made at run
+		 * time. */
+		note_device(l, clean);
+		return 0;
 	default:
 		return refuse(l, clean, "is neither a file, a directory, a link nor a FIFO");
 	}
@@ -433,6 +476,12 @@ static int prepare_entry(struct layer *l, struct archive_entry *e, char *clean, 
 		    !(is_dir && S_ISDIR(st.st_mode)) && (r = rl_remove_at(pfd, base)) < 0)
 			return rl_fail_errno(l->err, -r, "%s: cannot replace '%s'", l->what, clean);
 	}
+	/* Only now: like Docker's, a skipped node still hides what lower
+	 * layers had at its name. */
+	if (is_device(e)) {
+		*skip = true;
+		return 0;
+	}
 	if (archive_entry_hardlink(e)) {
 		char target[PATH_MAX];
 		rl_entry_path_clean(archive_entry_hardlink(e), target, sizeof(target));
@@ -447,6 +496,9 @@ static int prepare_entry(struct layer *l, struct archive_entry *e, char *clean, 
 		}
 		archive_entry_set_hardlink(e, target);
 	}
+	/* "/", "./" and "." are the root: its mode, owner and times go to the
+	 * rootfs directory, as Docker's layer application gives them to its
+	 * destination. */
 	archive_entry_set_pathname(e, clean[0] ? clean : ".");
 	if (!l->ids->keep_owner) {
 		mode_t mode = archive_entry_perm(e);
@@ -594,6 +646,8 @@ int rl_layer_apply(const char *rootfs, int fd, const char *what, const struct rl
 		r = scan_layer(&l, fd);
 	if (r == 0)
 		r = extract_layer(&l, fd);
+	if (r == 0)
+		tell_skipped_devices(&l);
 	umask(old_umask);
 	if (l.rootfd >= 0)
 		close(l.rootfd);

@@ -1,7 +1,8 @@
 /* Applying an image layer (a tar, plain or compressed) onto a root
  * filesystem, as the rlbpf-unpack helper does inside the user namespace:
- * whiteouts, ownership, and refusal of anything that could reach outside
- * the rootfs. Used by the rlbpf-unpack helper only. */
+ * whiteouts, ownership, names read under the root, device nodes skipped,
+ * and refusal of anything that could reach outside the rootfs. Used by the
+ * rlbpf-unpack helper only. */
 #pragma once
 #include <stdbool.h>
 #include <stddef.h>
@@ -36,9 +37,11 @@ struct rl_layer_ids {
  * mapped. */
 int rl_layer_ids_here(struct rl_layer_ids *ids, struct rl_error *err);
 
-/* Cleans an entry path: leading "./" and repeated or trailing slashes
- * dropped ("" is the root). -EINVAL for a ".." component, -EPERM for an
- * absolute path, -ENAMETOOLONG. */
+/* Cleans an entry path (or a hard link's target) into one relative to the
+ * root, as Docker joins names under it: leading, repeated and trailing
+ * slashes and "." components dropped, so "/etc/x" is "etc/x" and "/",
+ * "./" and "." are "" (the root). -EINVAL for any ".." component ("/../x"
+ * included), -ENAMETOOLONG. */
 int rl_entry_path_clean(const char *path, char *out, size_t len);
 
 /* Whether a symlink at `path` (clean) with this target, read relatively,
@@ -49,11 +52,14 @@ bool rl_symlink_escapes(const char *path, const char *target);
 /* Applies the layer read from fd (from its start) onto the directory
  * rootfs: first its whiteouts (.wh.NAME removes NAME, .wh..wh..opq empties
  * its directory of what lower layers put there), then its entries in
- * order. Refused, with one line in err that starts with `what`: paths with
- * ".." or absolute ones, writes through a symlink, hard links to anything
- * outside the rootfs, symlinks that climb above it, device nodes, owners
- * outside ids (setuid/setgid ones named as such), and anything that is not
- * a tar. fd is left open. */
+ * order, names cleaned as rl_entry_path_clean does; an entry for the root
+ * gives rootfs its mode, owner and times. Character and block devices are
+ * skipped (what lower layers had at their names still goes), and once the
+ * layer is in, one line on stderr names them. Refused, with one line in err
+ * that starts with `what`: paths with "..", writes through a symlink, hard
+ * links to anything outside the rootfs, symlinks that climb above it,
+ * owners outside ids (setuid/setgid ones named as such), and anything that
+ * is not a tar. fd is left open. */
 int rl_layer_apply(const char *rootfs, int fd, const char *what, const struct rl_layer_ids *ids,
 		   struct rl_error *err);
 

@@ -19,6 +19,8 @@ static inline void rl_fclosep(FILE **f)
 #define _cleanup_free_   __attribute__((cleanup(rl_freep)))
 #define _cleanup_close_  __attribute__((cleanup(rl_closep)))
 #define _cleanup_fclose_ __attribute__((cleanup(rl_fclosep)))
+/* for files that include <jansson.h> (its json_decrefp) */
+#define _cleanup_json_   __attribute__((cleanup(json_decrefp)))
 
 /* Hands ownership out of a cleanup-scoped variable. */
 #define RL_TAKE(var)                                                           \

@@ -36,17 +36,21 @@ void rl_run_usage(FILE *out)
 	      "                             (default: slirp4netns when usable, else none)\n"
 	      "  -p, --publish [IP:]HOSTPORT:CTRPORT[/tcp|/udp]  publish a container port\n"
 	      "      --pids-limit N         tasks (threads included) at most; a task past it is killed at birth\n"
+	      "      --platform OS/ARCH     the image of a multi-platform index to pull\n"
+	      "      --pull WHEN            missing (default), always or never: pull IMAGE from its registry\n"
 	      "      --read-only            mount the root filesystem read-only\n"
 	      "      --rm                   remove the container's state when it exits\n"
 	      "      --security-opt OPT     no-new-privileges, seccomp=unconfined, seccomp=PROFILE.json\n"
+	      "      --tls-verify=false     pull over plain HTTP or unverified TLS\n"
 	      "  -t, --tty                  allocate a pseudo-terminal\n"
 	      "  -u, --user UID[:GID]       run as this user (numbers or names from the image)\n"
 	      "  -v, --volume HOST:CTR[:ro|rw]  bind-mount a host path\n"
 	      "  -w, --workdir DIR          working directory inside the container\n"
 	      "      --help                 show this help\n"
 	      "\n"
-	      "IMAGE is NAME[:TAG] or an ID from 'rlbpf images' (busybox is built in);\n"
-	      "a path (containing '/') is used as a rootfs directory.\n"
+	      "IMAGE is [REGISTRY/]NAME[:TAG|@DIGEST] or an ID from 'rlbpf images' (busybox is\n"
+	      "built in); a path (starting with / or ./, or an existing directory) is used as a\n"
+	      "rootfs directory.\n"
 	      "Exit status: the command's own, 125 for rlbpf's errors, 126 not executable,\n"
 	      "127 not found, 128+N when killed by signal N.\n",
 	      out);
@@ -377,7 +381,8 @@ static int set_string(char **slot, const char *v)
 }
 
 enum { OPT_RM = 256, OPT_NAME, OPT_READ_ONLY, OPT_INIT, OPT_CAP_ADD, OPT_CAP_DROP,
-       OPT_SECURITY_OPT, OPT_NETWORK, OPT_MEMORY_ENFORCE, OPT_PIDS_LIMIT, OPT_CPUS, OPT_HELP };
+       OPT_SECURITY_OPT, OPT_NETWORK, OPT_MEMORY_ENFORCE, OPT_PIDS_LIMIT, OPT_CPUS, OPT_PULL,
+       OPT_PLATFORM, OPT_TLS_VERIFY, OPT_HELP };
 
 int rl_run_opts_parse(int argc, char **argv, struct rl_run_opts *o, struct rl_error *err)
 {
@@ -404,6 +409,9 @@ int rl_run_opts_parse(int argc, char **argv, struct rl_run_opts *o, struct rl_er
 		{"memory-enforce", required_argument, NULL, OPT_MEMORY_ENFORCE},
 		{"pids-limit", required_argument, NULL, OPT_PIDS_LIMIT},
 		{"cpus", required_argument, NULL, OPT_CPUS},
+		{"pull", required_argument, NULL, OPT_PULL},
+		{"platform", required_argument, NULL, OPT_PLATFORM},
+		{"tls-verify", optional_argument, NULL, OPT_TLS_VERIFY},
 		{"help", no_argument, NULL, OPT_HELP},
 		{0},
 	};
@@ -452,6 +460,28 @@ int rl_run_opts_parse(int argc, char **argv, struct rl_run_opts *o, struct rl_er
 		case OPT_MEMORY_ENFORCE: r = rl_limits_enforce(&o->limits, optarg, err); break;
 		case OPT_PIDS_LIMIT: r = rl_limits_pids(&o->limits, optarg, err); break;
 		case OPT_CPUS: r = rl_limits_cpus(&o->limits, optarg, sysconf(_SC_NPROCESSORS_ONLN), err); break;
+		case OPT_PULL:
+			if (strcmp(optarg, "missing") == 0)
+				o->pull = RL_PULL_MISSING;
+			else if (strcmp(optarg, "always") == 0)
+				o->pull = RL_PULL_ALWAYS;
+			else if (strcmp(optarg, "never") == 0)
+				o->pull = RL_PULL_NEVER;
+			else
+				r = rl_fail(err, EINVAL, "--pull takes missing, always or never, not '%.40s'", optarg);
+			break;
+		case OPT_PLATFORM:
+			free(o->platform);
+			r = (o->platform = strdup(optarg)) ? 0 : -ENOMEM;
+			break;
+		case OPT_TLS_VERIFY:
+			if (!optarg || strcmp(optarg, "true") == 0)
+				o->tls_insecure = false;
+			else if (strcmp(optarg, "false") == 0)
+				o->tls_insecure = true;
+			else
+				r = rl_fail(err, EINVAL, "--tls-verify takes true or false, not '%.40s'", optarg);
+			break;
 		case OPT_HELP: return 1;
 		case ':':
 			return rl_fail(err, EINVAL, "option '%s' needs a value; see 'rlbpf run --help'",
@@ -497,6 +527,7 @@ static void free_vec(char **v, size_t n)
 
 void rl_run_opts_free(struct rl_run_opts *o)
 {
+	free(o->platform);
 	free(o->name);
 	free(o->hostname);
 	free(o->workdir);

@@ -20,6 +20,9 @@ enum rl_seccomp_mode {
 	RL_SECCOMP_PROFILE,    /* --security-opt seccomp=PROFILE.json */
 };
 
+/* --pull: when run and create fetch the image from a registry. */
+enum rl_pull_policy { RL_PULL_MISSING, RL_PULL_ALWAYS, RL_PULL_NEVER };
+
 struct rl_run_opts {
 	bool rm, interactive, tty, init, read_only, no_new_privileges, detach;
 	char *name;     /* --name, validated [a-zA-Z0-9][a-zA-Z0-9_.-]* */
@@ -39,6 +42,9 @@ struct rl_run_opts {
 	struct rl_port *ports;
 	size_t n_ports;
 	struct rl_limits limits; /* --memory, --memory-enforce, --pids-limit, --cpus */
+	enum rl_pull_policy pull;
+	char *platform;        /* --platform OS/ARCH[/VARIANT], for the pull */
+	bool tls_insecure;     /* --tls-verify=false, for the pull */
 	char *image;           /* ROOTFS-DIR or IMAGE */
 	int image_arg;         /* its index in argv */
 	char **cmd;            /* COMMAND [ARG...], NULL-terminated; may be empty */

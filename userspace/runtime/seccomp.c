@@ -38,7 +38,6 @@ static void ctx_releasep(scmp_filter_ctx *ctx)
 #define _cleanup_ctx_ __attribute__((cleanup(ctx_releasep)))
 
 /* jansson ships the cleanup helper (json_auto_t uses it). */
-#define _cleanup_json_ __attribute__((cleanup(json_decrefp)))
 
 /* libseccomp folds kernel errors into -ECANCELED unless told otherwise;
  * callers of rlbpf deserve the real reason (EACCES, EINVAL, ...). */
