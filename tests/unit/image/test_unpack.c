@@ -166,6 +166,34 @@ static int apply_ids(const struct ent *e, size_t n, const struct rl_layer_ids *i
 		assert_int_equal(count_outside(), 0);                                              \
 	} while (0)
 
+/* Applies a layer as APPLY does, with what rl_layer_apply says on stderr
+ * caught into said. */
+static int apply_telling(const struct ent *e, size_t n, struct rl_error *err, char *said,
+			 size_t len)
+{
+	char path[sizeof(base) + 16];
+	snprintf(path, sizeof(path), "%s/stderr", base);
+	int fd = open(path, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	int saved = dup(2);
+	assert_true(fd >= 0 && saved >= 0);
+	fflush(stderr);
+	assert_int_equal(dup2(fd, 2), 2);
+	int r = apply_ids(e, n, &all_ids, err);
+	fflush(stderr);
+	dup2(saved, 2);
+	close(saved);
+	ssize_t got = pread(fd, said, len - 1, 0);
+	close(fd);
+	said[got > 0 ? got : 0] = '\0';
+	return r;
+}
+
+#define APPLY_TELLING(said, err, ...)                                                              \
+	({                                                                                         \
+		const struct ent e_[] = {__VA_ARGS__};                                             \
+		apply_telling(e_, sizeof(e_) / sizeof(e_[0]), (err), (said), sizeof(said));         \
+	})
+
 static int count_outside(void)
 {
 	char cmd[128];
@@ -185,7 +213,13 @@ static void clean_paths(void **state)
 		{"a/b/c", "a/b/c", 0},  {"./a/b/", "a/b", 0},    {"a//b/./c", "a/b/c", 0},
 		{"./", "", 0},          {".", "", 0},            {"", "", 0},
 		{"../x", NULL, -EINVAL}, {"a/../b", NULL, -EINVAL}, {"a/..", NULL, -EINVAL},
-		{"/etc/x", NULL, -EPERM}, {"a/..b", "a/..b", 0}, {"...", "...", 0},
+		{"a/..b", "a/..b", 0},  {"...", "...", 0},
+		/* Absolute names are read under the root, as Docker joins them. */
+		{"/etc/x", "etc/x", 0}, {"/", "", 0},            {"//x//y/", "x/y", 0},
+		{"/./", "", 0},         {"/.wh.x", ".wh.x", 0},
+		/* ...and cannot climb out of it, however they are written. */
+		{"/../x", NULL, -EINVAL}, {"//../x", NULL, -EINVAL}, {"/./..", NULL, -EINVAL},
+		{"/..", NULL, -EINVAL},   {"/a/../../x", NULL, -EINVAL},
 	};
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 		char out[64];
@@ -312,17 +346,56 @@ static void replacing_kinds(void **state)
 	assert_true(S_ISDIR(st.st_mode));
 }
 
-static void refuses_dotdot_and_absolute(void **state)
+static void refuses_dotdot(void **state)
 {
 	(void)state;
 	char rel[128];
 	/* From the root, enough .. to reach /tmp/<outside>. */
 	snprintf(rel, sizeof(rel), "../../../../../../..%s/escaped", outside);
 	APPLY_REFUSED("'..'", FILE_(rel, "x"));
+	APPLY_REFUSED("'..'", DIR_("a"), FILE_("a/../../x", "x"));
+	/* An absolute name with .. is no way out either. */
+	snprintf(rel, sizeof(rel), "/../../../../../../..%s/escaped", outside);
+	APPLY_REFUSED("'..'", FILE_(rel, "x"));
+	APPLY_REFUSED("'..'", FILE_("//../x", "x"));
+	APPLY_REFUSED("'..'", DIR_("/./.."));
+	APPLY_REFUSED("hard link", FILE_("ok", "x"), HARD_("h", "/../ok"));
+	assert_false(exists(at(root, "ok")));
+}
+
+/* What `umoci insert ... /` and tars of a whole tree write: "/" for the
+ * root, and absolute names, taken under the root as Docker takes them. */
+static void absolute_names_are_read_under_the_root(void **state)
+{
+	(void)state;
 	char abs[128];
 	snprintf(abs, sizeof(abs), "%s/abs", outside);
-	APPLY_REFUSED("absolute", FILE_(abs, "x"));
-	APPLY_REFUSED("'..'", DIR_("a"), FILE_("a/../../x", "x"));
+	APPLY_OK({"/", AE_IFDIR, 0751, 0, 0, NULL}, DIR_("/bin"), FILE_("/bin/busybox", "#!busybox"),
+		 FILE_("//etc//x", "x"), HARD_("bin/ls", "/bin/busybox"), FILE_(abs, "not outside"));
+	struct stat st, st2;
+	assert_int_equal(stat(root, &st), 0);
+	assert_int_equal(st.st_mode & 07777, 0751);
+	assert_true(exists(at(root, "etc/x")));
+	assert_int_equal(stat(at(root, "bin/ls"), &st), 0);
+	assert_int_equal(stat(at(root, "bin/busybox"), &st2), 0);
+	assert_int_equal(st.st_ino, st2.st_ino);
+	assert_true(exists(at(root, abs + 1)));
+	assert_int_equal(count_outside(), 0);
+	/* "./" and "." are the root too; a root that is not a directory is
+	 * refused whichever way it is written. */
+	APPLY_OK({"./", AE_IFDIR, 0755, 0, 0, NULL}, FILE_("./y", "y"));
+	assert_int_equal(stat(root, &st), 0);
+	assert_int_equal(st.st_mode & 07777, 0755);
+	APPLY_REFUSED("(the root) is not a directory", FILE_("/.", "x"));
+	APPLY_REFUSED("(the root) is not a directory", LINK_(".", "/etc"));
+	/* The root's owner is checked as any other's. */
+	struct rl_layer_ids small = {.keep_owner = true};
+	small.uids.n = small.gids.n = 1;
+	small.uids.r[0].count = small.gids.r[0].count = 65537;
+	struct rl_error err;
+	const struct ent foreign_root[] = {{"/", AE_IFDIR, 0755, 70000, 0, NULL}};
+	assert_int_equal(apply_ids(foreign_root, 1, &small, &err), -EOVERFLOW);
+	assert_non_null(strstr(err.msg, "uid 70000"));
 }
 
 static void refuses_writing_through_symlinks(void **state)
@@ -358,7 +431,9 @@ static void refuses_hard_links_out(void **state)
 {
 	(void)state;
 	APPLY_REFUSED("hard link", HARD_("h", "../../../../etc/passwd"));
+	/* Read under the root, where there is none. */
 	APPLY_REFUSED("hard link", HARD_("h", "/etc/passwd"));
+	APPLY_REFUSED("hard link", HARD_("h", "/"));
 	APPLY_OK(LINK_("etc", "/etc"));
 	APPLY_REFUSED("hard link", HARD_("h", "etc/passwd"));
 	APPLY_REFUSED("hard link", HARD_("h", "missing"));
@@ -366,14 +441,68 @@ static void refuses_hard_links_out(void **state)
 	assert_false(exists(at(root, "h")));
 }
 
-static void refuses_escaping_symlinks_and_devices(void **state)
+static void refuses_escaping_symlinks(void **state)
 {
 	(void)state;
 	APPLY_REFUSED("climbs out", LINK_("a", "../x"));
 	APPLY_REFUSED("climbs out", DIR_("d"), LINK_("d/a", "../../etc/shadow"));
-	APPLY_REFUSED("device node", {"dev/sda", AE_IFCHR, 0600, 0, 0, NULL});
-	APPLY_REFUSED("device node", {"dev/sdb", AE_IFBLK, 0600, 0, 0, NULL});
+	APPLY_REFUSED("climbs out", DIR_("/d"), LINK_("/d/a", "../../etc/shadow"));
 	APPLY_REFUSED("whiteout of no name", FILE_(".wh.", ""));
+}
+
+#define CHR_(p) {p, AE_IFCHR, 0666, 0, 0, NULL}
+#define BLK_(p) {p, AE_IFBLK, 0660, 0, 0, NULL}
+
+/* As rootless Docker does: device nodes are skipped, and one line a layer
+ * names them. */
+static void skips_device_nodes(void **state)
+{
+	(void)state;
+	char said[1024];
+	struct rl_error err;
+	APPLY_OK(DIR_("dev"), FILE_("dev/zero", "a lower file"), DIR_("dev/sdb"), FILE_("dev/sdb/x", "x"));
+	int r = APPLY_TELLING(said, &err, DIR_("dev"), CHR_("dev/full"), CHR_("./dev/null"),
+			      CHR_("/dev/zero"), BLK_("dev/sdb"), FILE_("thefile", "kept"),
+			      {"fifo", AE_IFIFO, 0600, 0, 0, NULL});
+	if (r < 0)
+		fail_msg("apply failed: %s", err.msg);
+	assert_string_equal(said, "rlbpf: skipped 4 device nodes that a rootless image cannot hold: "
+				  "/dev/full, /dev/null, /dev/zero, /dev/sdb\n");
+	assert_false(exists(at(root, "dev/full")));
+	assert_false(exists(at(root, "dev/null")));
+	/* What lower layers had at a node's name is gone, as in Docker. */
+	assert_false(exists(at(root, "dev/zero")));
+	assert_false(exists(at(root, "dev/sdb")));
+	assert_true(exists(at(root, "thefile")));
+	struct stat st;
+	assert_int_equal(lstat(at(root, "fifo"), &st), 0);
+	assert_true(S_ISFIFO(st.st_mode));
+
+	/* One of them; many of them; none. */
+	r = APPLY_TELLING(said, &err, CHR_("dev/console"));
+	assert_int_equal(r, 0);
+	assert_string_equal(said, "rlbpf: skipped 1 device node that a rootless image cannot hold: /dev/console\n");
+	r = APPLY_TELLING(said, &err, CHR_("d1"), CHR_("d2"), CHR_("d3"), CHR_("d4"), CHR_("d5"),
+			  CHR_("d6"), CHR_("d7"), CHR_("d8"), CHR_("d9"), CHR_("d\033[2Jx"));
+	assert_int_equal(r, 0);
+	assert_string_equal(said, "rlbpf: skipped 10 device nodes that a rootless image cannot hold: "
+				  "/d1, /d2, /d3, /d4, /d5, /d6, /d7, /d8, ...\n");
+	r = APPLY_TELLING(said, &err, CHR_("d\033[2Jx"));
+	assert_int_equal(r, 0);
+	assert_string_equal(said, "rlbpf: skipped 1 device node that a rootless image cannot hold: /d?[2Jx\n");
+	r = APPLY_TELLING(said, &err, FILE_("plain", "p"));
+	assert_int_equal(r, 0);
+	assert_string_equal(said, "");
+
+	/* A refused layer says nothing of its nodes, and a node's name is
+	 * checked as any other. */
+	r = APPLY_TELLING(said, &err, CHR_("dev/tty"), LINK_("up", "../x"));
+	assert_true(r < 0);
+	assert_string_equal(said, "");
+	APPLY_REFUSED("'..'", CHR_("../../../../../../../tmp/null"));
+	APPLY_OK(LINK_("evil", outside));
+	APPLY_REFUSED("symbolic link", CHR_("evil/null"));
+	assert_int_equal(count_outside(), 0);
 }
 
 static void refuses_owners_outside_the_map(void **state)
@@ -492,10 +621,12 @@ int main(void)
 		cmocka_unit_test_setup_teardown(whiteouts, setup, teardown),
 		cmocka_unit_test_setup_teardown(opaque_directories, setup, teardown),
 		cmocka_unit_test_setup_teardown(replacing_kinds, setup, teardown),
-		cmocka_unit_test_setup_teardown(refuses_dotdot_and_absolute, setup, teardown),
+		cmocka_unit_test_setup_teardown(refuses_dotdot, setup, teardown),
+		cmocka_unit_test_setup_teardown(absolute_names_are_read_under_the_root, setup, teardown),
 		cmocka_unit_test_setup_teardown(refuses_writing_through_symlinks, setup, teardown),
 		cmocka_unit_test_setup_teardown(refuses_hard_links_out, setup, teardown),
-		cmocka_unit_test_setup_teardown(refuses_escaping_symlinks_and_devices, setup, teardown),
+		cmocka_unit_test_setup_teardown(refuses_escaping_symlinks, setup, teardown),
+		cmocka_unit_test_setup_teardown(skips_device_nodes, setup, teardown),
 		cmocka_unit_test_setup_teardown(refuses_owners_outside_the_map, setup, teardown),
 		cmocka_unit_test_setup_teardown(single_map_ignores_owners, setup, teardown),
 		cmocka_unit_test_setup_teardown(refuses_what_is_not_a_tar, setup, teardown),
