@@ -23,42 +23,79 @@
 #include "lib/spawn.h"
 #include "supervise/status.h"
 
-/* Runs the helper with its stdout on out_fd and its stderr kept: the
- * helper's one-line error becomes err's message. */
-static int run_helper(char **argv, int out_fd, struct rl_error *err)
+/* The helper at work: its pid, the read ends of its "ready" pipe and of
+ * its stderr. */
+struct fetch {
+	pid_t pid;
+	int ready, errors;
+};
+
+static int fetch_start(char **argv, int out_fd, struct fetch *f, struct rl_error *err)
 {
-	int errp[2];
-	if (pipe2(errp, O_CLOEXEC) < 0)
+	int ready[2], errp[2];
+	if (pipe2(ready, O_CLOEXEC) < 0)
 		return rl_fail_errno(err, errno, "cannot start %s", argv[0]);
-	fflush(NULL);
-	pid_t pid = fork();
-	if (pid < 0) {
-		close(errp[0]);
-		close(errp[1]);
+	if (pipe2(errp, O_CLOEXEC) < 0) {
+		close(ready[0]);
+		close(ready[1]);
 		return rl_fail_errno(err, errno, "cannot start %s", argv[0]);
 	}
-	if (pid == 0) {
+	fflush(NULL);
+	f->pid = fork();
+	if (f->pid == 0) {
+		/* stdout where the progress goes, stderr kept, "ready" on 3 */
+		int w = ready[1] == 3 ? 3 : dup2(ready[1], 100);
 		if (out_fd != 1)
 			dup2(out_fd, 1);
 		dup2(errp[1], 2);
+		if (w != 3)
+			dup2(w, 3);
+		fcntl(3, F_SETFD, 0);
 		execv(argv[0], argv);
 		dprintf(2, "cannot run %s: %s\n", argv[0], strerror(errno));
 		_exit(125);
 	}
+	close(ready[1]);
 	close(errp[1]);
-	char text[1024];
+	if (f->pid < 0) {
+		close(ready[0]);
+		close(errp[0]);
+		return rl_fail_errno(err, errno, "cannot start %s", argv[0]);
+	}
+	f->ready = ready[0];
+	f->errors = errp[0];
+	return 0;
+}
+
+/* Whether the helper said the layout has its manifest and config. */
+static bool fetch_ready(struct fetch *f)
+{
+	char word[8];
+	ssize_t n;
+	while ((n = read(f->ready, word, sizeof(word))) < 0 && errno == EINTR)
+		;
+	close(f->ready);
+	f->ready = -1;
+	return n > 0;
+}
+
+/* Reaps the helper; its one-line error becomes err's message. */
+static int fetch_finish(struct fetch *f, struct rl_error *err)
+{
+	if (f->ready >= 0)
+		close(f->ready);
+	char text[1024], drain[256];
 	size_t got = 0;
 	ssize_t n;
-	while ((n = read(errp[0], text + got, sizeof(text) - 1 - got)) > 0 && got + (size_t)n < sizeof(text) - 1)
-		got += (size_t)n;
-	if (n > 0)
-		got += (size_t)n;
-	while (n > 0)
-		n = read(errp[0], (char[256]){0}, 256);
-	close(errp[0]);
+	while ((n = read(f->errors, got < sizeof(text) - 1 ? text + got : drain,
+			 got < sizeof(text) - 1 ? sizeof(text) - 1 - got : sizeof(drain))) > 0)
+		if (got < sizeof(text) - 1)
+			got += (size_t)n;
+	close(f->errors);
 	text[got] = '\0';
 	int status = 0;
-	waitpid(pid, &status, 0);
+	while (waitpid(f->pid, &status, 0) < 0 && errno == EINTR)
+		;
 	if (WIFEXITED(status) && WEXITSTATUS(status) == 0)
 		return 0;
 	/* the helper's line, without its "rlbpf pull: " */
@@ -86,7 +123,7 @@ int rl_pull(const struct rl_pull_args *a, FILE *out, struct rl_error *err)
 	strcat(layout, "/XXXXXX");
 	if (!mkdtemp(layout))
 		return rl_fail_errno(err, errno, "cannot create a directory in %s", data);
-	char *argv[12];
+	char *argv[14];
 	int n = 0;
 	argv[n++] = helper;
 	argv[n++] = "pull";
@@ -98,38 +135,50 @@ int rl_pull(const struct rl_pull_args *a, FILE *out, struct rl_error *err)
 		argv[n++] = "--platform";
 		argv[n++] = (char *)a->platform;
 	}
+	argv[n++] = "--ready-fd";
+	argv[n++] = "3";
 	argv[n++] = "--";
 	argv[n++] = (char *)a->ref;
 	argv[n++] = layout;
 	argv[n] = NULL;
 	fflush(out);
-	r = run_helper(argv, fileno(out), err);
+	struct fetch f = {.pid = -1, .ready = -1, .errors = -1};
+	if ((r = fetch_start(argv, fileno(out), &f, err)) < 0) {
+		rl_remove_tree(layout);
+		return r;
+	}
+	/* once the manifest and config are in, the layers are unpacked as
+	 * they arrive, while the rest downloads */
+	bool ready = fetch_ready(&f);
 	_cleanup_json_ json_t *result = NULL;
-	if (r == 0) {
+	if (ready) {
 		char path[PATH_MAX + 16];
 		snprintf(path, sizeof(path), "%s/pull.json", layout);
 		result = json_load_file(path, 0, NULL);
-		if (!json_is_object(result))
-			r = rl_fail(err, EIO, "the registry helper left no result in %s", layout);
 	}
 	const char *name = json_string_value(json_object_get(result, "name"));
 	const char *config = json_string_value(json_object_get(result, "config"));
 	const char *full = json_string_value(json_object_get(result, "full"));
 	struct rl_store s;
-	if (r == 0)
-		r = rl_store_open(&s, err);
 	bool fresh = true;
-	if (r == 0 && name && name[0] && config) {
+	struct rl_error load_err = {0};
+	int loaded_r = ready && json_is_object(result) ? rl_store_open(&s, &load_err) : -EIO;
+	if (loaded_r == 0 && name && name[0] && config) {
 		char id[72];
 		struct rl_error ignored;
 		fresh = !(rl_store_lookup(&s, name, id, NULL, 0, &ignored) == 0 && strcmp(id, config) == 0);
 	}
-	if (r == 0 && fresh) {
+	if (loaded_r == 0 && fresh) {
 		struct rl_loaded *loaded = NULL;
 		size_t count = 0;
-		r = rl_store_load(&s, layout, &loaded, &count, err);
+		loaded_r = rl_store_load_fetched(&s, layout, f.pid, &loaded, &count, &load_err);
 		rl_loaded_free(loaded, count);
 	}
+	/* the helper's own error says more than the loader's "download failed" */
+	r = fetch_finish(&f, err);
+	if (r == 0 && loaded_r < 0)
+		r = ready ? (*err = load_err, loaded_r)
+			  : rl_fail(err, EIO, "the registry helper left no result in %s", layout);
 	if (rl_remove_tree(layout) < 0)
 		fprintf(stderr, "rlbpf: cannot remove %s\n", layout);
 	if (r < 0)

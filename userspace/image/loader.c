@@ -664,6 +664,41 @@ static int write_json(int dirfd, const char *name, json_t *doc, struct rl_error 
 	return 0;
 }
 
+/* A layout rlbpf-pull is still filling (rl_image_load_fetched), and who. */
+static pid_t fetcher_pid;
+
+static bool fetcher_alive(void)
+{
+	char path[64], stat[512];
+	snprintf(path, sizeof(path), "/proc/%d/stat", (int)fetcher_pid);
+	_cleanup_fclose_ FILE *f = fopen(path, "re");
+	if (!f || !fgets(stat, sizeof(stat), f))
+		return false;
+	/* "PID (comm) S ...": a zombie has finished */
+	const char *paren = strrchr(stat, ')');
+	return paren && paren[1] == ' ' && paren[2] != 'Z' && paren[2] != 'X';
+}
+
+/* Waits until the fetcher has linked path in, or gives up with its end. */
+static int wait_fetched(int srcfd, const char *path, const char *what, struct rl_error *err)
+{
+	for (;;) {
+		bool alive = fetcher_alive();
+		int fd = open_in(srcfd, path, O_RDONLY);
+		if (fd >= 0) {
+			close(fd);
+			return 0;
+		}
+		if ((fd = open_in(srcfd, ".failed", O_RDONLY)) >= 0) {
+			close(fd);
+			return rl_fail(err, EIO, "%s: the download failed", what);
+		}
+		if (!alive)
+			return rl_fail(err, EIO, "%s: the download ended without it", what);
+		usleep(2000);
+	}
+}
+
 static int unpack_image(int srcfd, int outfd, const char *outdir, size_t index,
 			const struct plan *pl, const struct rl_layer_ids *ids, struct rl_error *err)
 {
@@ -682,6 +717,11 @@ static int unpack_image(int srcfd, int outfd, const char *outdir, size_t index,
 		const char *digest = lr->digest[0] ? lr->digest : lr->diff_id;
 		snprintf(what, sizeof(what), "layer %zu of %zu (sha256:%.12s)", k + 1, pl->n_layers,
 			 digest);
+		if (fetcher_pid > 0 && lr->path) {
+			int w = wait_fetched(srcfd, lr->path, what, err);
+			if (w < 0)
+				return w;
+		}
 		_cleanup_close_ int fd = open_named(srcfd, lr->path, "the manifest", "layer", err);
 		if (fd < 0)
 			return fd;
@@ -780,4 +820,11 @@ int rl_image_load_into(const char *input, const char *outdir, struct rl_error *e
 	}
 	plans_free(&plans);
 	return r;
+}
+
+int rl_image_load_fetched(const char *input, const char *outdir, pid_t fetcher,
+			  struct rl_error *err)
+{
+	fetcher_pid = fetcher;
+	return rl_image_load_into(input, outdir, err);
 }

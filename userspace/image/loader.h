@@ -3,6 +3,8 @@
  * directory, or a tar of one), checks every blob against its digest, and
  * unpacks each image it holds into a directory of the store. */
 #pragma once
+#include <sys/types.h>
+
 #include "lib/error.h"
 
 /* INPUT is a tar (docker-archive or oci-archive, maybe compressed) or an OCI
@@ -18,3 +20,10 @@
  * Nothing outside OUTDIR. On failure err says why in one line, and OUTDIR
  * holds a partial result for the caller to remove. */
 int rl_image_load_into(const char *input, const char *outdir, struct rl_error *err);
+
+/* The same for a layout that rlbpf-pull (process fetcher) is still
+ * filling: each layer is waited for until its blob appears (it is linked
+ * in once checked), so that unpacking overlaps the download. The wait ends
+ * with an error when the fetcher leaves LAYOUT/.failed or dies. */
+int rl_image_load_fetched(const char *input, const char *outdir, pid_t fetcher,
+			  struct rl_error *err);

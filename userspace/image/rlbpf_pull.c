@@ -2,7 +2,7 @@
  * helper of its own so that rlbpf itself, which starts on every `run`,
  * loads no libcurl or TLS library.
  *
- *   rlbpf-pull pull [--platform OS/ARCH[/VARIANT]] [-q] [--tls-verify=BOOL] REF LAYOUT
+ *   rlbpf-pull pull [--platform OS/ARCH[/VARIANT]] [-q] [--tls-verify=BOOL] [--ready-fd N] REF LAYOUT
  *   rlbpf-pull login [-u USER] [-p PASSWORD | --password-stdin] [--tls-verify=BOOL] REGISTRY
  *   rlbpf-pull logout REGISTRY
  *
@@ -10,7 +10,10 @@
  * lacks and leaves in LAYOUT (an empty directory of the caller's) an OCI
  * image layout of hard links into the blob store, with the image's name
  * as its ref.name, and pull.json ({"name", "config", "digest", "full"})
- * for rlbpf, which loads the layout into its image store. */
+ * for rlbpf, which loads the layout into its image store. The manifest,
+ * the config and those files come first (then "ready" on --ready-fd), the
+ * layers each as soon as it is checked, so that rlbpf can unpack while
+ * the rest downloads; a failure leaves LAYOUT/.failed. */
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
@@ -114,7 +117,26 @@ struct progress {
 	size_t shown;      /* layers lines drawn (tty) */
 	size_t n_layers;   /* the first n blobs; the config follows */
 	int *said;         /* per layer, the last state printed (plain lines) */
+	/* each layer is linked into the layout once checked, for the loader
+	 * that waits on it */
+	const char *dir, *layout;
+	bool *linked;
+	int link_error;
 };
+
+static int link_blob(const char *dir, const char *layout, const char *hex, struct rl_error *err);
+
+static void link_ready(struct progress *pr, const struct rl_blob *blobs)
+{
+	for (size_t i = 0; i < pr->n_layers && pr->layout; i++) {
+		if (pr->linked[i] || (blobs[i].state != RL_BLOB_EXISTS && blobs[i].state != RL_BLOB_DONE))
+			continue;
+		struct rl_error e;
+		if (link_blob(pr->dir, pr->layout, blobs[i].hex, &e) < 0)
+			pr->link_error = -e.code;
+		pr->linked[i] = true;
+	}
+}
 
 static void human(uint64_t b, char *out, size_t len)
 {
@@ -132,6 +154,7 @@ static void on_progress(void *ctx, const struct rl_blob *blobs, size_t n)
 {
 	struct progress *pr = ctx;
 	(void)n;
+	link_ready(pr, blobs);
 	if (pr->quiet)
 		return;
 	if (!pr->tty) {
@@ -264,6 +287,7 @@ struct pull_opts {
 	struct platform platform;
 	bool quiet, tls_verify;
 	const char *ref, *layout;
+	int ready_fd; /* told "ready" once the layout has its manifest and config */
 };
 
 static int pull(const struct pull_opts *o, struct rl_error *err)
@@ -344,21 +368,22 @@ static int pull(const struct pull_opts *o, struct rl_error *err)
 	}
 	if (r == 0)
 		r = descriptor(json_object_get(m, "config"), "the config", &blobs[n], err);
-	struct progress pr = {.quiet = o->quiet, .tty = isatty(1), .n_layers = n, .said = said};
+	/* the config first, then the layout, so that the loader can start on
+	 * the layers as they come */
 	if (r == 0)
-		r = rl_registry_blobs(reg, ref.repo, dir, blobs, n + 1, PARALLEL, on_progress, &pr, err);
-	rl_registry_close(reg);
+		r = rl_registry_blobs(reg, ref.repo, dir, &blobs[n], 1, 1, NULL, NULL, err);
 	if (r == 0)
 		r = keep_bytes(dir, digest + 7, body, len, err);
-	/* the layout: hard links into the blob store */
 	char sub[PATH_MAX];
 	snprintf(sub, sizeof(sub), "%s/blobs/sha256", o->layout);
+	bool started = false;
 	if (r == 0)
 		r = rl_mkdir_p(sub, 0700, err);
+	started = r == 0;
 	if (r == 0)
 		r = link_blob(dir, o->layout, digest + 7, err);
-	for (size_t i = 0; r == 0 && i <= n; i++)
-		r = link_blob(dir, o->layout, blobs[i].hex, err);
+	if (r == 0)
+		r = link_blob(dir, o->layout, blobs[n].hex, err);
 	if (r == 0)
 		r = write_json(o->layout, "oci-layout", json_pack("{s:s}", "imageLayoutVersion", "1.0.0"), err);
 	if (r == 0) {
@@ -369,13 +394,39 @@ static int pull(const struct pull_opts *o, struct rl_error *err)
 		r = write_json(o->layout, "index.json",
 			       json_pack("{s:i, s:[o]}", "schemaVersion", 2, "manifests", desc), err);
 	}
-	char config[72] = "";
 	if (r == 0) {
+		char config[72];
 		snprintf(config, sizeof(config), "sha256:%s", blobs[n].hex);
 		r = write_json(o->layout, "pull.json",
 			       json_pack("{s:s, s:s, s:s, s:s}", "name", ref.name, "config", config, "digest", top,
 					 "full", ref.full), err);
 	}
+	if (r == 0 && o->ready_fd >= 0) {
+		(void)!write(o->ready_fd, "ready\n", 6);
+		close(o->ready_fd);
+	}
+	bool *linked = r == 0 ? calloc(n + 1, sizeof(bool)) : NULL;
+	if (r == 0 && !linked)
+		r = rl_fail(err, ENOMEM, "out of memory");
+	struct progress pr = {.quiet = o->quiet, .tty = isatty(1), .n_layers = n, .said = said,
+			      .dir = dir, .layout = o->layout, .linked = linked};
+	if (r == 0)
+		r = rl_registry_blobs(reg, ref.repo, dir, blobs, n, PARALLEL, on_progress, &pr, err);
+	rl_registry_close(reg);
+	if (r == 0) {
+		link_ready(&pr, blobs);
+		if (pr.link_error)
+			r = rl_fail(err, pr.link_error, "cannot link the layers into %s", o->layout);
+	}
+	if (r < 0 && started) {
+		/* the loader waiting on this layout stops */
+		char failed[PATH_MAX];
+		snprintf(failed, sizeof(failed), "%s/.failed", o->layout);
+		int fd = open(failed, O_WRONLY | O_CREAT | O_CLOEXEC, 0600);
+		if (fd >= 0)
+			close(fd);
+	}
+	free(linked);
 	if (r == 0 && !o->quiet)
 		printf("Digest: %s\n", top);
 	free(blobs);
@@ -523,9 +574,10 @@ int main(int argc, char **argv)
 	}
 	static const struct option opts[] = {
 		{"platform", required_argument, NULL, 'P'}, {"quiet", no_argument, NULL, 'q'},
-		{"tls-verify", optional_argument, NULL, 't'}, {0},
+		{"tls-verify", optional_argument, NULL, 't'}, {"ready-fd", required_argument, NULL, 'R'},
+		{0},
 	};
-	struct pull_opts o = {.tls_verify = true};
+	struct pull_opts o = {.tls_verify = true, .ready_fd = -1};
 	our_platform(&o.platform);
 	int opt, r = 0;
 	optind = 1;
@@ -533,6 +585,14 @@ int main(int argc, char **argv)
 		switch (opt) {
 		case 'P': r = parse_platform(optarg, &o.platform, &err); break;
 		case 'q': o.quiet = true; break;
+		case 'R': {
+			char *end;
+			long fd = strtol(optarg, &end, 10);
+			if (*end || fd < 3 || fd > 1023 || fcntl((int)fd, F_GETFD) < 0)
+				r = rl_fail(&err, EINVAL, "--ready-fd takes an open descriptor above 2");
+			o.ready_fd = (int)fd;
+			break;
+		}
 		case 't': r = parse_bool("--tls-verify", optarg, &o.tls_verify, &err) ? 0 : -EINVAL; break;
 		default: r = rl_fail(&err, EINVAL, "usage: rlbpf pull [--platform OS/ARCH] [-q] NAME[:TAG|@DIGEST]");
 		}

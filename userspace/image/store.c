@@ -518,6 +518,12 @@ static int commit_load(const struct rl_store *s, const char *tmp, json_t *images
 int rl_store_load(const struct rl_store *s, const char *input, struct rl_loaded **out,
 		  size_t *n, struct rl_error *err)
 {
+	return rl_store_load_fetched(s, input, 0, out, n, err);
+}
+
+int rl_store_load_fetched(const struct rl_store *s, const char *input, pid_t fetcher,
+			  struct rl_loaded **out, size_t *n, struct rl_error *err)
+{
 	*out = NULL;
 	*n = 0;
 	char helper[PATH_MAX], abs_input[PATH_MAX], tmp[PATH_MAX + 32], spool[PATH_MAX + 48];
@@ -551,8 +557,11 @@ int rl_store_load(const struct rl_store *s, const char *input, struct rl_loaded 
 		r = copy_stdin(spool, err);
 	}
 	if (r == 0) {
-		char *const argv[] = {helper, "load", input ? abs_input : spool, tmp, NULL};
-		r = rl_userns_exec(argv, err);
+		char pid[24];
+		snprintf(pid, sizeof(pid), "%d", (int)fetcher);
+		char *const plain[] = {helper, "load", input ? abs_input : spool, tmp, NULL};
+		char *const fetched[] = {helper, "load", "--fetcher", pid, abs_input, tmp, NULL};
+		r = rl_userns_exec(fetcher > 0 && input ? fetched : plain, err);
 	}
 	json_t *result = NULL;
 	struct rl_loaded *v = NULL;

@@ -22,6 +22,7 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <time.h>
+#include <sys/types.h>
 
 #include "lib/error.h"
 
@@ -77,6 +78,11 @@ struct rl_loaded {
  * into place and tagged. On failure nothing of it stays. */
 int rl_store_load(const struct rl_store *s, const char *input, struct rl_loaded **out,
 		  size_t *n, struct rl_error *err);
+
+/* The same for an OCI layout that rlbpf-pull (process fetcher) is still
+ * filling: layers are unpacked as their blobs arrive. */
+int rl_store_load_fetched(const struct rl_store *s, const char *layout, pid_t fetcher,
+			  struct rl_loaded **out, size_t *n, struct rl_error *err);
 void rl_loaded_free(struct rl_loaded *v, size_t n);
 
 /* Tags the image `source` (any reference rl_store_lookup takes) as target
