@@ -207,3 +207,7 @@ awk -v p="$published" -v l="$loopback" -v i="$iperf" 'BEGIN {
 # rlbpf-runtime under the engines that drive it, against runc driven the
 # same way: rootless podman run --rm, and ctr run --rm as root.
 "$repo/tools/bench_oci.sh" "$tmp/prefix" "$user"
+
+# rlbpf pull from a local registry: a 4-layer image into a cold store,
+# against skopeo copy of the same image, and with two layers already there.
+"$repo/tools/bench_pull.sh" "$tmp/prefix" "$user"
