@@ -1,8 +1,9 @@
 # shellcheck shell=bash
 # Images: rlbpf load (docker save archives and OCI layouts made by tools we
 # did not write: umoci and skopeo), images, tag, rmi, run NAME:TAG, the
-# built-in busybox, ownership shifted into the subordinate range, and
-# hostile archives refused with nothing left behind.
+# built-in busybox, ownership shifted into the subordinate range, layers
+# as Docker takes them (device nodes skipped, absolute names read under the
+# root), and hostile archives refused with nothing left behind.
 
 _store() { echo "$(user_data_dir "$1")/rlbpf/images"; }
 
@@ -26,12 +27,24 @@ _refused() {
 	assert_contains "$ERR" "$2" "$1: the error"
 }
 
+# The built-in image's one layer, on stdout.
+_busybox_layer() { tar -xOf "$T_PREFIX/share/rlbpf/busybox.tar" --wildcards '*/layer.tar'; }
+
 # The busybox rootfs, with its owners, unpacked from the built-in image.
 _busybox_rootfs() {
 	local dest=$1
 	mkdir -p "$dest"
-	tar -xOf "$T_PREFIX/share/rlbpf/busybox.tar" --wildcards '*/layer.tar' |
-		tar -x -C "$dest" --numeric-owner
+	_busybox_layer | tar -x -C "$dest" --numeric-owner
+}
+
+# In a `set -e` subshell, in the directory to build in: an OCI layout `oci`
+# with the image NAME, unpacked into `bundle` holding the busybox rootfs
+# (umoci runs as root, so that owners are kept).
+_umoci_busybox_bundle() {
+	umoci init --layout oci
+	umoci new --image "oci:$1"
+	umoci unpack --image "oci:$1" bundle
+	_busybox_rootfs bundle/rootfs
 }
 
 # Builds, with umoci (as root, so that owners are kept), an OCI layout in
@@ -49,10 +62,7 @@ _make_tool_images() {
 	(
 		set -e
 		cd "$dir"
-		umoci init --layout oci
-		umoci new --image oci:rlbpf-oci
-		umoci unpack --image oci:rlbpf-oci bundle
-		_busybox_rootfs bundle/rootfs
+		_umoci_busybox_bundle rlbpf-oci
 		echo owned >bundle/rootfs/home/user/owned
 		mkdir bundle/rootfs/work
 		chown 1000:1000 bundle/rootfs/home/user/owned bundle/rootfs/work
@@ -71,10 +81,13 @@ _make_tool_images() {
 			oci:oci:rlbpf-oci oci:zstd:rlbpf-zstd:3
 		rm -rf bundle
 		chmod -R a+rX .
-	) >"$log" 2>&1 || {
+	) >"$log" 2>&1
+	# Read afterwards: a `||` after the subshell would turn its set -e off.
+	local built=$?
+	if [ "$built" != 0 ]; then
 		fail "building the test images with umoci and skopeo failed: $(_show "$(tail -n 5 "$log")")"
 		return 1
-	}
+	fi
 }
 
 # The image ID (64 hex) of a loaded NAME:TAG, from the store's index.
@@ -252,7 +265,8 @@ test_images_tag_and_rmi() {
 	assert_false "the image directory is still there" test -e "$(_store "$T1")/$hex"
 	assert_eq "" "$(find "$(_store "$T1")" -mindepth 1 -maxdepth 1 -name '.rm-*' -o -mindepth 1 -maxdepth 1 -name '.tmp-*')" \
 		"leftovers of the removal in the store"
-	rlbpf_run "$T1" --rm rlbpf-docker:1.0 true
+	# --pull never: by default a missing image is pulled, as Docker pulls it.
+	rlbpf_run "$T1" --rm --pull never rlbpf-docker:1.0 true
 	assert_eq 125 "$RC" "exit status of a run of a removed image"
 	assert_contains "$ERR" "rlbpf run: unknown image 'rlbpf-docker:1.0'" "error of a run of a removed image"
 
@@ -323,13 +337,16 @@ test_single_id_map_user_loads_and_runs() {
 	assert_false "the image directory of $T2 is still there" test -e "$(_store "$T2")/$hex"
 }
 
-# Writes a docker-archive for a hostile case to OUT with python's tarfile;
+# _tarfile_archive CASE OUT VICTIM_DIR VICTIM_FILE VICTIM_TMP [BASE_LAYER]:
+# writes a docker-archive of CASE's layers (tagged tarfile:CASE) to OUT with
+# python's tarfile, on top of the layer in the file BASE_LAYER if given;
 # digests are right unless the case is about them.
-_hostile_archive() {
+_tarfile_archive() {
 	python3 - "$@" <<'PY'
 import hashlib, io, json, sys, tarfile
 
 case, out, victim_dir, victim_file, victim_tmp = sys.argv[1:6]
+base_layer = sys.argv[6] if len(sys.argv) > 6 else None
 
 def info(name, kind=tarfile.REGTYPE, data=b"", mode=0o644, uid=0, gid=0, link=""):
     ti = tarfile.TarInfo(name)
@@ -343,6 +360,7 @@ def f(name, data=b"pwned\n", **kw): return info(name, data=data, **kw)
 def d(name): return info(name, tarfile.DIRTYPE, mode=0o755)
 def sym(name, target): return info(name, tarfile.SYMTYPE, mode=0o777, link=target)
 def hard(name, target): return info(name, tarfile.LNKTYPE, link=target)
+def chrdev(name): return info(name, tarfile.CHRTYPE, mode=0o666)
 
 def tar(entries):
     buf = io.BytesIO()
@@ -353,8 +371,22 @@ def tar(entries):
 
 base = [d("bin"), f("bin/true", b"#!/bin/sh\n", mode=0o755)]
 layers = {
+    # Layers Docker loads: device nodes (debootstrap's, saved with plain
+    # tar), and the root and absolute names (`umoci insert ... /`, tar -P).
+    "device-nodes": [[d("dev"), chrdev("dev/full"), chrdev("dev/null"),
+                      f("thefile", b"device nodes skipped\n")]],
+    "absolute-names": [[info("/", tarfile.DIRTYPE, mode=0o751), d("/etc"),
+                        f("/etc/rlbpf-absolute", b"absolute\n"), f("//thefile", b"root entry\n"),
+                        f(victim_tmp + "-abs", b"under the root\n")]],
     "dotdot": [base + [f("../../../../../../../.." + victim_tmp + "-dotdot")]],
-    "absolute": [base + [f(victim_tmp + "-abs")]],
+    # Absolute names that climb: refused, although Docker would clean the
+    # ".." away.
+    "absolute-dotdot": [base + [f("/../../../../../../.." + victim_tmp + "-absdotdot")]],
+    "absolute-dot-dotdot": [base + [f("/./../.." + victim_tmp + "-dotdot2")]],
+    "double-slash-dotdot": [base + [f("//../" + victim_tmp + "-dotdot3")]],
+    "absolute-through-symlink": [base + [sym("evil", victim_dir)], [f("/evil/x")]],
+    "hardlink-absolute-dotdot": [base + [hard("h", "/../../../../../../etc/passwd")]],
+    "root-not-a-directory": [base + [sym("/", "/etc")]],
     "symlink-then-write": [base + [sym("evil", victim_dir)], [f("evil/x")]],
     "symlink-then-write-one-layer": [base + [sym("evil", victim_dir), f("evil/x")]],
     "symlink-then-mkdir": [base + [sym("evil", victim_dir)], [d("evil/sub")]],
@@ -362,10 +394,11 @@ layers = {
     "hardlink-dotdot": [base + [hard("h", "../../../../../../etc/passwd")]],
     "hardlink-absolute": [base + [hard("h", victim_file)]],
     "hardlink-through-symlink": [base + [sym("s", victim_dir), hard("h", "s/file")]],
-    "device-node": [base + [d("dev"), info("dev/mem", tarfile.CHRTYPE, mode=0o666)]],
     "setuid-outside-range": [base + [f("bin/su", b"#!/bin/sh\n", mode=0o4755, uid=4000000)]],
 }.get(case, [base])
 blobs = [tar(l) for l in layers]
+if base_layer:
+    blobs.insert(0, open(base_layer, "rb").read())
 if case == "not-a-tar":
     blobs = [b"this is not a tar archive, just text\n" * 64]
 diff_ids = ["sha256:" + hashlib.sha256(b).hexdigest() for b in blobs]
@@ -383,7 +416,7 @@ if case == "missing-blob":
     del members[layer_names[0]]
 if case == "manifest-escape":
     layer_names = ["../../../../../../../etc/hostname"]
-manifest = [{"Config": config_name, "RepoTags": ["hostile:" + case], "Layers": layer_names}]
+manifest = [{"Config": config_name, "RepoTags": ["tarfile:" + case], "Layers": layer_names}]
 members["manifest.json"] = json.dumps(manifest).encode()
 if case == "manifest-not-json":
     members["manifest.json"] = b"[{\"Config\": "
@@ -394,40 +427,59 @@ with tarfile.open(out, "w", format=tarfile.GNU_FORMAT) as t:
 PY
 }
 
-test_hostile_archives_are_refused() {
-	userspace_only
+# Where the cases below build their archives, and what a hostile one would
+# reach: a directory the test user may write to (were rlbpf to follow a
+# link out of the image, it could really write there), and names in /tmp.
+_victims() {
 	command -v python3 >/dev/null || skip "python3 is not installed (tools/deps.sh test installs it)"
-	local victim_dir victim_tmp=/tmp/rlbpf-victim-$$ dir before store_before case needle
-	# A directory the test user may write to: were rlbpf to follow a link
-	# out of the image, it could really write here.
+	victim_tmp=/tmp/rlbpf-victim-$$
 	victim_dir=$(scratch_dir victim "$T1" 0755)
 	echo original >"$victim_dir/file"
 	chown "$T1" "$victim_dir/file"
-	dir=$T_TMP/scratch/hostile
+	dir=$T_TMP/scratch/tarfile
 	mkdir -p "$dir"
 	chmod 755 "$dir"
+}
 
-	# The store exists (and has busybox) before the hostile loads.
-	rlbpf_run "$T1" --rm busybox true
-	before=$(snapshot "$T1")
-	store_before=$(_store_state "$T1")
+# _tarfile_case CASE [BASE_LAYER]: builds CASE's archive, $dir/CASE.tar,
+# readable by the test users.
+_tarfile_case() {
+	if ! _tarfile_archive "$1" "$dir/$1.tar" "$victim_dir" "$victim_dir/file" "$victim_tmp" "${@:2}" 2>"$T_CASE_DIR/py.err"; then
+		fail "$1: cannot build the archive: $(_show "$(cat "$T_CASE_DIR/py.err")")"
+		return 1
+	fi
+	chmod 644 "$dir/$1.tar"
+}
 
+# Loads each CASE of the "CASE NEEDLE" lines on stdin as $T1: each is
+# refused with NEEDLE in its one line, and leaves the store as it was
+# (store_before) and the victims untouched.
+_refuse_cases() {
+	local case needle
 	while read -r case needle; do
 		[ -n "$case" ] || continue
-		if ! _hostile_archive "$case" "$dir/$case.tar" "$victim_dir" "$victim_dir/file" "$victim_tmp" 2>"$T_CASE_DIR/py.err"; then
-			fail "$case: cannot build the archive: $(_show "$(cat "$T_CASE_DIR/py.err")")"
-			continue
-		fi
-		chmod 644 "$dir/$case.tar"
+		_tarfile_case "$case" || continue
 		capture as_user "$T1" "$RLBPF" load -i "$dir/$case.tar"
 		_refused "$case" "$needle"
 		assert_eq "$store_before" "$(_store_state "$T1")" "$case: the store after the refusal"
 		assert_eq "file" "$(find "$victim_dir" -mindepth 1 -printf '%f\n' -prune)" "$case: the victim directory's contents"
 		assert_eq "original" "$(cat "$victim_dir/file")" "$case: the victim file"
 		assert_eq "" "$(ls -d "$victim_tmp"* 2>/dev/null)" "$case: files written outside the store"
-	done <<-'EOF'
+	done
+}
+
+test_hostile_archives_are_refused() {
+	userspace_only
+	local victim_dir victim_tmp dir before store_before
+	_victims
+
+	# The store exists (and has busybox) before the hostile loads.
+	rlbpf_run "$T1" --rm busybox true
+	before=$(snapshot "$T1")
+	store_before=$(_store_state "$T1")
+
+	_refuse_cases <<-'EOF'
 		dotdot 							'..'
-		absolute						is an absolute path
 		symlink-then-write				would be written through a symbolic link
 		symlink-then-write-one-layer	would be written through a symbolic link
 		symlink-then-mkdir				would be written through a symbolic link
@@ -435,7 +487,6 @@ test_hostile_archives_are_refused() {
 		hardlink-dotdot					hard link
 		hardlink-absolute				hard link
 		hardlink-through-symlink		hard link
-		device-node						is a device node
 		setuid-outside-range			is setuid and is owned by uid 4000000
 		missing-blob					which is not in the archive
 		manifest-escape					which is outside the archive
@@ -457,4 +508,80 @@ test_hostile_archives_are_refused() {
 	_refused "a missing file" "No such file or directory"
 	assert_eq "$store_before" "$(_store_state "$T1")" "the store after every refusal"
 	assert_nothing_left "$T1" "$before" "after the hostile archives"
+}
+
+# Layers that rootless Docker loads: device nodes are skipped with one
+# notice a layer, "/" is the root and absolute names are read under it (as
+# `umoci insert ... /` writes them); absolute names that climb out are
+# refused as any other.
+test_device_nodes_skipped_and_absolute_names_read_under_the_root() {
+	userspace_only
+	local victim_dir victim_tmp dir before store_before hex base
+	_victims
+	base=$dir/busybox-layer.tar
+	_busybox_layer >"$base"
+
+	_tarfile_case device-nodes "$base" || return
+	capture as_user "$T1" "$RLBPF" load -i "$dir/device-nodes.tar"
+	assert_eq 0 "$RC" "exit status of load of a layer with device nodes (stderr $(_show "$ERR"))"
+	assert_eq "Loaded image: tarfile:device-nodes" "$OUT" "output of load of a layer with device nodes"
+	assert_eq "rlbpf: skipped 2 device nodes that a rootless image cannot hold: /dev/full, /dev/null" "$ERR" \
+		"the notice of the skipped device nodes"
+	hex=$(_image_hex "$T1" tarfile:device-nodes)
+	assert_false "a device node is in the stored rootfs" test -e "$(_store "$T1")/$hex/rootfs/dev/full"
+	rlbpf_run "$T1" --rm tarfile:device-nodes cat /thefile
+	assert_eq "device nodes skipped" "$OUT" "a file of the layer with device nodes (stderr $(_show "$ERR"))"
+
+	_tarfile_case absolute-names "$base" || return
+	capture as_user "$T1" "$RLBPF" load -i "$dir/absolute-names.tar"
+	assert_eq 0 "$RC" "exit status of load of a layer with '/' and absolute names (stderr $(_show "$ERR"))"
+	assert_eq "Loaded image: tarfile:absolute-names" "$OUT" "output of load of a layer with absolute names"
+	assert_eq "" "$ERR" "stderr of load of a layer with absolute names"
+	hex=$(_image_hex "$T1" tarfile:absolute-names)
+	assert_eq 751 "$(stat -c %a "$(_store "$T1")/$hex/rootfs" 2>&1)" "mode of the stored rootfs (the '/' entry's)"
+	rlbpf_run "$T1" --rm tarfile:absolute-names cat /etc/rlbpf-absolute /thefile "$victim_tmp-abs"
+	assert_eq $'absolute\nroot entry\nunder the root' "$OUT" "files of absolute names, read inside (stderr $(_show "$ERR"))"
+	assert_eq "" "$(ls -d "$victim_tmp"* 2>/dev/null)" "files written outside the store by absolute names"
+
+	# What `umoci insert SRC /` makes, on the busybox rootfs. umoci before
+	# 0.4.8 leaves insert's tar without its end blocks (umoci#436); an empty
+	# last file keeps the data before it whole.
+	local built=1
+	if command -v umoci >/dev/null; then
+		(
+			set -e
+			cd "$dir"
+			_umoci_busybox_bundle rlbpf-insert
+			umoci repack --image oci:rlbpf-insert bundle
+			mkdir -p inserted/etc
+			echo inserted >inserted/etc/rlbpf-inserted
+			: >inserted/zz-empty
+			umoci insert --image oci:rlbpf-insert inserted /
+			rm -rf bundle
+			chmod -R a+rX .
+		) >"$T_CASE_DIR/umoci.log" 2>&1
+		built=$?
+		[ "$built" = 0 ] || fail "building an image with 'umoci insert' failed: $(_show "$(tail -n 5 "$T_CASE_DIR/umoci.log")")"
+	else
+		echo "umoci is not installed: no image made by 'umoci insert' (tools/deps.sh test installs it)"
+	fi
+	if [ "$built" = 0 ]; then
+		capture as_user "$T1" "$RLBPF" load -i "$dir/oci"
+		assert_eq 0 "$RC" "exit status of load of umoci insert's image (stderr $(_show "$ERR"))"
+		assert_eq "Loaded image: rlbpf-insert:latest" "$OUT" "output of load of umoci insert's image"
+		rlbpf_run "$T1" --rm rlbpf-insert cat /etc/rlbpf-inserted
+		assert_eq "inserted" "$OUT" "a file that 'umoci insert ... /' added (stderr $(_show "$ERR"))"
+	fi
+
+	before=$(snapshot "$T1")
+	store_before=$(_store_state "$T1")
+	_refuse_cases <<-'EOF'
+		absolute-dotdot					'..'
+		absolute-dot-dotdot				'..'
+		double-slash-dotdot				'..'
+		absolute-through-symlink		would be written through a symbolic link
+		hardlink-absolute-dotdot		hard link
+		root-not-a-directory			(the root) is not a directory
+	EOF
+	assert_nothing_left "$T1" "$before" "after the hostile archives with absolute names"
 }
