@@ -44,12 +44,11 @@ static int fetch_start(char **argv, int out_fd, struct fetch *f, struct rl_error
 	f->pid = fork();
 	if (f->pid == 0) {
 		/* stdout where the progress goes, stderr kept, "ready" on 3 */
-		int w = ready[1] == 3 ? 3 : dup2(ready[1], 100);
 		if (out_fd != 1)
 			dup2(out_fd, 1);
 		dup2(errp[1], 2);
-		if (w != 3)
-			dup2(w, 3);
+		if (ready[1] != 3)
+			dup2(ready[1], 3);
 		fcntl(3, F_SETFD, 0);
 		execv(argv[0], argv);
 		dprintf(2, "cannot run %s: %s\n", argv[0], strerror(errno));

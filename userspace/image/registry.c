@@ -684,8 +684,15 @@ struct xfer {
 	bool started;          /* the body of this response has begun */
 	bool bad_range, too_big;
 	int attempts, redirects, waits, auth_tries;
-	time_t not_before;
+	uint64_t not_before_ms; /* CLOCK_MONOTONIC: a 429's Retry-After */
 };
+
+static uint64_t now_ms(void)
+{
+	struct timespec t;
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return (uint64_t)t.tv_sec * 1000 + (uint64_t)t.tv_nsec / 1000000;
+}
 
 static void md_restart(struct xfer *x)
 {
@@ -784,14 +791,24 @@ static int claim(const char *dir, struct xfer *x, bool wait, struct rl_error *er
 {
 	char path[PATH_MAX];
 	blob_path(dir, x->b->hex, ".partial", path, sizeof(path));
-	x->fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0644);
-	if (x->fd < 0)
-		return rl_fail_errno(err, errno, "cannot write %s", path);
-	if (flock(x->fd, LOCK_EX | (wait ? 0 : LOCK_NB)) < 0) {
-		int e = errno;
+	for (;;) {
+		x->fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0644);
+		if (x->fd < 0)
+			return rl_fail_errno(err, errno, "cannot write %s", path);
+		if (flock(x->fd, LOCK_EX | (wait ? 0 : LOCK_NB)) < 0) {
+			int e = errno;
+			close(x->fd);
+			x->fd = -1;
+			return e == EWOULDBLOCK ? 0 : rl_fail_errno(err, e, "cannot lock %s", path);
+		}
+		/* the file locked must still be the .partial: the pull that held
+		 * it may have renamed it into place meanwhile */
+		struct stat mine, there;
+		if (fstat(x->fd, &mine) == 0 && stat(path, &there) == 0 && mine.st_ino == there.st_ino &&
+		    mine.st_dev == there.st_dev)
+			break;
 		close(x->fd);
 		x->fd = -1;
-		return e == EWOULDBLOCK ? 0 : rl_fail_errno(err, e, "cannot lock %s", path);
 	}
 	if (!(x->md = EVP_MD_CTX_new()) || !EVP_DigestInit_ex(x->md, EVP_sha256(), NULL))
 		return rl_fail(err, ENOMEM, "cannot set up sha256");
@@ -812,14 +829,16 @@ static int claim(const char *dir, struct xfer *x, bool wait, struct rl_error *er
 	return 1;
 }
 
-static void release(const char *dir, struct xfer *x, bool keep)
+static void release(const char *dir, struct xfer *x)
 {
 	char path[PATH_MAX];
 	if (x->fd >= 0) {
-		if (!keep) {
-			blob_path(dir, x->b->hex, ".partial", path, sizeof(path));
+		/* only our own file: another pull may have made a new one */
+		struct stat mine, there;
+		blob_path(dir, x->b->hex, ".partial", path, sizeof(path));
+		if (fstat(x->fd, &mine) == 0 && stat(path, &there) == 0 && mine.st_ino == there.st_ino &&
+		    mine.st_dev == there.st_dev)
 			unlink(path);
-		}
 		close(x->fd);
 		x->fd = -1;
 	}
@@ -892,7 +911,7 @@ static int finished(struct rl_registry *r, const char *dir, struct xfer *x, CURL
 	}
 	if (status == 429 && x->waits++ < MAX_WAITS) {
 		long s = x->rs.retry_after > 0 && x->rs.retry_after <= 60 ? x->rs.retry_after : 1;
-		x->not_before = time(NULL) + s;
+		x->not_before_ms = now_ms() + (uint64_t)s * 1000;
 		return 0;
 	}
 	char words[300];
@@ -911,15 +930,17 @@ static int run_transfers(struct rl_registry *r, const char *repo, const char *di
 	if (!m)
 		return rl_fail(err, ENOMEM, "out of memory");
 	curl_multi_setopt(m, CURLMOPT_PIPELINING, (long)CURLPIPE_MULTIPLEX);
-	size_t next = 0, running = 0, left = n;
+	size_t next = 0, running = 0, left = 0;
+	for (size_t i = 0; i < n; i++)
+		left += xs[i].fd >= 0 && xs[i].b->state != RL_BLOB_DONE;
 	int ret = 0;
 	struct timespec last = {0};
 	while (left && ret == 0) {
 		/* start what may start: in order, as long as there is room */
-		time_t now = time(NULL);
+		uint64_t now = now_ms();
 		for (size_t i = 0; i < n && running < (size_t)parallel && ret == 0; i++) {
 			struct xfer *x = &xs[(next + i) % n];
-			if (x->e || x->b->state == RL_BLOB_DONE || x->fd < 0 || x->not_before > now)
+			if (x->e || x->b->state == RL_BLOB_DONE || x->fd < 0 || x->not_before_ms > now)
 				continue;
 			if ((ret = xfer_start(r, m, x, scope, err)) == 0)
 				running++;
@@ -1008,13 +1029,13 @@ int rl_registry_blobs(struct rl_registry *r, const char *repo, const char *dir,
 		if (have_blob(dir, x->b)) {
 			x->b->state = RL_BLOB_EXISTS;
 			x->b->done = x->b->size;
-			release(dir, x, true);
+			release(dir, x);
 			continue;
 		}
 		ret = run_transfers(r, repo, dir, x, 1, 1, cb, ctx, blobs, n, err);
 	}
 	for (size_t i = 0; i < nx; i++)
-		release(dir, &xs[i], false);
+		release(dir, &xs[i]);
 	free(xs);
 	return ret;
 }
