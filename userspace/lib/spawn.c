@@ -53,8 +53,8 @@ void rl_helper_finish(struct rl_helper *h)
 	size_t len = 0;
 	for (;;) {
 		char sink[256];
-		bool keep = len < sizeof(h->msg) - 1;
-		ssize_t n = keep ? read(h->out, h->msg + len, sizeof(h->msg) - 1 - len)
+		bool keep = len < sizeof(h->text) - 1;
+		ssize_t n = keep ? read(h->out, h->text + len, sizeof(h->text) - 1 - len)
 				 : read(h->out, sink, sizeof(sink));
 		if (n < 0 && errno == EINTR)
 			continue;
@@ -63,7 +63,8 @@ void rl_helper_finish(struct rl_helper *h)
 		if (keep)
 			len += (size_t)n;
 	}
-	h->msg[len] = '\0';
+	h->text[len] = '\0';
+	snprintf(h->msg, sizeof(h->msg), "%.255s", h->text);
 	close(h->out);
 	h->out = -1;
 	len = strcspn(h->msg, "\n");

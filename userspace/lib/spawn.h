@@ -13,6 +13,7 @@ struct rl_helper {
 	int out;       /* read end of its stdout+stderr */
 	int status;    /* wait status once finished */
 	char msg[256]; /* first line of its output */
+	char text[2048]; /* its output, the first 2 KiB of it */
 };
 
 /* Moves an fd off 0-2 (closing the original), so that a child's dup2 onto

@@ -5,6 +5,7 @@
 #include <sched.h>
 #include <signal.h>
 #include <stdbool.h>
+#include <stdio.h>
 #include <string.h>
 #include <sys/prctl.h>
 #include <sys/syscall.h>
@@ -92,10 +93,22 @@ int rl_userns_exec(char *const argv[], struct rl_error *err)
 	rl_helper_finish(&h);
 	if (r < 0)
 		return r;
-	if (rl_helper_ok(&h))
+	/* notices (rlbpf-unpack's skipped device nodes) reach the user; on
+	 * failure the helper's error is its last line */
+	char *last = h.text + strlen(h.text);
+	while (last > h.text && last[-1] == '\n')
+		*--last = '\0';
+	while (last > h.text && last[-1] != '\n')
+		last--;
+	if (rl_helper_ok(&h)) {
+		if (h.text[0])
+			fprintf(stderr, "%s\n", h.text);
 		return 0;
-	if (h.msg[0])
-		return rl_fail(err, EIO, "%s", h.msg);
+	}
+	if (last > h.text)
+		fprintf(stderr, "%.*s", (int)(last - h.text), h.text);
+	if (*last)
+		return rl_fail(err, EIO, "%s", last);
 	char how[48];
 	rl_helper_describe(&h, how, sizeof(how));
 	return rl_fail(err, EIO, "%s failed in a user namespace (%s)", argv[0], how);
