@@ -1,5 +1,5 @@
 # shellcheck shell=bash
-# rlbpf pull, login and logout (and run/create --pull) against a real
+# rlbpf pull, login and logout (and run --pull) against a real
 # registry each case starts for itself: Debian's docker-registry
 # (distribution 2.8) on a free port of 127.0.0.1, images built with umoci
 # from the built-in busybox and pushed with skopeo. Plain HTTP, TLS with a
@@ -209,7 +209,7 @@ test_pull_plain_http_and_run() {
 	_refused pull "a repository the registry does not have" "unknown"
 
 	# run pulls a missing image first (progress on stderr), --pull always
-	# asks the registry again, create pulls too.
+	# asks the registry again, run -d pulls too.
 	capture _rl rmi "$ref"
 	assert_eq 0 "$RC" "rmi of the pulled image (stderr $(_show "$ERR"))"
 	capture _rl run --rm --tls-verify=false "$ref" cat /marker
@@ -222,14 +222,14 @@ test_pull_plain_http_and_run() {
 	assert_eq "0 app" "$RC $OUT" "run --pull never of an image in the store (stderr $(_show "$ERR"))"
 
 	capture _rl rmi "$ref"
-	local name=pull-create-$$
-	capture _rl create --name "$name" --pull never "$ref" true
-	assert_eq 125 "$RC" "exit status of create --pull never of a missing image (stderr $(_show "$ERR"))"
-	assert_not_contains "$ERR" "unknown command" "create --pull never of a missing image"
-	capture _rl create --name "$name" --tls-verify=false "$ref" true
-	assert_eq 0 "$RC" "create of a missing image pulls it (stdout $(_show "$OUT"), stderr $(_show "$ERR"))"
-	assert_ne "" "$(_row "$ref")" "the image create pulled, in rlbpf images"
-	[ "$RC" = 0 ] && _rl rm "$name" >/dev/null 2>&1
+	local name=pull-detached-$$
+	capture _rl run -d --name "$name" --pull never "$ref" sleep 30
+	assert_eq 125 "$RC" "run -d --pull never of a missing image (stderr $(_show "$ERR"))"
+	assert_contains "$ERR" "unknown image" "the refusal names the missing image"
+	capture _rl run -d --name "$name" --tls-verify=false "$ref" sleep 30
+	assert_eq 0 "$RC" "run -d of a missing image pulls it (stdout $(_show "$OUT"), stderr $(_show "$ERR"))"
+	assert_ne "" "$(_row "$ref")" "the image run -d pulled, in rlbpf images"
+	_rl rm -f "$name" >/dev/null 2>&1
 
 	# registries.conf (Podman's form) may make a registry insecure.
 	capture _rl rmi "$ref"
@@ -275,6 +275,32 @@ test_pull_shares_layers_between_images() {
 	assert_eq multi-v2 "$(_marker "$REG/test/multi:v2")" "v2's marker"
 	assert_eq 409600 "$(_rl run --rm "$REG/test/multi:v2" sh -c 'cat /l1 /l2 | wc -c' 2>&1 | tr -d ' ')" \
 		"v2's shared layers' files (/l1 and /l2, 200 KiB each)"
+}
+
+# Two pulls of one image at once, by one user: each blob is fetched once
+# (the second waits on the first's lock and takes its blob), both succeed,
+# and the store holds one sound image.
+test_pull_twice_at_once() {
+	_setup
+	reg_start || return
+	reg_push "oci:$REG_IMAGES/lay:m1" test/multi:v1 || return
+	local d ref=$REG/test/multi:v1 out=$T_CASE_DIR/twice
+	local -a l1
+	mapfile -t l1 < <(reg_layers test/multi v1)
+	_rl pull -q --tls-verify=false "$ref" >"$out.1" 2>&1 &
+	local p1=$!
+	_rl pull -q --tls-verify=false "$ref" >"$out.2" 2>&1 &
+	local p2=$!
+	wait "$p1"
+	assert_eq "0 $ref" "$? $(cat "$out.1")" "the first of two pulls at once"
+	wait "$p2"
+	assert_eq "0 $ref" "$? $(cat "$out.2")" "the second of two pulls at once"
+	for d in "${l1[@]}"; do
+		assert_eq 1 "$(reg_blob_gets test/multi "$d")" "GETs of layer $(_short "$d") by both pulls"
+	done
+	_has_blobs "two pulls at once" "${l1[@]}"
+	_blobs_sound "two pulls at once"
+	assert_eq multi-v1 "$(_marker "$ref")" "the image both pulled runs"
 }
 
 test_pull_index_picks_the_platform() {
