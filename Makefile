@@ -18,7 +18,7 @@ BPF_LIBS    := -lbpf -lelf -lz
 RLBPF_LIBS  := -Wl,-Bstatic -lseccomp -ljansson -lcap $(BPF_LIBS) -Wl,-Bdynamic
 RLBPFD_LIBS := $(BPF_LIBS)
 UNPACK_LIBS := -larchive -lcrypto -ljansson
-TEST_LIBS   := -lseccomp -ljansson -lcap -larchive $(BPF_LIBS) -lcmocka
+TEST_LIBS   := -lseccomp -ljansson -lcap -larchive -lcrypto $(BPF_LIBS) -lcmocka
 SAN     := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
 
 # Modules by folder (see README, Layout). Each program lists what it links;

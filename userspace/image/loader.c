@@ -101,76 +101,6 @@ static int sha_buf(const void *buf, size_t len, hex64 hex, struct rl_error *err)
 	return 0;
 }
 
-/* sha256 of the file's bytes, and its size. */
-static int sha_fd(int fd, const char *what, hex64 hex, uint64_t *size, struct rl_error *err)
-{
-	struct sha s;
-	int r = sha_init(&s, err);
-	if (r < 0)
-		return r;
-	const size_t cap = 256 * 1024;
-	_cleanup_free_ char *buf = malloc(cap);
-	uint64_t total = 0;
-	if (!buf)
-		r = rl_fail(err, ENOMEM, "out of memory");
-	else if (lseek(fd, 0, SEEK_SET) < 0)
-		r = rl_fail_errno(err, errno, "cannot read %s", what);
-	for (ssize_t n; r == 0;) {
-		n = read(fd, buf, cap);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0) {
-			r = rl_fail_errno(err, errno, "cannot read %s", what);
-			break;
-		}
-		if (n == 0)
-			break;
-		EVP_DigestUpdate(s.ctx, buf, (size_t)n);
-		total += (uint64_t)n;
-	}
-	sha_final(&s, hex);
-	if (size)
-		*size = total;
-	return r;
-}
-
-/* sha256 of the decompressed content (a layer's diff ID). */
-static int sha_decompressed(int fd, const char *what, hex64 hex, struct rl_error *err)
-{
-	struct sha s;
-	int r = sha_init(&s, err);
-	if (r < 0)
-		return r;
-	struct archive *a = archive_read_new();
-	if (!a) {
-		sha_final(&s, hex);
-		return rl_fail(err, ENOMEM, "out of memory");
-	}
-	archive_read_support_format_raw(a);
-	archive_read_support_filter_gzip(a);
-	archive_read_support_filter_zstd(a);
-	archive_read_support_filter_xz(a);
-	archive_read_support_filter_bzip2(a);
-	struct archive_entry *e;
-	int ar = ARCHIVE_FATAL;
-	if (lseek(fd, 0, SEEK_SET) == 0 && archive_read_open_fd(a, fd, 64 * 1024) == ARCHIVE_OK) {
-		ar = archive_read_next_header(a, &e);
-		if (ar == ARCHIVE_OK) {
-			const void *buf;
-			size_t len;
-			la_int64_t off;
-			while ((ar = archive_read_data_block(a, &buf, &len, &off)) == ARCHIVE_OK)
-				EVP_DigestUpdate(s.ctx, buf, len);
-		}
-	}
-	sha_final(&s, hex);
-	if (ar != ARCHIVE_EOF)
-		r = rl_fail(err, EIO, "%s cannot be decompressed: %s; refusing the image", what,
-			    archive_error_string(a) ? archive_error_string(a) : "unknown error");
-	archive_read_free(a);
-	return r;
-}
-
 /* ---- reading the archive's files, never outside it */
 
 static int open_in(int srcfd, const char *path, int flags)
@@ -624,29 +554,22 @@ static int plan_oci(int srcfd, struct plans *plans, struct rl_error *err)
 
 /* ---- checking and unpacking */
 
-static int verify_layer(int fd, const struct layer_ref *lr, const char *what, struct rl_error *err)
+/* A layer's sums (taken while it was applied) against what the manifest
+ * and the config say; on a mismatch the caller throws the rootfs away. */
+static int check_layer(const struct rl_layer_sums *sums, const struct layer_ref *lr, const char *what,
+		       struct rl_error *err)
 {
-	hex64 raw;
-	uint64_t size;
-	int r = sha_fd(fd, what, raw, &size, err);
-	if (r < 0)
-		return r;
-	if (lr->digest[0] && strcmp(raw, lr->digest) != 0)
+	if (lr->digest[0] && strcmp(sums->raw, lr->digest) != 0)
 		return rl_fail(err, EBADMSG,
 			       "%s does not match its digest sha256:%.12s... (its sha256 is %.12s...); refusing a corrupt or tampered image",
-			       what, lr->digest, raw);
-	if (lr->sized && size != lr->size)
+			       what, lr->digest, sums->raw);
+	if (lr->sized && sums->raw_size != lr->size)
 		return rl_fail(err, EBADMSG, "%s is %llu bytes, but the manifest says %llu; refusing the image",
-			       what, (unsigned long long)size, (unsigned long long)lr->size);
-	if (!lr->diff_id[0] || strcmp(raw, lr->diff_id) == 0)
-		return 0;
-	hex64 plain;
-	if ((r = sha_decompressed(fd, what, plain, err)) < 0)
-		return r;
-	if (strcmp(plain, lr->diff_id) != 0)
+			       what, (unsigned long long)sums->raw_size, (unsigned long long)lr->size);
+	if (lr->diff_id[0] && strcmp(sums->raw, lr->diff_id) != 0 && strcmp(sums->plain, lr->diff_id) != 0)
 		return rl_fail(err, EBADMSG,
 			       "%s does not match its diff ID sha256:%.12s... from the config (its sha256 is %.12s...); refusing a corrupt or tampered image",
-			       what, lr->diff_id, plain);
+			       what, lr->diff_id, sums->plain);
 	return 0;
 }
 
@@ -725,9 +648,13 @@ static int unpack_image(int srcfd, int outfd, const char *outdir, size_t index,
 		_cleanup_close_ int fd = open_named(srcfd, lr->path, "the manifest", "layer", err);
 		if (fd < 0)
 			return fd;
-		int r = verify_layer(fd, lr, what, err);
-		if (r == 0)
-			r = rl_layer_apply(rootfs, fd, what, ids, err);
+		/* checked as it is applied: one read for the sums and the
+		 * whiteouts, one to unpack */
+		struct rl_layer_sums sums;
+		int r = rl_layer_apply_summed(rootfs, fd, what, ids, &sums, err);
+		/* a tampered blob is told as such, not as the damage it does */
+		if (r == 0 || (sums.raw[0] && lr->digest[0] && strcmp(sums.raw, lr->digest) != 0))
+			r = check_layer(&sums, lr, what, err) < 0 ? -EBADMSG : r;
 		if (r < 0)
 			return r;
 	}

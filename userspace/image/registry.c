@@ -930,16 +930,17 @@ static int run_transfers(struct rl_registry *r, const char *repo, const char *di
 	if (!m)
 		return rl_fail(err, ENOMEM, "out of memory");
 	curl_multi_setopt(m, CURLMOPT_PIPELINING, (long)CURLPIPE_MULTIPLEX);
-	size_t next = 0, running = 0, left = 0;
+	size_t running = 0, left = 0;
 	for (size_t i = 0; i < n; i++)
 		left += xs[i].fd >= 0 && xs[i].b->state != RL_BLOB_DONE;
 	int ret = 0;
 	struct timespec last = {0};
 	while (left && ret == 0) {
-		/* start what may start: in order, as long as there is room */
+		/* start what may start, in the manifest's order (the loader
+		 * unpacks in that order), as long as there is room */
 		uint64_t now = now_ms();
 		for (size_t i = 0; i < n && running < (size_t)parallel && ret == 0; i++) {
-			struct xfer *x = &xs[(next + i) % n];
+			struct xfer *x = &xs[i];
 			if (x->e || x->b->state == RL_BLOB_DONE || x->fd < 0 || x->not_before_ms > now)
 				continue;
 			if ((ret = xfer_start(r, m, x, scope, err)) == 0)
@@ -973,9 +974,13 @@ static int run_transfers(struct rl_registry *r, const char *repo, const char *di
 			cb(ctx, blobs, nblobs);
 			last = t;
 		}
-		if (left && ret == 0)
-			curl_multi_poll(m, NULL, 0, running ? 100 : 200, NULL);
-		next++;
+		/* nothing to wait for when a transfer may start now */
+		bool startable = false;
+		for (size_t i = 0; i < n && !startable && running < (size_t)parallel; i++)
+			startable = !xs[i].e && xs[i].fd >= 0 && xs[i].b->state != RL_BLOB_DONE &&
+				    xs[i].not_before_ms <= now_ms();
+		if (left && ret == 0 && !startable)
+			curl_multi_poll(m, NULL, 0, 100, NULL);
 	}
 	for (size_t i = 0; i < n; i++)
 		if (xs[i].e) {

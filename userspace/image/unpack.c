@@ -8,6 +8,7 @@
 #include <inttypes.h>
 #include <limits.h>
 #include <linux/openat2.h>
+#include <openssl/evp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -548,19 +549,126 @@ static int read_failed(struct layer *l, struct archive *in)
 		       l->what, why ? why : "unknown error");
 }
 
-static int scan_layer(struct layer *l, int fd)
+/* The scan that also sums: the blob's bytes are hashed as they are read,
+ * an outer reader (format "raw") decompresses them, and the tar reader
+ * takes its stream from there, hashed too. So one pass gives the blob's
+ * digest, its diff ID and the whiteouts. */
+struct summing {
+	int fd;
+	EVP_MD_CTX *raw, *plain;
+	uint64_t raw_size;
+	struct archive *outer;
+	unsigned char buf[64 * 1024];
+	bool outer_done;
+};
+
+static la_ssize_t read_raw(struct archive *a, void *ctx, const void **out)
 {
-	struct archive *in = layer_reader(l, fd);
-	if (!in)
-		return -l->err->code;
-	int r = 0, ar;
+	(void)a;
+	struct summing *sm = ctx;
+	ssize_t n;
+	while ((n = read(sm->fd, sm->buf, sizeof(sm->buf))) < 0 && errno == EINTR)
+		;
+	if (n > 0) {
+		EVP_DigestUpdate(sm->raw, sm->buf, (size_t)n);
+		sm->raw_size += (uint64_t)n;
+	}
+	*out = sm->buf;
+	return n;
+}
+
+static la_ssize_t read_plain(struct archive *a, void *ctx, const void **out)
+{
+	(void)a;
+	struct summing *sm = ctx;
+	const void *block;
+	size_t len;
+	la_int64_t off;
+	if (sm->outer_done)
+		return 0;
+	int ar = archive_read_data_block(sm->outer, &block, &len, &off);
+	if (ar == ARCHIVE_EOF) {
+		sm->outer_done = true;
+		return 0;
+	}
+	if (ar < ARCHIVE_WARN) {
+		archive_set_error(a, EIO, "%s", archive_error_string(sm->outer));
+		return -1;
+	}
+	EVP_DigestUpdate(sm->plain, block, len);
+	*out = block;
+	return (la_ssize_t)len;
+}
+
+static void hex_of(EVP_MD_CTX *md, char out[65])
+{
+	unsigned char d[32];
+	unsigned int n = 0;
+	EVP_DigestFinal_ex(md, d, &n);
+	for (int i = 0; i < 32; i++)
+		snprintf(out + 2 * i, 3, "%02x", d[i]);
+}
+
+static int scan_layer(struct layer *l, int fd, struct rl_layer_sums *sums)
+{
+	struct summing sm = {.fd = fd};
+	if (sums)
+		memset(sums, 0, sizeof(*sums));
+	struct archive *in = NULL;
+	if (!sums) {
+		in = layer_reader(l, fd);
+	} else if (lseek(fd, 0, SEEK_SET) < 0) {
+		return rl_fail_errno(l->err, errno, "%s: cannot read it", l->what);
+	} else {
+		sm.raw = EVP_MD_CTX_new();
+		sm.plain = EVP_MD_CTX_new();
+		sm.outer = archive_read_new();
+		in = archive_read_new();
+		if (!sm.raw || !sm.plain || !sm.outer || !in || !EVP_DigestInit_ex(sm.raw, EVP_sha256(), NULL) ||
+		    !EVP_DigestInit_ex(sm.plain, EVP_sha256(), NULL)) {
+			rl_fail(l->err, ENOMEM, "out of memory");
+			archive_read_free(in);
+			in = NULL;
+		} else {
+			archive_read_support_format_raw(sm.outer);
+			archive_read_support_filter_gzip(sm.outer);
+			archive_read_support_filter_zstd(sm.outer);
+			archive_read_support_filter_xz(sm.outer);
+			archive_read_support_filter_bzip2(sm.outer);
+			struct archive_entry *raw;
+			/* an empty blob is an empty layer: no raw entry comes */
+			if (archive_read_open(sm.outer, &sm, NULL, read_raw, NULL) != ARCHIVE_OK ||
+			    archive_read_next_header(sm.outer, &raw) != ARCHIVE_OK)
+				sm.outer_done = true;
+			archive_read_support_format_tar(in);
+			archive_read_support_format_empty(in);
+			archive_read_open(in, &sm, NULL, read_plain, NULL);
+		}
+	}
+	int r = in ? 0 : -l->err->code, ar = ARCHIVE_EOF;
 	struct archive_entry *e;
-	while ((ar = archive_read_next_header(in, &e)) == ARCHIVE_OK || ar == ARCHIVE_WARN)
+	while (in && ((ar = archive_read_next_header(in, &e)) == ARCHIVE_OK || ar == ARCHIVE_WARN))
 		if ((r = scan_entry(l, e)) < 0)
 			break;
-	if (r == 0 && ar != ARCHIVE_EOF)
+	if (in && r == 0 && ar != ARCHIVE_EOF)
 		r = read_failed(l, in);
+	if (sums && sm.raw) {
+		/* what follows the tar's end (padding) counts in both sums; a
+		 * layer that is not a readable tar still gets its digest, which
+		 * tells a tampered blob from a broken one */
+		const void *out;
+		while (r == 0 && read_plain(in, &sm, &out) > 0)
+			;
+		while (read_raw(NULL, &sm, &out) > 0)
+			;
+		hex_of(sm.raw, sums->raw);
+		hex_of(sm.plain, sums->plain);
+		sums->raw_size = sm.raw_size;
+	}
 	archive_read_free(in);
+	archive_read_free(sm.outer);
+	EVP_MD_CTX_free(sm.raw);
+	EVP_MD_CTX_free(sm.plain);
 	return r;
 }
 
@@ -631,6 +739,12 @@ done:
 int rl_layer_apply(const char *rootfs, int fd, const char *what, const struct rl_layer_ids *ids,
 		   struct rl_error *err)
 {
+	return rl_layer_apply_summed(rootfs, fd, what, ids, NULL, err);
+}
+
+int rl_layer_apply_summed(const char *rootfs, int fd, const char *what, const struct rl_layer_ids *ids,
+			  struct rl_layer_sums *sums, struct rl_error *err)
+{
 	/* libarchive's secure modes work on relative paths: the extraction
 	 * runs with the rootfs as the working directory. */
 	_cleanup_close_ int cwd = open(".", O_PATH | O_DIRECTORY | O_CLOEXEC);
@@ -643,7 +757,7 @@ int rl_layer_apply(const char *rootfs, int fd, const char *what, const struct rl
 	int r = l.rootfd < 0 ? rl_fail_errno(err, errno, "cannot open %s", rootfs) : 0;
 	mode_t old_umask = umask(022);
 	if (r == 0)
-		r = scan_layer(&l, fd);
+		r = scan_layer(&l, fd, sums);
 	if (r == 0)
 		r = extract_layer(&l, fd);
 	if (r == 0)

@@ -63,6 +63,21 @@ bool rl_symlink_escapes(const char *path, const char *target);
 int rl_layer_apply(const char *rootfs, int fd, const char *what, const struct rl_layer_ids *ids,
 		   struct rl_error *err);
 
+/* What rl_layer_apply_summed computes on its way (its first pass over the
+ * layer): the blob's sha256 and size, and the sha256 of the tar stream
+ * once decompressed (the layer's diff ID). When the layer is refused, raw
+ * (empty if it could not be read) is still the blob's. */
+struct rl_layer_sums {
+	char raw[65], plain[65];
+	uint64_t raw_size;
+};
+
+/* rl_layer_apply, summing as it reads, so that a caller can check the
+ * digests without reading the layer twice more; a layer that then does
+ * not match is the caller's to throw away with the rootfs. */
+int rl_layer_apply_summed(const char *rootfs, int fd, const char *what, const struct rl_layer_ids *ids,
+			  struct rl_layer_sums *sums, struct rl_error *err);
+
 /* Removes name (a tree, never following symlinks) in dirfd. 0 or -errno. */
 int rl_remove_at(int dirfd, const char *name);
 
