@@ -23,7 +23,7 @@ test_bad_rootfs_or_image() {
 	chmod 644 "$file"
 	_bad "missing rootfs directory" --rm "$T_TMP/scratch/no-such-rootfs" true
 	_bad "a regular file as rootfs" --rm "$file" true
-	_bad "unknown image" --rm no-such-image true
+	_bad "unknown image" --rm --pull never no-such-image true
 	_bad "no image at all" --rm
 }
 
