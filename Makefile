@@ -23,7 +23,7 @@ SAN     := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-re
 
 # Modules by folder (see README, Layout). Each program lists what it links;
 # tests/check_layers.sh checks the link maps against the folders each may use.
-COMMON  := lib/error lib/paths lib/bpf_features lib/cgroup_mounts
+COMMON  := lib/error lib/paths lib/bpf_features lib/cgroup_mounts lib/subid
 # The unprivileged CLI.
 RLBPF   := cli/cli cli/run cli/exec cli/ps cli/inspect cli/logs cli/lifecycle cli/top cli/stats \
 	   cli/trace cli/images cli/pull cli/info cli/setup \
@@ -37,7 +37,7 @@ RLBPF   := cli/cli cli/run cli/exec cli/ps cli/inspect cli/logs cli/lifecycle cl
 	   proto/agent_client proto/agent_proto proto/trace_fmt \
 	   lib/fsutil lib/pty lib/spawn lib/humantime lib/template lib/memsize lib/signame lib/envv
 # The privileged agent: agent/, proto/ and lib/ only.
-RLBPFD  := agent/rlbpfd agent/server agent/programs agent/registry agent/policy agent/cgroups \
+RLBPFD  := agent/rlbpfd agent/server agent/programs agent/registry agent/policy agent/cgroups agent/idmap_writer \
 	   proto/agent_proto
 UNPACK  := image/rlbpf_unpack image/loader image/unpack lib/error
 # Registries: libcurl and TLS in a helper of their own, off rlbpf's start.

@@ -389,6 +389,13 @@ elif cmd == "join":
     # JOIN ID PID ("self": this very process)
     pid = os.getpid() if sys.argv[3] == "self" else int(sys.argv[3])
     print(*ask(4, struct.pack("<II", pid, 0) + ident(sys.argv[2])))
+elif cmd == "idmap":
+    # IDMAP PID u:INNER:OUTER:COUNT... g:INNER:OUTER:COUNT...
+    lines = {"u": [], "g": []}
+    for spec in sys.argv[3:]:
+        k, a, b, c = spec.split(":"); lines[k].append((int(a), int(b), int(c)))
+    def block(ls): return b"".join(struct.pack("<III", *l) for l in ls) + b"\0" * 12 * (5 - len(ls))
+    print(*ask(5, struct.pack("<IIII", int(sys.argv[2]), len(lines["u"]), len(lines["g"]), 0) + block(lines["u"]) + block(lines["g"])))
 elif cmd == "slowsub":
     # subscribes to everything of the caller's, then never reads again
     import time

@@ -38,6 +38,7 @@
 #include <bpf/libbpf.h>
 
 #include "agent/cgroups.h"
+#include "agent/idmap_writer.h"
 #include "agent/programs.h"
 #include "agent/policy.h"
 #include "proto/agent_proto.h"
@@ -1049,6 +1050,13 @@ static void do_join(struct agent *a, struct client *c, const struct rl_msg *m)
 	reply(a, c, m->hdr.seq, 0, "joined");
 }
 
+static void do_idmap(struct agent *a, struct client *c, const struct rl_msg *m)
+{
+	char why[RL_MSG_TEXT];
+	int r = rl_idmap_write(c->uid, c->gid, &m->u.idmap, why, sizeof(why));
+	reply(a, c, m->hdr.seq, r, "%s", r == 0 ? "mapped" : why);
+}
+
 static void do_subscribe(struct agent *a, struct client *c, const struct rl_msg *m)
 {
 	const struct rl_msg_subscribe *s = &m->u.sub;
@@ -1171,6 +1179,7 @@ static void client_read(struct agent *a, struct client *c)
 			case RL_MSG_SUBSCRIBE: do_subscribe(a, c, &m); break;
 			case RL_MSG_STATS: do_stats(a, c, &m); break;
 			case RL_MSG_JOIN: do_join(a, c, &m); break;
+			case RL_MSG_IDMAP: do_idmap(a, c, &m); break;
 			default:
 				reply(a, c, m.hdr.seq, -EBADMSG, "not a request");
 				c->dead = true;

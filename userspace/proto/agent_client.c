@@ -293,3 +293,15 @@ int rl_agent_subscribe(struct rl_agent_conn *c, const struct rl_msg_subscribe *s
 		rl_agent_close(c);
 	return r;
 }
+
+int rl_agent_idmap(const struct rl_msg_idmap *m, char *why, size_t len)
+{
+	struct rl_agent_conn c;
+	struct rl_msg reply;
+	int r = rl_agent_connect(RL_AGENT_SOCKET, &c, why, len);
+	if (r < 0)
+		return r;
+	r = rl_agent_request(&c, RL_MSG_IDMAP, m, sizeof(*m), &reply, 3000, why, len);
+	rl_agent_close(&c);
+	return r;
+}

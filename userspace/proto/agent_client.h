@@ -79,6 +79,13 @@ int rl_agent_join(struct rl_agent_conn *c, const char *id, pid_t pid, char *why,
 int rl_agent_stats(struct rl_agent_conn *c, const char *id, struct rl_msg_stats_reply *out,
 		   char *why, size_t len);
 
+/* Asks the agent to write the uid_map and gid_map of process m->pid (the
+ * caller's, just unshared). 0, the agent's refusal (negative errno, its
+ * words in why), or the transport's error when no agent answers:
+ * -ENOENT or -ECONNREFUSED (none running), -EBADMSG (one that does not
+ * know IDMAP). */
+int rl_agent_idmap(const struct rl_msg_idmap *m, char *why, size_t len);
+
 /* Whether the agent saw the container pass its memory cap: asked by its
  * supervisor once it has reaped it. False when the agent cannot tell. */
 bool rl_agent_oom_killed(const char *id);

@@ -87,6 +87,25 @@ static bool valid_payload(uint16_t type, const void *p, size_t len)
 		return len == sizeof(*j) && j->pad == 0 && j->pid > 0 && j->pid <= (1u << 22) &&
 		       rl_proto_valid_id(j->id);
 	}
+	case RL_MSG_IDMAP: {
+		const struct rl_msg_idmap *m = p;
+		if (len != sizeof(*m) || m->pad || m->pid == 0 || m->pid > (1u << 22) || m->n_uid == 0 ||
+		    m->n_gid == 0 || m->n_uid > RL_IDMAP_MAX_LINES || m->n_gid > RL_IDMAP_MAX_LINES)
+			return false;
+		for (int k = 0; k < 2; k++) {
+			const struct rl_idmap_line *l = k ? m->gid : m->uid;
+			uint32_t n = k ? m->n_gid : m->n_uid;
+			for (uint32_t i = 0; i < RL_IDMAP_MAX_LINES; i++) {
+				bool used = i < n;
+				/* used lines map something that fits; the rest are zero */
+				if (used ? (l[i].count == 0 || (uint64_t)l[i].inner + l[i].count > UINT32_MAX ||
+					    (uint64_t)l[i].outer + l[i].count > UINT32_MAX)
+					 : (l[i].inner || l[i].outer || l[i].count))
+					return false;
+			}
+		}
+		return true;
+	}
 	case RL_MSG_REPLY:
 		return len == sizeof(struct rl_msg_reply) &&
 		       terminated(((const struct rl_msg_reply *)p)->text, RL_MSG_TEXT);

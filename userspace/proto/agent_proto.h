@@ -24,6 +24,7 @@
 #define RL_MSG_SUBSCRIBE 2
 #define RL_MSG_STATS 3
 #define RL_MSG_JOIN 4
+#define RL_MSG_IDMAP 5
 /* Answers and events (agent -> client) */
 #define RL_MSG_REPLY 0x81
 #define RL_MSG_EVENT 0x82
@@ -90,6 +91,23 @@ struct rl_msg_join {
 	char id[RL_ID_LEN];
 };
 
+/* IDMAP: the agent writes the uid_map and gid_map of a process of the
+ * caller's that has just made its user namespace, with the checks that
+ * newuidmap and newgidmap make, so that no setuid helper runs per
+ * container. Each line maps `count` ids from `inner` (in the namespace) to
+ * `outer` (on the host). */
+#define RL_IDMAP_MAX_LINES 5 /* the kernel's limit before 4.15 */
+struct rl_idmap_line {
+	uint32_t inner, outer, count;
+};
+struct rl_msg_idmap {
+	uint32_t pid;   /* host pid */
+	uint32_t n_uid; /* 1..RL_IDMAP_MAX_LINES */
+	uint32_t n_gid;
+	uint32_t pad;   /* 0 */
+	struct rl_idmap_line uid[RL_IDMAP_MAX_LINES], gid[RL_IDMAP_MAX_LINES];
+};
+
 struct rl_msg_reply {
 	int32_t status; /* 0, or a negative errno */
 	uint32_t enforcer; /* REGISTER: RL_ENFORCER_* that keeps its limits */
@@ -141,6 +159,7 @@ struct rl_msg {
 		struct rl_msg_subscribe sub;
 		struct rl_msg_stats stats;
 		struct rl_msg_join join;
+		struct rl_msg_idmap idmap;
 		struct rl_msg_reply reply;
 		struct rl_msg_stats_reply stats_reply;
 		struct {
@@ -154,6 +173,7 @@ _Static_assert(sizeof(struct rl_msg_hdr) == 16, "header layout");
 _Static_assert(sizeof(struct rl_msg_register) == 232, "register layout");
 _Static_assert(sizeof(struct rl_msg_stats_reply) == 280, "stats reply layout");
 _Static_assert(sizeof(struct rl_msg_reply) == 256, "reply layout");
+_Static_assert(sizeof(struct rl_msg_idmap) == 136, "idmap layout");
 _Static_assert(sizeof(struct rl_event_meta) == 224, "meta layout");
 _Static_assert(RL_SUBSCRIBE_SIZE(RL_SUB_MAX_IDS) <= RL_PROTO_MAX_PAYLOAD, "subscribe fits");
 _Static_assert(RL_EVENT_MSG_MAX <= RL_PROTO_MAX_PAYLOAD, "event fits");

@@ -16,87 +16,11 @@
 
 #include "lib/cleanup.h"
 #include "lib/spawn.h"
+#include "lib/subid.h"
+#include "proto/agent_client.h"
 
-#define SUBUID_PATH "/etc/subuid"
-#define SUBGID_PATH "/etc/subgid"
 #define NEWUIDMAP "/usr/bin/newuidmap"
 #define NEWGIDMAP "/usr/bin/newgidmap"
-
-/* A whole field of decimal digits that fits in 32 bits. (uint32_t)-1 is
- * refused too: the kernel never maps it. */
-static bool parse_u32(const char *s, uint32_t *out)
-{
-	uint64_t v = 0;
-	if (!*s)
-		return false;
-	for (; *s; s++) {
-		if (*s < '0' || *s > '9')
-			return false;
-		v = v * 10 + (uint64_t)(*s - '0');
-		if (v >= UINT32_MAX)
-			return false;
-	}
-	*out = (uint32_t)v;
-	return true;
-}
-
-/* Splits "owner:start:count" in place; false for anything else. */
-static bool parse_line(char *line, const char **owner, struct rl_id_range *r)
-{
-	line[strcspn(line, "\n")] = '\0';
-	char *c1 = strchr(line, ':');
-	if (!c1 || c1 == line)
-		return false;
-	char *c2 = strchr(c1 + 1, ':');
-	if (!c2 || strchr(c2 + 1, ':'))
-		return false;
-	*c1 = *c2 = '\0';
-	uint32_t start, count;
-	if (!parse_u32(c1 + 1, &start) || !parse_u32(c2 + 1, &count) || count == 0)
-		return false;
-	/* The last id of the range must itself be mappable. */
-	if ((uint64_t)start + count > UINT32_MAX)
-		return false;
-	*owner = line;
-	r->start = start;
-	r->count = count;
-	return true;
-}
-
-static bool owner_matches(const char *owner, const char *user, uint32_t id)
-{
-	uint32_t n;
-	if (user && strcmp(owner, user) == 0)
-		return true;
-	return parse_u32(owner, &n) && n == id;
-}
-
-int rl_subid_lookup(const char *path, const char *user, uint32_t id, struct rl_id_range *out,
-		    struct rl_error *err)
-{
-	_cleanup_fclose_ FILE *f = fopen(path, "re");
-	if (!f) {
-		if (errno == ENOENT)
-			return rl_fail(err, ENOENT, "%s does not exist", path);
-		return rl_fail_errno(err, errno, "cannot read %s", path);
-	}
-	_cleanup_free_ char *line = NULL;
-	size_t cap = 0;
-	errno = 0;
-	while (getline(&line, &cap, f) >= 0) {
-		const char *owner;
-		struct rl_id_range r;
-		if (parse_line(line, &owner, &r) && owner_matches(owner, user, id)) {
-			*out = r;
-			return 0;
-		}
-		errno = 0;
-	}
-	if (ferror(f))
-		return rl_fail_errno(err, errno ? errno : EIO, "cannot read %s", path);
-	return rl_fail(err, ENOENT, "no range for %s (uid %" PRIu32 ") in %s", user ? user : "?",
-		       id, path);
-}
 
 int rl_idmap_plan(struct rl_idmap *m, struct rl_error *err)
 {
@@ -215,11 +139,35 @@ static int apply_helpers(const struct rl_idmap *m, pid_t pid, struct rl_error *e
 	return 0;
 }
 
+/* rlbpfd writes the maps when it runs (agent/idmap_writer.h), with
+ * newuidmap's checks and no setuid helper: 1 when it did, 0 when it is
+ * not there to ask (the helpers then), or its refusal. */
+static int apply_agent(const struct rl_idmap *m, pid_t pid, struct rl_error *err)
+{
+	struct rl_msg_idmap req = {.pid = (uint32_t)pid, .n_uid = 2, .n_gid = 2};
+	req.uid[0] = (struct rl_idmap_line){0, m->uid, 1};
+	req.uid[1] = (struct rl_idmap_line){1, m->subuid.start, m->subuid.count};
+	req.gid[0] = (struct rl_idmap_line){0, m->gid, 1};
+	req.gid[1] = (struct rl_idmap_line){1, m->subgid.start, m->subgid.count};
+	char why[RL_MSG_TEXT + 64];
+	int r = rl_agent_idmap(&req, why, sizeof(why));
+	if (r == 0)
+		return 1;
+	if (r == -ENOENT || r == -ECONNREFUSED || r == -EBADMSG || r == -EOPNOTSUPP || r == -EACCES ||
+	    r == -ETIMEDOUT || r == -ECONNRESET || r == -EPROTONOSUPPORT)
+		return 0;
+	return rl_fail(err, -r, "rlbpfd refused the user namespace map of process %d: %s; check %s "
+		       "and %s with 'rlbpf setup'", (int)pid, why, SUBUID_PATH, SUBGID_PATH);
+}
+
 int rl_idmap_apply(const struct rl_idmap *m, pid_t pid, struct rl_error *err)
 {
 	if (pid <= 0)
 		return rl_fail(err, EINVAL, "idmap: invalid pid %d", (int)pid);
-	return m->single ? apply_single(m, pid, err) : apply_helpers(m, pid, err);
+	if (m->single)
+		return apply_single(m, pid, err);
+	int r = apply_agent(m, pid, err);
+	return r != 0 ? (r < 0 ? r : 0) : apply_helpers(m, pid, err);
 }
 
 static uint32_t host_id(uint32_t caller, bool single, const struct rl_id_range *r, uint32_t id)

@@ -7,16 +7,8 @@
 #include <sys/types.h>
 
 #include "lib/error.h"
+#include "lib/subid.h"
 
-struct rl_id_range {
-	uint32_t start, count;
-};
-
-/* First range in an /etc/subuid-format file for `user` (by name) or `id`
- * (by number). 0 found, -ENOENT none, other negative errno on I/O error.
- * Malformed lines are skipped, as shadow's tools do. */
-int rl_subid_lookup(const char *path, const char *user, uint32_t id, struct rl_id_range *out,
-		    struct rl_error *err);
 
 struct rl_idmap {
 	uid_t uid; /* the caller, container root */

@@ -163,6 +163,45 @@ static void subscribe_is_variable_but_exact(void **state)
 	assert_int_equal(rl_proto_decode(frame, (size_t)n, &m), -EBADMSG);
 }
 
+static int idmap_decodes(struct rl_msg_idmap *i)
+{
+	struct rl_msg m;
+	int n = rl_proto_encode(frame, sizeof(frame), RL_MSG_IDMAP, 1, i, sizeof(*i));
+	int r = rl_proto_decode(frame, (size_t)n, &m);
+	return r == n ? 0 : r;
+}
+
+static void idmap_lines_are_checked(void **state)
+{
+	(void)state;
+	struct rl_msg_idmap i = {.pid = 42, .n_uid = 2, .n_gid = 1};
+	i.uid[0] = (struct rl_idmap_line){0, 1000, 1};
+	i.uid[1] = (struct rl_idmap_line){1, 100000, 65536};
+	i.gid[0] = (struct rl_idmap_line){0, 1000, 1};
+	assert_int_equal(idmap_decodes(&i), 0);
+	struct rl_msg_idmap bad = i;
+	bad.n_uid = 0; /* nothing to map */
+	assert_int_equal(idmap_decodes(&bad), -EBADMSG);
+	bad = i;
+	bad.n_gid = 6; /* past the lines there are */
+	assert_int_equal(idmap_decodes(&bad), -EBADMSG);
+	bad = i;
+	bad.uid[1].count = 0; /* a line that maps nothing */
+	assert_int_equal(idmap_decodes(&bad), -EBADMSG);
+	bad = i;
+	bad.uid[1].outer = 0xffffff00u; /* past the last id */
+	assert_int_equal(idmap_decodes(&bad), -EBADMSG);
+	bad = i;
+	bad.uid[3].count = 1; /* junk after the lines in use */
+	assert_int_equal(idmap_decodes(&bad), -EBADMSG);
+	bad = i;
+	bad.pid = 0;
+	assert_int_equal(idmap_decodes(&bad), -EBADMSG);
+	bad = i;
+	bad.pad = 1;
+	assert_int_equal(idmap_decodes(&bad), -EBADMSG);
+}
+
 static void unknown_types_are_refused(void **state)
 {
 	(void)state;
@@ -286,6 +325,7 @@ int main(void)
 		cmocka_unit_test(bad_magic_version_and_size_are_refused),
 		cmocka_unit_test(register_fields_are_checked),
 		cmocka_unit_test(subscribe_is_variable_but_exact),
+		cmocka_unit_test(idmap_lines_are_checked),
 		cmocka_unit_test(unknown_types_are_refused),
 		cmocka_unit_test(events_carry_their_size),
 		cmocka_unit_test(event_names_and_masks),
