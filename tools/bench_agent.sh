@@ -90,26 +90,34 @@ awk -v a="$(median without 2)" -v b="$(median with 2)" -v c="$(median without 3)
 }'
 agent_start
 
-# Highest event rate with zero lost: N parallel exec loops in one container,
-# doubled until the trace reports a lost event or N reaches 32.
-best=0
+# Highest event rate with zero lost. exec is too dear a driver (this
+# machine execs 500-650 times a second): denied binds of port 80 in the
+# host's network namespace cost a syscall each and give one bind_denied
+# event each. N loops in parallel, in one container, doubled until the
+# trace reports a lost event or N reaches 32.
+best=0 first_lost=""
 for n in 1 2 4 8 16 32; do
-	as_user "$prefix/bin/rlbpf" trace --json --events exec,exit >"$work/trace.json" 2>/dev/null &
+	as_user "$prefix/bin/rlbpf" trace --json --events bind >"$work/trace.json" 2>/dev/null &
 	trace=$!
 	sleep 1
 	start=$(date +%s.%N)
-	as_user rlbpf run --rm busybox sh -c "for j in \$(seq $n); do (i=0; while [ \$i -lt 2000 ]; do /bin/true; i=\$((i+1)); done) & done; wait" >/dev/null 2>&1
+	as_user rlbpf run --rm --network host -v "$work:/b:ro" busybox sh -c \
+		"for j in \$(seq $n); do /b/bindloop 100000 80 & done; wait" >/dev/null 2>&1
 	end=$(date +%s.%N)
 	sleep 1
 	pkill -INT -f "$prefix/bin/rlbpf trace" || true
 	wait "$trace" 2>/dev/null || true
-	events=$(grep -c '"event":"e' "$work/trace.json" || true)
+	events=$(grep -c '"event":"bind_denied"' "$work/trace.json" || true)
 	lost=$(grep -c '"event":"lost"' "$work/trace.json" || true)
 	rate=$(awk -v e="$events" -v s="$start" -v t="$end" 'BEGIN { printf "%d", e / (t - s) }')
-	printf "  %2d parallel exec loops: %7d events in %.1f s = %7d events/s, %d lost events\n" \
+	printf "  %2d parallel denied-bind loops: %8d events in %.2f s = %8d events/s, %d lost events\n" \
 		"$n" "$events" "$(awk -v s="$start" -v t="$end" 'BEGIN { print t - s }')" "$rate" "$lost"
-	[ "$lost" -eq 0 ] || break
+	if [ "$lost" -ne 0 ]; then
+		first_lost=$rate
+		break
+	fi
 	[ "$rate" -le "$best" ] || best=$rate
 done
+[ -z "$first_lost" ] || echo "the first lost event came at $first_lost events/s"
 echo "highest event rate through rlbpf trace --json with zero lost: $best events/s"
 agent_stop
