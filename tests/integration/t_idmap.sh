@@ -41,7 +41,7 @@ test_agent_writes_the_maps_and_no_setuid_helper_runs() {
 	assert_eq 0 "$(grep -c 'newuidmap\|newgidmap' "$out")" "execs of newuidmap or newgidmap"
 	# ownership as before: container uid 1000 is subuid-start+999 on a volume
 	local vol
-	vol=$(scratch_dir "$T1" vol)
+	vol=$(scratch_dir idmap-vol "$T1" 0777)
 	capture rlbpf_run "$T1" --rm --network none -v "$vol:/v" -u 1000 busybox touch /v/f
 	assert_eq 0 "$RC" "touch as uid 1000 (stderr $(_show "$ERR"))"
 	assert_eq $((start + 999)) "$(stat -c %u "$vol/f")" "the host owner of uid 1000's file"
