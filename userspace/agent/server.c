@@ -1002,12 +1002,6 @@ static void do_register(struct agent *a, struct client *c, const struct rl_msg *
 	}
 	adopt_members(a, e);
 	rss_sync(a); /* before its command runs */
-	rl_registry_save(&a->reg);
-	idmap_events(a, e);
-	flush_all(a);
-	LOG("registered %.12s (%s) for uid %u: init %u, cid %llu%s", e->id, e->name,
-	    (unsigned)e->owner, r->init_pid, (unsigned long long)e->cid,
-	    by_cg ? ", limits in its cgroups" : limited ? ", limits by eBPF" : "");
 	struct rl_msg_reply ok = {.status = 0, .cid = e->cid,
 				  .enforcer = by_cg ? RL_ENFORCER_AGENT_CGROUP
 					  : want.memory || want.pids ? RL_ENFORCER_EBPF
@@ -1015,7 +1009,15 @@ static void do_register(struct agent *a, struct client *c, const struct rl_msg *
 	snprintf(ok.text, sizeof(ok.text), "registered");
 	if (!client_queue(c, RL_MSG_REPLY, m->hdr.seq, &ok, sizeof(ok)))
 		c->dead = true;
+	/* the container waits on this answer to start: what only a restart of
+	 * the agent or a subscriber needs comes after it */
 	client_flush(a, c);
+	rl_registry_save(&a->reg);
+	idmap_events(a, e);
+	flush_all(a);
+	LOG("registered %.12s (%s) for uid %u: init %u, cid %llu%s", e->id, e->name,
+	    (unsigned)e->owner, r->init_pid, (unsigned long long)e->cid,
+	    by_cg ? ", limits in its cgroups" : limited ? ", limits by eBPF" : "");
 }
 
 /* rlbpf exec: a process of the caller's, in the container's user
