@@ -415,6 +415,18 @@ test_pull_tls_and_basic_auth_login_logout() {
 	_pulled "pull with ~/.config/containers/auth.json" "$ref"
 	rm "$U_HOME/.config/containers/auth.json"
 
+	# Docker's credential helpers: credHelpers names one for the registry;
+	# it gets the server on stdin and answers with JSON.
+	_user_file "$U_HOME/bin/docker-credential-rltest" "$(printf '%s\n' '#!/bin/sh' \
+		'[ "$1" = get ] || exit 1' 'read -r server' 'echo "$server" >"$HOME/helper-asked"' \
+		'echo "{\"ServerURL\":\"$server\",\"Username\":\"u\",\"Secret\":\"p\"}"')"
+	chmod 755 "$U_HOME/bin/docker-credential-rltest"
+	_user_file "$U_HOME/.docker/config.json" "{\"credHelpers\":{\"$REG\":\"rltest\"}}"
+	capture _rl PATH="$U_HOME/bin:/usr/bin:/bin" pull "$ref"
+	_pulled "pull with a credential helper" "$ref"
+	assert_eq "$REG" "$(cat "$U_HOME/helper-asked" 2>&1)" "the server the helper was asked about"
+	rm "$U_HOME/.docker/config.json"
+
 	# REGISTRY_AUTH_FILE wins, and -p works as --password-stdin does.
 	local file=$U_HOME/auth-file.json
 	capture _rl REGISTRY_AUTH_FILE="$file" login -u u -p p "$REG"

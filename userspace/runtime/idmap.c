@@ -140,8 +140,8 @@ static int apply_helpers(const struct rl_idmap *m, pid_t pid, struct rl_error *e
 }
 
 /* rlbpfd writes the maps when it runs (agent/idmap_writer.h), with
- * newuidmap's checks and no setuid helper: 1 when it did, 0 when it is
- * not there to ask (the helpers then), or its refusal. */
+ * newuidmap's checks and no setuid helper: 1 when it did, 0 when it could
+ * not (the helpers then), or its refusal of the map. */
 static int apply_agent(const struct rl_idmap *m, pid_t pid, struct rl_error *err)
 {
 	struct rl_msg_idmap req = {.pid = (uint32_t)pid, .n_uid = 2, .n_gid = 2};
@@ -153,8 +153,9 @@ static int apply_agent(const struct rl_idmap *m, pid_t pid, struct rl_error *err
 	int r = rl_agent_idmap(&req, why, sizeof(why));
 	if (r == 0)
 		return 1;
-	if (r == -ENOENT || r == -ECONNREFUSED || r == -EBADMSG || r == -EOPNOTSUPP || r == -EACCES ||
-	    r == -ETIMEDOUT || r == -ECONNRESET || r == -EPROTONOSUPPORT)
+	/* only a refusal of the map itself is final; an agent that is absent,
+	 * busy, older or cannot write this namespace leaves it to the helpers */
+	if (r != -EPERM)
 		return 0;
 	return rl_fail(err, -r, "rlbpfd refused the user namespace map of process %d: %s; check %s "
 		       "and %s with 'rlbpf setup'", (int)pid, why, SUBUID_PATH, SUBGID_PATH);
