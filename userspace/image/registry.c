@@ -319,6 +319,29 @@ static int curl_failure(const struct rl_registry *r, CURLcode c, const char *err
 	return rl_fail(err, ECONNREFUSED, "cannot reach %s: %s", r->host, why);
 }
 
+/* Retry-After's seconds, within reason: 1 when absent or past a minute. */
+static unsigned retry_seconds(const struct response *rs)
+{
+	return (unsigned)(rs->retry_after > 0 && rs->retry_after <= 60 ? rs->retry_after : 1);
+}
+
+/* curl_easy_perform, waiting out 429s; 0 with rs holding the answer, or
+ * the transfer's failure. */
+static int perform(const struct rl_registry *r, CURL *e, struct response *rs, size_t max,
+		   const char *errbuf, struct rl_error *err)
+{
+	for (int waits = 0;; waits++) {
+		CURLcode c = curl_easy_perform(e);
+		curl_easy_getinfo(e, CURLINFO_RESPONSE_CODE, &rs->status);
+		if (c != CURLE_OK)
+			return curl_failure(r, c, errbuf, err);
+		if (rs->status != 429 || waits >= MAX_WAITS)
+			return 0;
+		sleep(retry_seconds(rs));
+		response_reset(rs, max);
+	}
+}
+
 /* The token for scope from the realm, with the credentials if any. */
 static int fetch_token(struct rl_registry *r, const char *scope, struct rl_error *err)
 {
@@ -343,21 +366,7 @@ static int fetch_token(struct rl_registry *r, const char *scope, struct rl_error
 		curl_easy_setopt(e, CURLOPT_USERNAME, r->creds.user);
 		curl_easy_setopt(e, CURLOPT_PASSWORD, r->creds.secret);
 	}
-	int ret = 0;
-	for (int waits = 0;; waits++) {
-		CURLcode c = curl_easy_perform(e);
-		curl_easy_getinfo(e, CURLINFO_RESPONSE_CODE, &rs.status);
-		if (c != CURLE_OK) {
-			ret = curl_failure(r, c, errbuf, err);
-			break;
-		}
-		if (rs.status == 429 && waits < MAX_WAITS) {
-			sleep((unsigned)(rs.retry_after > 0 && rs.retry_after <= 60 ? rs.retry_after : 1));
-			response_reset(&rs, 256 * 1024);
-			continue;
-		}
-		break;
-	}
+	int ret = perform(r, e, &rs, 256 * 1024, errbuf, err);
 	curl_easy_cleanup(e);
 	if (ret < 0) {
 		free(rs.body);
@@ -490,7 +499,7 @@ static int get(struct rl_registry *r, const char *path, const char *accept, cons
 				continue;
 		}
 		if (rs->status == 429 && waits++ < MAX_WAITS) {
-			sleep((unsigned)(rs->retry_after > 0 && rs->retry_after <= 60 ? rs->retry_after : 1));
+			sleep(retry_seconds(rs));
 			continue;
 		}
 		if (rs->status >= 300 && rs->status < 400 && next_url[0]) {
@@ -518,26 +527,12 @@ static int ping(struct rl_registry *r, const char *scheme, struct rl_error *err)
 	char url[400];
 	snprintf(url, sizeof(url), "%s/v2/", r->base);
 	curl_easy_setopt(e, CURLOPT_URL, url);
-	int ret = 0;
-	for (int waits = 0;; waits++) {
-		CURLcode c = curl_easy_perform(e);
-		curl_easy_getinfo(e, CURLINFO_RESPONSE_CODE, &rs.status);
-		if (c != CURLE_OK) {
-			ret = curl_failure(r, c, errbuf, err);
-			break;
-		}
-		if (rs.status == 429 && waits < MAX_WAITS) {
-			sleep((unsigned)(rs.retry_after > 0 && rs.retry_after <= 60 ? rs.retry_after : 1));
-			response_reset(&rs, 64 * 1024);
-			continue;
-		}
-		if (rs.status == 401)
-			take_challenge(r, rs.www_auth);
-		else if (rs.status != 200)
-			ret = rl_fail(err, EPROTO, "%s does not answer as a registry (GET /v2/: HTTP %ld)",
-				      r->host, rs.status);
-		break;
-	}
+	int ret = perform(r, e, &rs, 64 * 1024, errbuf, err);
+	if (ret == 0 && rs.status == 401)
+		take_challenge(r, rs.www_auth);
+	else if (ret == 0 && rs.status != 200)
+		ret = rl_fail(err, EPROTO, "%s does not answer as a registry (GET /v2/: HTTP %ld)",
+			      r->host, rs.status);
 	curl_easy_cleanup(e);
 	free(rs.body);
 	return ret;
@@ -910,8 +905,7 @@ static int finished(struct rl_registry *r, const char *dir, struct xfer *x, CURL
 		return 0;
 	}
 	if (status == 429 && x->waits++ < MAX_WAITS) {
-		long s = x->rs.retry_after > 0 && x->rs.retry_after <= 60 ? x->rs.retry_after : 1;
-		x->not_before_ms = now_ms() + (uint64_t)s * 1000;
+		x->not_before_ms = now_ms() + (uint64_t)retry_seconds(&x->rs) * 1000;
 		return 0;
 	}
 	char words[300];
