@@ -390,6 +390,8 @@ static int fetch_token(struct rl_registry *r, const char *scope, struct rl_error
 	json_int_t life = json_integer_value(json_object_get(j, "expires_in"));
 	if (life < 60)
 		life = 60; /* the spec's minimum */
+	if (life > 86400)
+		life = 86400; /* a day at most: no clock arithmetic on a hostile number */
 	struct token *t = token_for(r, scope);
 	if (!t) {
 		if (r->n_tokens == MAX_TOKENS) {
