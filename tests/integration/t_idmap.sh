@@ -72,6 +72,14 @@ test_agent_refuses_what_newuidmap_refuses() {
 	assert_eq "-1 $theirs" "$OUT" "a process that has its map already, in newuidmap's words"
 	kill "$UNMAPPED"
 
+	# the caller's own gid alone: setgroups denied first, as newgidmap
+	# does, so that no group can be dropped to get past a "deny" mode
+	_unmapped "$T1"
+	capture raw "$T1" idmap "$UNMAPPED" "u:0:$uid:1" "g:0:$gid:1"
+	assert_eq "0 mapped" "$OUT" "a map of the caller's own ids alone"
+	assert_eq deny "$(cat "/proc/$UNMAPPED/setgroups")" "setgroups after a gid map without a range"
+	kill "$UNMAPPED"
+
 	# another user's process
 	_unmapped root
 	capture raw "$T1" idmap "$UNMAPPED" "u:0:$uid:1" "g:0:$gid:1"

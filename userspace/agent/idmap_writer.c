@@ -29,15 +29,20 @@ static int say(char *why, size_t len, int code, const char *fmt, ...)
 	return -code;
 }
 
-/* Whether every line maps to `own` alone or into one of the ranges. */
+/* Whether every line maps to `own` alone or into one of the ranges;
+ * *ranged says whether some line is a range's. */
 static int lines_allowed(const char *kind, const struct rl_idmap_line *l, uint32_t n, uint32_t own,
-			 const struct rl_id_range *ranges, int n_ranges, char *why, size_t len)
+			 const struct rl_id_range *ranges, int n_ranges, bool *ranged, char *why,
+			 size_t len)
 {
+	*ranged = false;
 	for (uint32_t i = 0; i < n; i++) {
 		uint64_t lo = l[i].outer, hi = (uint64_t)l[i].outer + l[i].count;
-		bool ok = l[i].count == 1 && l[i].outer == own;
+		bool ok = false;
 		for (int k = 0; !ok && k < n_ranges; k++)
 			ok = lo >= ranges[k].start && hi <= (uint64_t)ranges[k].start + ranges[k].count;
+		*ranged |= ok;
+		ok = ok || (l[i].count == 1 && l[i].outer == own);
 		if (!ok)
 			return say(why, len, EPERM, "%s range [%u-%llu) -> [%u-%llu) not allowed", kind,
 				   l[i].inner, (unsigned long long)l[i].inner + l[i].count, l[i].outer,
@@ -92,14 +97,26 @@ int rl_idmap_write(uid_t uid, gid_t gid, const struct rl_msg_idmap *m, char *why
 	struct rl_id_range ranges[MAX_RANGES];
 	struct rl_error e;
 	int nu = rl_subid_ranges(SUBUID_PATH, pw ? pw->pw_name : NULL, uid, ranges, MAX_RANGES, &e);
-	int r = lines_allowed("uid", m->uid, m->n_uid, uid, ranges, nu > 0 ? nu : 0, why, len);
+	bool ranged;
+	int r = lines_allowed("uid", m->uid, m->n_uid, uid, ranges, nu > 0 ? nu : 0, &ranged, why, len);
 	if (r < 0)
 		return r;
 	/* shadow keys /etc/subgid by the user too */
 	int ng = rl_subid_ranges(SUBGID_PATH, pw ? pw->pw_name : NULL, uid, ranges, MAX_RANGES, &e);
-	if ((r = lines_allowed("gid", m->gid, m->n_gid, gid, ranges, ng > 0 ? ng : 0, why, len)) < 0)
+	if ((r = lines_allowed("gid", m->gid, m->n_gid, gid, ranges, ng > 0 ? ng : 0, &ranged, why,
+			       len)) < 0)
 		return r;
+	/* uid_map first, as newuidmap runs before newgidmap: a refusal of
+	 * both is told in newuidmap's words */
 	if ((r = write_map(procfd, "uid_map", m->uid, m->n_uid, why, len)) < 0)
 		return r;
+	/* newgidmap's rule (CVE-2018-7169): a map of the caller's own gid
+	 * alone must not let setgroups drop the groups that deny it */
+	if (!ranged) {
+		_cleanup_close_ int fd = openat(procfd, "setgroups", O_WRONLY | O_CLOEXEC);
+		if (fd < 0 || write(fd, "deny", 4) != 4)
+			return say(why, len, errno ? errno : EIO, "write to setgroups failed: %s",
+				   strerror(errno ? errno : EIO));
+	}
 	return write_map(procfd, "gid_map", m->gid, m->n_gid, why, len);
 }

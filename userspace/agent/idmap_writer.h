@@ -11,7 +11,8 @@
  * - every line maps to the caller's own id (one id), or into one of the
  *   caller's ranges in /etc/subuid or /etc/subgid;
  * - a map already written stays: the kernel refuses a second write.
- * setgroups is left as newgidmap leaves it for a map with a range: allowed.
+ * setgroups is left allowed for a gid map with a range, and denied for
+ * one of the caller's own gid alone, as newgidmap does (CVE-2018-7169).
  * Messages are newuidmap's words. */
 #pragma once
 #include <stddef.h>

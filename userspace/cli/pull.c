@@ -10,6 +10,7 @@
 #include <jansson.h>
 #include <limits.h>
 #include <stdio.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
@@ -173,6 +174,9 @@ int rl_pull(const struct rl_pull_args *a, FILE *out, struct rl_error *err)
 		loaded_r = rl_store_load_fetched(&s, layout, f.pid, &loaded, &count, &load_err);
 		rl_loaded_free(loaded, count);
 	}
+	/* a refused image is not worth the rest of its download */
+	if (loaded_r < 0 && ready)
+		kill(f.pid, SIGTERM);
 	/* the helper's own error says more than the loader's "download failed" */
 	r = fetch_finish(&f, err);
 	if (r == 0 && loaded_r < 0)

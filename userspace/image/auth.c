@@ -207,9 +207,12 @@ static int edit_file(const char *registry, const struct rl_creds *c, struct rl_e
 	_cleanup_json_ json_t *j = access(path, F_OK) == 0 ? json_load_file(path, 0, &je) : json_object();
 	if (!j)
 		return rl_fail(err, EINVAL, "%s: %s (line %d); fix or remove it", path, je.text, je.line);
+	if (!json_is_object(j))
+		return rl_fail(err, EINVAL, "%s is not a JSON object; fix or remove it", path);
 	json_t *auths = json_object_get(j, "auths");
-	if (!json_is_object(auths))
-		json_object_set_new(j, "auths", auths = json_object());
+	if (!json_is_object(auths) && json_object_set_new(j, "auths", json_object()) < 0)
+		return rl_fail(err, ENOMEM, "out of memory");
+	auths = json_object_get(j, "auths");
 	if (!c) {
 		if (json_object_del(auths, registry) < 0)
 			return -ENOENT;

@@ -618,7 +618,7 @@ static int wait_fetched(int srcfd, const char *path, const char *what, struct rl
 		}
 		if (!alive)
 			return rl_fail(err, EIO, "%s: the download ended without it", what);
-		usleep(2000);
+		usleep(10000);
 	}
 }
 
@@ -650,7 +650,7 @@ static int unpack_image(int srcfd, int outfd, const char *outdir, size_t index,
 			return fd;
 		/* checked as it is applied: one read for the sums and the
 		 * whiteouts, one to unpack */
-		struct rl_layer_sums sums;
+		struct rl_layer_sums sums = {0};
 		int r = rl_layer_apply_summed(rootfs, fd, what, ids, &sums, err);
 		/* a tampered blob is told as such, not as the damage it does */
 		if (r == 0 || (sums.raw[0] && lr->digest[0] && strcmp(sums.raw, lr->digest) != 0))

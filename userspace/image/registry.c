@@ -137,7 +137,8 @@ static void error_words(const char *body, size_t len, long status, char *out, si
 			if ((unsigned char)*p < 0x20)
 				*p = ' ';
 		/* Docker's words for a code: MANIFEST_UNKNOWN is "manifest unknown" */
-		for (char *p = text; code && p < text + strlen(code); p++)
+		size_t code_len = code ? strlen(code) : 0, text_len = strlen(text);
+		for (char *p = text; p < text + (code_len < text_len ? code_len : text_len); p++)
 			*p = *p == '_' ? ' ' : (char)tolower((unsigned char)*p);
 		snprintf(out, outlen, "%s", text);
 	} else {
@@ -169,6 +170,8 @@ static int append_file(char **buf, size_t *len, const char *path)
 	_cleanup_fclose_ FILE *f = fopen(path, "re");
 	if (!f)
 		return -errno;
+	if (!*buf && !(*buf = malloc(1)))
+		return -ENOMEM;
 	char chunk[65536];
 	size_t n;
 	while ((n = fread(chunk, 1, sizeof(chunk), f)) > 0) {
@@ -355,6 +358,9 @@ static int fetch_token(struct rl_registry *r, const char *scope, struct rl_error
 		return rl_fail(err, ENAMETOOLONG, "token URL too long");
 	if (strncmp(url, "https://", 8) && strncmp(url, "http://", 7))
 		return rl_fail(err, EINVAL, "%s: the token realm '%.200s' is not an http(s) URL", r->host, r->realm);
+	if (strncmp(r->base, "https://", 8) == 0 && strncmp(url, "http://", 7) == 0)
+		return rl_fail(err, EPERM, "%s: the token realm '%.200s' is plain HTTP, where credentials "
+			       "would go in the clear; refusing it", r->host, r->realm);
 	struct response rs = {0};
 	response_reset(&rs, 256 * 1024);
 	char errbuf[CURL_ERROR_SIZE];
@@ -430,7 +436,7 @@ static struct curl_slist *with_auth(struct rl_registry *r, struct curl_slist *h,
 				    struct rl_error *err, int *ret)
 {
 	*ret = 0;
-	char line[9000];
+	char line[16384];
 	if (r->scheme == AUTH_BASIC && r->have_creds) {
 		char plain[sizeof(r->creds.user) + sizeof(r->creds.secret) + 2];
 		unsigned char b64[4 * sizeof(plain) / 3 + 8];
@@ -445,7 +451,9 @@ static struct curl_slist *with_auth(struct rl_registry *r, struct curl_slist *h,
 		if ((!t || t->expires <= time(NULL)) && (*ret = fetch_token(r, scope, err)) < 0)
 			return h;
 		t = token_for(r, scope);
-		if (snprintf(line, sizeof(line), "Authorization: Bearer %s", t->value) < (int)sizeof(line))
+		if (snprintf(line, sizeof(line), "Authorization: Bearer %s", t->value) >= (int)sizeof(line))
+			*ret = rl_fail(err, E2BIG, "%s: the token service gave a token of over 16 KiB", r->host);
+		else
 			h = curl_slist_append(h, line);
 	}
 	return h;
@@ -490,7 +498,9 @@ static int get(struct rl_registry *r, const char *path, const char *accept, cons
 				       r->host, path, max);
 		if (c != CURLE_OK)
 			return curl_failure(r, c, errbuf, err);
-		if (rs->status == 401 && auth_tries++ < 2 && rs->www_auth[0] &&
+		/* only the registry's own challenge: another host (a redirect's
+		 * CDN) must not move where credentials go */
+		if (rs->status == 401 && auth_tries++ < 2 && rs->www_auth[0] && same_origin(r, url) &&
 		    (r->scheme != AUTH_BASIC || !r->have_creds)) {
 			take_challenge(r, rs->www_auth);
 			/* a new scope in the challenge replaces a stale token */
@@ -899,7 +909,7 @@ static int finished(struct rl_registry *r, const char *dir, struct xfer *x, CURL
 		snprintf(x->url, sizeof(x->url), "%s", next);
 		return 0;
 	}
-	if (status == 401 && x->auth_tries++ < 2 && x->rs.www_auth[0]) {
+	if (status == 401 && x->auth_tries++ < 2 && x->rs.www_auth[0] && same_origin(r, x->url)) {
 		take_challenge(r, x->rs.www_auth);
 		struct token *t = token_for(r, scope);
 		if (t)

@@ -20,6 +20,7 @@
 #include <jansson.h>
 #include <limits.h>
 #include <openssl/evp.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -218,15 +219,20 @@ static int blob_dir(char *out, size_t len, struct rl_error *err)
 	return rl_mkdir_p(out, 0700, err);
 }
 
+static bool sha256_digest(const char *digest)
+{
+	bool ok = digest && strlen(digest) == 71 && strncmp(digest, "sha256:", 7) == 0;
+	for (size_t i = 7; ok && i < 71; i++)
+		ok = (digest[i] >= '0' && digest[i] <= '9') || (digest[i] >= 'a' && digest[i] <= 'f');
+	return ok;
+}
+
 /* "sha256:<64 hex>" of a descriptor, and its size. */
 static int descriptor(json_t *d, const char *what, struct rl_blob *b, struct rl_error *err)
 {
 	const char *digest = json_string_value(json_object_get(d, "digest"));
 	json_t *size = json_object_get(d, "size");
-	bool ok = digest && strlen(digest) == 71 && strncmp(digest, "sha256:", 7) == 0;
-	for (size_t i = 7; ok && i < 71; i++)
-		ok = (digest[i] >= '0' && digest[i] <= '9') || (digest[i] >= 'a' && digest[i] <= 'f');
-	if (!ok)
+	if (!sha256_digest(digest))
 		return rl_fail(err, EINVAL, "%s has no sha256 digest rlbpf can check; refusing the image", what);
 	if (!json_is_integer(size) || json_integer_value(size) < 0 ||
 	    (uint64_t)json_integer_value(size) > BLOB_MAX)
@@ -328,8 +334,8 @@ static int pull(const struct pull_opts *o, struct rl_error *err)
 			const char *dd = json_string_value(json_object_get(d, "digest"));
 			if (!d)
 				r = -ENOENT;
-			else if (!dd)
-				r = rl_fail(err, EINVAL, "%s: the index names a manifest without a digest", ref.full);
+			else if (!sha256_digest(dd))
+				r = rl_fail(err, EINVAL, "%s: the index names a manifest without a sha256 digest", ref.full);
 			if (r == 0) {
 				char sub[72];
 				snprintf(sub, sizeof(sub), "%s", dd);
@@ -553,6 +559,8 @@ static int logout(int argc, char **argv, struct rl_error *err)
 int main(int argc, char **argv)
 {
 	struct rl_error err = {0};
+	/* a credential helper that exits unread is its own error, not ours */
+	signal(SIGPIPE, SIG_IGN);
 	const char *cmd = argc > 1 ? argv[1] : "";
 	if (strcmp(cmd, "login") == 0) {
 		if (login(argc - 1, argv + 1, &err) < 0) {
@@ -590,6 +598,9 @@ int main(int argc, char **argv)
 			long fd = strtol(optarg, &end, 10);
 			if (*end || fd < 3 || fd > 1023 || fcntl((int)fd, F_GETFD) < 0)
 				r = rl_fail(&err, EINVAL, "--ready-fd takes an open descriptor above 2");
+			/* credential helpers must not hold it open */
+			else if (fcntl((int)fd, F_SETFD, FD_CLOEXEC) < 0)
+				r = rl_fail_errno(&err, errno, "--ready-fd");
 			o.ready_fd = (int)fd;
 			break;
 		}

@@ -77,7 +77,9 @@ static int set_number(json_t *res, const char *group, const char *key, const cha
 		      const char *text, bool size, struct rl_error *err)
 {
 	uint64_t v;
-	if (size) {
+	if (size && strcmp(text, "-1") == 0) {
+		v = (uint64_t)-1; /* runc's "unlimited" */
+	} else if (size) {
 		/* its message names --memory */
 		if (rl_memsize_parse(text, 0, &v, err) < 0)
 			return strcmp(flag, "memory") ? rl_fail(err, EINVAL, "--%s: %s", flag, err->msg) : -EINVAL;
@@ -92,7 +94,7 @@ static int set_number(json_t *res, const char *group, const char *key, const cha
 	json_t *g = json_object_get(res, group);
 	if (!g)
 		json_object_set_new(res, group, g = json_object());
-	return json_object_set_new(g, key, json_integer((json_int_t)v)) < 0
+	return json_object_set_new(g, key, json_integer(v == (uint64_t)-1 ? -1 : (json_int_t)v)) < 0
 		       ? rl_fail(err, ENOMEM, "out of memory") : 0;
 }
 
