@@ -35,13 +35,13 @@ RLBPF   := cli/cli cli/run cli/exec cli/ps cli/inspect cli/logs cli/lifecycle cl
 	   runtime/host_probe \
 	   net/network net/portfwd \
 	   proto/agent_client proto/agent_proto proto/trace_fmt \
-	   lib/fsutil lib/pty lib/spawn lib/humantime lib/template lib/memsize lib/signame lib/envv
+	   lib/fsutil lib/pty lib/spawn lib/humantime lib/template lib/memsize lib/signame lib/envv lib/boolopt
 # The privileged agent: agent/, proto/ and lib/ only.
 RLBPFD  := agent/rlbpfd agent/server agent/programs agent/registry agent/policy agent/cgroups agent/idmap_writer \
 	   proto/agent_proto
 UNPACK  := image/rlbpf_unpack image/loader image/unpack lib/error
 # Registries: libcurl and TLS in a helper of their own, off rlbpf's start.
-PULL    := image/rlbpf_pull image/registry image/auth image/reference lib/error lib/paths
+PULL    := image/rlbpf_pull image/registry image/auth image/reference lib/boolopt lib/error lib/paths
 PULL_LIBS := -lcurl -lcrypto -ljansson
 # The OCI runtime, runc's command line: oci/ over runtime/, proto/ and lib/.
 OCI     := oci/main oci/spec oci/state oci/process oci/rootfs oci/hooks oci/lifecycle oci/agent oci/oom_watch oci/cgroups oci/console \

@@ -18,6 +18,7 @@
 
 #include "cli/commands.h"
 #include "image/store.h"
+#include "lib/boolopt.h"
 #include "lib/cleanup.h"
 #include "lib/fsutil.h"
 #include "lib/paths.h"
@@ -210,18 +211,6 @@ static void pull_usage(FILE *out)
 	      out);
 }
 
-/* --tls-verify, --tls-verify=true|false */
-int rl_pull_tls_flag(const char *arg, bool *verify, struct rl_error *err)
-{
-	if (!arg || strcmp(arg, "true") == 0)
-		*verify = true;
-	else if (strcmp(arg, "false") == 0)
-		*verify = false;
-	else
-		return rl_fail(err, EINVAL, "--tls-verify takes true or false, not %s", arg);
-	return 0;
-}
-
 int cmd_pull(int argc, char **argv)
 {
 	static const struct option longs[] = {
@@ -239,7 +228,7 @@ int cmd_pull(int argc, char **argv)
 		case 'P': a.platform = optarg; break;
 		case 'q': a.quiet = true; break;
 		case 't':
-			if (rl_pull_tls_flag(optarg, &a.tls_verify, &err) < 0) {
+			if (rl_bool_option("--tls-verify", optarg, &a.tls_verify, &err) < 0) {
 				rl_error_print(&err, "rlbpf pull");
 				return RL_EXIT_INTERNAL;
 			}
@@ -269,14 +258,13 @@ static int exec_helper(const char *cmd, int argc, char **argv)
 		rl_error_print(&err, cmd);
 		return 1;
 	}
+	/* argv[0] is the command's name: the helper's first argument */
 	char **args = calloc((size_t)argc + 2, sizeof(char *));
 	if (!args)
 		return 1;
 	args[0] = helper;
 	for (int i = 0; i < argc; i++)
 		args[i + 1] = argv[i];
-	args[0] = helper;
-	args[1] = (char *)cmd;
 	fflush(NULL);
 	execv(helper, args);
 	fprintf(stderr, "rlbpf %s: cannot run %s: %s\n", cmd, helper, strerror(errno));

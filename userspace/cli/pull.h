@@ -17,6 +17,3 @@ struct rl_pull_args {
  * pull, stderr for run), then the image's full name. 0, or a negative
  * errno with err's one line. */
 int rl_pull(const struct rl_pull_args *a, FILE *out, struct rl_error *err);
-
-/* --tls-verify's value (NULL: true). */
-int rl_pull_tls_flag(const char *arg, bool *verify, struct rl_error *err);

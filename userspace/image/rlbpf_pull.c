@@ -32,6 +32,7 @@
 #include "image/auth.h"
 #include "image/reference.h"
 #include "image/registry.h"
+#include "lib/boolopt.h"
 #include "lib/cleanup.h"
 #include "lib/paths.h"
 
@@ -43,17 +44,6 @@ static const char MT_OCI_INDEX[] = "application/vnd.oci.image.index.v1+json";
 static const char MT_DOCKER_LIST[] = "application/vnd.docker.distribution.manifest.list.v2+json";
 static const char MT_OCI_MANIFEST[] = "application/vnd.oci.image.manifest.v1+json";
 static const char MT_DOCKER_MANIFEST[] = "application/vnd.docker.distribution.manifest.v2+json";
-
-static bool parse_bool(const char *flag, const char *v, bool *out, struct rl_error *err)
-{
-	if (!v || strcmp(v, "true") == 0)
-		*out = true;
-	else if (strcmp(v, "false") == 0)
-		*out = false;
-	else
-		return rl_fail(err, EINVAL, "%s takes true or false, not %s", flag, v), false;
-	return true;
-}
 
 /* ---- platforms */
 
@@ -504,7 +494,7 @@ static int login(int argc, char **argv, struct rl_error *err)
 			break;
 		case 's': from_stdin = true; break;
 		case 't':
-			if (!parse_bool("--tls-verify", optarg, &verify, err))
+			if (rl_bool_option("--tls-verify", optarg, &verify, err) < 0)
 				return -EINVAL;
 			break;
 		default: return rl_fail(err, EINVAL, "usage: rlbpf login [-u USER] [-p PASSWORD | --password-stdin] REGISTRY");
@@ -604,7 +594,7 @@ int main(int argc, char **argv)
 			o.ready_fd = (int)fd;
 			break;
 		}
-		case 't': r = parse_bool("--tls-verify", optarg, &o.tls_verify, &err) ? 0 : -EINVAL; break;
+		case 't': r = rl_bool_option("--tls-verify", optarg, &o.tls_verify, &err); break;
 		default: r = rl_fail(&err, EINVAL, "usage: rlbpf pull [--platform OS/ARCH] [-q] NAME[:TAG|@DIGEST]");
 		}
 	}

@@ -11,6 +11,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "lib/boolopt.h"
 #include "lib/cleanup.h"
 
 void rl_run_usage(FILE *out)
@@ -474,14 +475,12 @@ int rl_run_opts_parse(int argc, char **argv, struct rl_run_opts *o, struct rl_er
 			free(o->platform);
 			r = (o->platform = strdup(optarg)) ? 0 : -ENOMEM;
 			break;
-		case OPT_TLS_VERIFY:
-			if (!optarg || strcmp(optarg, "true") == 0)
-				o->tls_insecure = false;
-			else if (strcmp(optarg, "false") == 0)
-				o->tls_insecure = true;
-			else
-				r = rl_fail(err, EINVAL, "--tls-verify takes true or false, not '%.40s'", optarg);
+		case OPT_TLS_VERIFY: {
+			bool verify;
+			r = rl_bool_option("--tls-verify", optarg, &verify, err);
+			o->tls_insecure = !verify;
 			break;
+		}
 		case OPT_HELP: return 1;
 		case ':':
 			return rl_fail(err, EINVAL, "option '%s' needs a value; see 'rlbpf run --help'",

@@ -1,4 +1,4 @@
-/* links: runtime/run_opts runtime/resource_limits proto/agent_proto lib/memsize net/portfwd lib/pty lib/error */
+/* links: runtime/run_opts lib/boolopt runtime/resource_limits proto/agent_proto lib/memsize net/portfwd lib/pty lib/error */
 /* -p and --network: what is accepted, in what normal form, and what each
  * refusal says; rl_port_text and the monitor's "tcp/80" argument. */
 #include <errno.h>

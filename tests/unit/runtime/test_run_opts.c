@@ -1,4 +1,4 @@
-/* links: runtime/run_opts runtime/resource_limits proto/agent_proto lib/memsize lib/error */
+/* links: runtime/run_opts lib/boolopt runtime/resource_limits proto/agent_proto lib/memsize lib/error */
 #include <errno.h>
 #include <setjmp.h>
 #include <stdbool.h>
