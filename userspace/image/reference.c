@@ -136,6 +136,14 @@ const char *rl_ref_tag(const char *name_tag)
 }
 
 
+bool rl_ref_valid_digest(const char *d)
+{
+	bool ok = d && strlen(d) == 71 && strncmp(d, "sha256:", 7) == 0;
+	for (size_t i = 7; ok && i < 71; i++)
+		ok = (d[i] >= '0' && d[i] <= '9') || (d[i] >= 'a' && d[i] <= 'f');
+	return ok;
+}
+
 /* Whether the first of more components is a registry host, as Docker
  * decides: it has a '.' or a ':', is localhost, or has capitals. */
 static bool first_is_host(const char *name, size_t first, size_t len)
@@ -163,14 +171,10 @@ int rl_pull_ref_parse(const char *text, struct rl_pull_ref *out, struct rl_error
 	name[name_len] = '\0';
 	if (at) {
 		const char *d = at + 1;
-		size_t n = strlen(d);
-		bool hex = n == 71 && strncmp(d, "sha256:", 7) == 0;
-		for (size_t i = 7; hex && i < n; i++)
-			hex = (d[i] >= '0' && d[i] <= '9') || (d[i] >= 'a' && d[i] <= 'f');
-		if (!hex)
+		if (!rl_ref_valid_digest(d))
 			return rl_fail(err, EINVAL, "invalid reference format: '%.200s': a digest is "
 				       "sha256: and 64 lowercase hex digits", text);
-		memcpy(out->digest, d, n + 1);
+		memcpy(out->digest, d, 72);
 	}
 	const char *slash = strrchr(name, '/'), *colon = strrchr(name, ':');
 	bool tagged = colon && (!slash || colon > slash);

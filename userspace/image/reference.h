@@ -18,6 +18,10 @@ int rl_ref_normalize(const char *ref, char *out, size_t len, struct rl_error *er
 const char *rl_ref_tag(const char *name_tag);
 
 
+/* Whether d is "sha256:" and 64 lowercase hex digits, the only digests
+ * rlbpf checks. */
+bool rl_ref_valid_digest(const char *d);
+
 /* A reference to pull, split as the distribution protocol wants it. */
 struct rl_pull_ref {
 	char host[256];  /* the registry; "docker.io" for Docker Hub */

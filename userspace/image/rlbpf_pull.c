@@ -209,20 +209,12 @@ static int blob_dir(char *out, size_t len, struct rl_error *err)
 	return rl_mkdir_p(out, 0700, err);
 }
 
-static bool sha256_digest(const char *digest)
-{
-	bool ok = digest && strlen(digest) == 71 && strncmp(digest, "sha256:", 7) == 0;
-	for (size_t i = 7; ok && i < 71; i++)
-		ok = (digest[i] >= '0' && digest[i] <= '9') || (digest[i] >= 'a' && digest[i] <= 'f');
-	return ok;
-}
-
 /* "sha256:<64 hex>" of a descriptor, and its size. */
 static int descriptor(json_t *d, const char *what, struct rl_blob *b, struct rl_error *err)
 {
 	const char *digest = json_string_value(json_object_get(d, "digest"));
 	json_t *size = json_object_get(d, "size");
-	if (!sha256_digest(digest))
+	if (!rl_ref_valid_digest(digest))
 		return rl_fail(err, EINVAL, "%s has no sha256 digest rlbpf can check; refusing the image", what);
 	if (!json_is_integer(size) || json_integer_value(size) < 0 ||
 	    (uint64_t)json_integer_value(size) > BLOB_MAX)
@@ -324,7 +316,7 @@ static int pull(const struct pull_opts *o, struct rl_error *err)
 			const char *dd = json_string_value(json_object_get(d, "digest"));
 			if (!d)
 				r = -ENOENT;
-			else if (!sha256_digest(dd))
+			else if (!rl_ref_valid_digest(dd))
 				r = rl_fail(err, EINVAL, "%s: the index names a manifest without a sha256 digest", ref.full);
 			if (r == 0) {
 				char sub[72];
