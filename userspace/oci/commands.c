@@ -21,9 +21,9 @@
 #include "oci/agent.h"
 #include "oci/cgroups.h"
 #include "oci/hooks.h"
+#include "oci/oom_watch.h"
 #include "oci/spec.h"
 #include "oci/state.h"
-#include "proto/agent_client.h"
 
 /* The one container id a command takes, after its options. */
 static int one_id(int argc, char **argv, const char *cmd, const char **id, struct rl_error *err)
@@ -48,16 +48,11 @@ static void print_json(json_t *o)
  * not run. */
 static void note_oom(const struct rl_oci_state *st)
 {
-	char agent_id[65], path[sizeof(st->bundle) + 8];
+	char agent_id[65];
 	if (!st->agent_limits)
 		return;
 	rl_oci_agent_id(st->id, agent_id);
-	if (!rl_agent_oom_killed(agent_id))
-		return;
-	snprintf(path, sizeof(path), "%s/oom", st->bundle);
-	int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
-	if (fd >= 0)
-		close(fd);
+	rl_oci_oom_note(st->bundle, agent_id);
 }
 
 int rl_oci_cmd_state(const char *root, int argc, char **argv, struct rl_error *err)

@@ -24,6 +24,20 @@ static void write_oom_file(int bundle)
 		close(fd);
 }
 
+/* The file, if the agent says the container was killed for memory. */
+static void mark_if_killed(int bundle, const char *agent_id)
+{
+	if (rl_agent_oom_killed(agent_id))
+		write_oom_file(bundle);
+}
+
+void rl_oci_oom_note(const char *bundle_path, const char *agent_id)
+{
+	_cleanup_close_ int bundle = open(bundle_path, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (bundle >= 0)
+		mark_if_killed(bundle, agent_id);
+}
+
 /* The watcher's whole life: an oom_kill of the container writes the file
  * at once; its init's end is the last chance (an event the agent had not
  * yet sent), after which there is nothing left to watch. */
@@ -49,8 +63,7 @@ static _Noreturn void watch(struct rl_agent_conn *c, int pidfd, int bundle, cons
 				agent = false;
 		}
 		if (p[0].revents) {
-			if (rl_agent_oom_killed(agent_id))
-				write_oom_file(bundle);
+			mark_if_killed(bundle, agent_id);
 			_exit(0);
 		}
 	}

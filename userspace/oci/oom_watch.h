@@ -15,3 +15,7 @@
  * id for it. Best effort: without it, `state` and `delete` still write the
  * file, only too late for Podman. Returns once the watcher is detached. */
 void rl_oci_oom_watch(pid_t init, const char *bundle_path, const char *agent_id);
+
+/* The same file now, if the agent says the container was killed for
+ * memory: for `state` and `delete` of a stopped container. */
+void rl_oci_oom_note(const char *bundle_path, const char *agent_id);
