@@ -28,19 +28,16 @@ static const char *home(void)
 static size_t read_order(char paths[4][PATH_MAX])
 {
 	size_t n = 0;
+	char cfg[PATH_MAX / 2];
 	const char *v = getenv("REGISTRY_AUTH_FILE"), *h = home();
 	if (v && v[0])
 		snprintf(paths[n++], PATH_MAX, "%s", v);
 	if ((v = getenv("XDG_RUNTIME_DIR")) && v[0] == '/')
 		snprintf(paths[n++], PATH_MAX, "%s/containers/auth.json", v);
-	if (h) {
-		const char *cfg = getenv("XDG_CONFIG_HOME");
-		if (cfg && cfg[0] == '/')
-			snprintf(paths[n++], PATH_MAX, "%s/containers/auth.json", cfg);
-		else
-			snprintf(paths[n++], PATH_MAX, "%s/.config/containers/auth.json", h);
+	if (rl_config_home(cfg, sizeof(cfg)) == 0)
+		snprintf(paths[n++], PATH_MAX, "%s/containers/auth.json", cfg);
+	if (h)
 		snprintf(paths[n++], PATH_MAX, "%s/.docker/config.json", h);
-	}
 	return n;
 }
 
@@ -179,19 +176,13 @@ int rl_auth_lookup(const char *registry, struct rl_creds *out, struct rl_error *
 
 int rl_auth_file_for_write(char *path, size_t len, struct rl_error *err)
 {
-	const char *v = getenv("REGISTRY_AUTH_FILE"), *h = home(), *cfg = getenv("XDG_CONFIG_HOME");
-	int n;
-	if (v && v[0])
-		n = snprintf(path, len, "%s", v);
-	else if ((v = getenv("XDG_RUNTIME_DIR")) && v[0] == '/')
-		n = snprintf(path, len, "%s/containers/auth.json", v);
-	else if (cfg && cfg[0] == '/')
-		n = snprintf(path, len, "%s/containers/auth.json", cfg);
-	else if (h)
-		n = snprintf(path, len, "%s/.config/containers/auth.json", h);
-	else
+	/* the first file read: Docker's comes only after the config home's */
+	char paths[4][PATH_MAX];
+	if (read_order(paths) == 0)
 		return rl_fail(err, ENOENT, "no HOME, XDG_RUNTIME_DIR or REGISTRY_AUTH_FILE to keep credentials in");
-	return n >= (int)len ? rl_fail(err, ENAMETOOLONG, "auth file path too long") : 0;
+	if (snprintf(path, len, "%s", paths[0]) >= (int)len)
+		return rl_fail(err, ENAMETOOLONG, "auth file path too long");
+	return 0;
 }
 
 /* Reads the file (an empty object when missing), sets (c) or removes (c

@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "lib/cleanup.h"
+#include "lib/paths.h"
 
 #define MAX_TOKENS 8
 #define MAX_REDIRECTS 5
@@ -154,14 +155,10 @@ static bool same_origin(const struct rl_registry *r, const char *url)
 
 static char *certs_d_ca(const char *host)
 {
-	char path[PATH_MAX];
-	const char *cfg = getenv("XDG_CONFIG_HOME"), *home = getenv("HOME");
-	if (cfg && cfg[0] == '/')
-		snprintf(path, sizeof(path), "%s/rlbpf/certs.d/%s/ca.crt", cfg, host);
-	else if (home && home[0] == '/')
-		snprintf(path, sizeof(path), "%s/.config/rlbpf/certs.d/%s/ca.crt", home, host);
-	else
+	char cfg[PATH_MAX / 2], path[PATH_MAX];
+	if (rl_config_home(cfg, sizeof(cfg)) < 0)
 		return NULL;
+	snprintf(path, sizeof(path), "%s/rlbpf/certs.d/%s/ca.crt", cfg, host);
 	return access(path, R_OK) == 0 ? strdup(path) : NULL;
 }
 
@@ -191,13 +188,10 @@ static int append_file(char **buf, size_t *len, const char *path)
  * (the user's, then the system's): plain HTTP is allowed for it. */
 static bool listed_insecure(const char *host)
 {
-	char paths[2][PATH_MAX];
-	const char *cfg = getenv("XDG_CONFIG_HOME"), *home = getenv("HOME");
+	char paths[2][PATH_MAX], cfg[PATH_MAX / 2];
 	size_t n = 0;
-	if (cfg && cfg[0] == '/')
+	if (rl_config_home(cfg, sizeof(cfg)) == 0)
 		snprintf(paths[n++], PATH_MAX, "%s/containers/registries.conf", cfg);
-	else if (home && home[0] == '/')
-		snprintf(paths[n++], PATH_MAX, "%s/.config/containers/registries.conf", home);
 	snprintf(paths[n++], PATH_MAX, "/etc/containers/registries.conf");
 	for (size_t i = 0; i < n; i++) {
 		_cleanup_fclose_ FILE *f = fopen(paths[i], "re");

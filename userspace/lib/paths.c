@@ -58,6 +58,19 @@ int rl_runtime_dir(char *buf, size_t len, struct rl_error *err)
 	return check_private_dir(buf, err);
 }
 
+int rl_config_home(char *buf, size_t len)
+{
+	const char *xdg = getenv("XDG_CONFIG_HOME"), *home = getenv("HOME");
+	int n;
+	if (xdg && xdg[0] == '/')
+		n = snprintf(buf, len, "%s", xdg);
+	else if (home && home[0] == '/')
+		n = snprintf(buf, len, "%s/.config", home);
+	else
+		return -ENOENT;
+	return n < 0 || (size_t)n >= len ? -ENAMETOOLONG : 0;
+}
+
 int rl_data_dir(char *buf, size_t len, struct rl_error *err)
 {
 	const char *xdg = getenv("XDG_DATA_HOME");

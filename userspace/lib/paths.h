@@ -11,6 +11,10 @@ int rl_runtime_dir(char *buf, size_t len, struct rl_error *err);
 /* $XDG_DATA_HOME/rlbpf, default ~/.local/share/rlbpf. Created on demand. */
 int rl_data_dir(char *buf, size_t len, struct rl_error *err);
 
+/* $XDG_CONFIG_HOME, default ~/.config: where Podman's and rlbpf's user
+ * settings live. -ENOENT when neither is an absolute path. Not created. */
+int rl_config_home(char *buf, size_t len);
+
 /* PREFIX/rel, where PREFIX is the directory above the running executable's
  * (build/ in a build tree, the install prefix once installed). */
 int rl_install_path(const char *rel, char *buf, size_t len, struct rl_error *err);
