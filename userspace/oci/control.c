@@ -11,16 +11,16 @@
 #include "oci/cgroups.h"
 #include "oci/state.h"
 
-/* The container named by the one argument left, loaded, in one of the
- * states the command may act on; else 1 with err set. */
+/* The container named by the one argument left, loaded, and its status
+ * (not stopped); else 1 with err set. */
 static int load_one(const char *root, int argc, char **argv, struct rl_oci_state *st,
-		    struct rl_error *err)
+		    enum rl_oci_status *status, struct rl_error *err)
 {
 	if (optind != argc - 1)
 		return rl_fail(err, EINVAL, "%s: requires exactly one container id", argv[0]), 1;
 	if (rl_oci_state_load(root, argv[optind], st, err) < 0)
 		return 1;
-	if (rl_oci_status_of(st) == RL_OCI_STOPPED) {
+	if ((*status = rl_oci_status_of(st)) == RL_OCI_STOPPED) {
 		rl_oci_state_free(st);
 		return rl_fail(err, ESRCH, "container not running"), 1;
 	}
@@ -31,10 +31,10 @@ static int pause_or_resume(const char *root, int argc, char **argv, bool pause,
 			   struct rl_error *err)
 {
 	struct rl_oci_state st;
+	enum rl_oci_status status;
 	optind = 1;
-	if (load_one(root, argc, argv, &st, err))
+	if (load_one(root, argc, argv, &st, &status, err))
 		return 1;
-	enum rl_oci_status status = rl_oci_status_of(&st);
 	int r = 0;
 	if (pause && status != RL_OCI_RUNNING)
 		r = rl_fail(err, EINVAL, "container not running: it is %s", rl_oci_status_name(status));
@@ -163,7 +163,8 @@ int rl_oci_cmd_update(const char *root, int argc, char **argv, struct rl_error *
 	}
 	json_decref(flags);
 	struct rl_oci_state st;
-	if (load_one(root, argc, argv, &st, err)) {
+	enum rl_oci_status status;
+	if (load_one(root, argc, argv, &st, &status, err)) {
 		json_decref(res);
 		return 1;
 	}
