@@ -620,13 +620,18 @@ int rl_registry_check_login(struct rl_registry *r, struct rl_error *err)
 
 /* ---- manifests */
 
+static void hex_of(const unsigned char md[32], char out[65])
+{
+	for (int i = 0; i < 32; i++)
+		snprintf(out + 2 * i, 3, "%02x", md[i]);
+}
+
 static void sha256_hex(const void *data, size_t len, char out[65])
 {
 	unsigned char md[32];
 	unsigned int n = 0;
 	EVP_Digest(data, len, md, &n, EVP_sha256(), NULL);
-	for (int i = 0; i < 32; i++)
-		snprintf(out + 2 * i, 3, "%02x", md[i]);
+	hex_of(md, out);
 }
 
 int rl_registry_manifest(struct rl_registry *r, const char *repo, const char *ref, char **body,
@@ -882,8 +887,7 @@ static int finished(struct rl_registry *r, const char *dir, struct xfer *x, CURL
 		unsigned int n = 0;
 		char hex[65];
 		EVP_DigestFinal_ex(x->md, md, &n);
-		for (int i = 0; i < 32; i++)
-			snprintf(hex + 2 * i, 3, "%02x", md[i]);
+		hex_of(md, hex);
 		if (strcmp(hex, x->b->hex) != 0)
 			return rl_fail(err, EBADMSG, "blob %s does not match its digest (its bytes are "
 				       "sha256:%s); nothing of it was kept", digest, hex);
