@@ -1,6 +1,8 @@
 /* Privileged binds. bind_denied: the syscalls tracepoints pair sys_enter_bind
  * (the address, read from the caller's memory) with sys_exit_bind (-EACCES),
- * host-wide, for ports below the caller's netns's ip_unprivileged_port_start.
+ * host-wide, for ports below the caller's netns's ip_unprivileged_port_start;
+ * attached only while a trace client listens for bind events, as the setid
+ * programs are.
  * bind_granted: a cgroup/bind4 and bind6 program on the cgroup2 root lets a
  * bind through without CAP_NET_BIND_SERVICE when the port policy grants the
  * port to the caller's host uid. */

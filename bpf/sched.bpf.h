@@ -61,7 +61,10 @@ int rl_fork(struct trace_event_raw_sched_process_fork *ctx)
 }
 
 /* A child returns from fork, vfork, clone or clone3 through these, with 0:
- * the first moment it is current, and the last before its own code runs. */
+ * the first moment it is current, and the last before its own code runs.
+ * Syscall tracepoints slow every system call on the host while attached,
+ * so rlbpfd attaches these only while a container's --pids-limit is kept
+ * here (agent/programs.c). */
 static __always_inline int rl_child_returns(long ret)
 {
 	__u32 tid = (__u32)bpf_get_current_pid_tgid();
@@ -74,25 +77,25 @@ static __always_inline int rl_child_returns(long ret)
 }
 
 SEC("tp/syscalls/sys_exit_clone")
-int rl_clone_exit(struct trace_event_raw_sys_exit *ctx)
+int rl_exit_clone(struct trace_event_raw_sys_exit *ctx)
 {
 	return rl_child_returns(ctx->ret);
 }
 
 SEC("tp/syscalls/sys_exit_clone3")
-int rl_clone3_exit(struct trace_event_raw_sys_exit *ctx)
+int rl_exit_clone3(struct trace_event_raw_sys_exit *ctx)
 {
 	return rl_child_returns(ctx->ret);
 }
 
 SEC("tp/syscalls/sys_exit_fork")
-int rl_fork_exit(struct trace_event_raw_sys_exit *ctx)
+int rl_exit_fork(struct trace_event_raw_sys_exit *ctx)
 {
 	return rl_child_returns(ctx->ret);
 }
 
 SEC("tp/syscalls/sys_exit_vfork")
-int rl_vfork_exit(struct trace_event_raw_sys_exit *ctx)
+int rl_exit_vfork(struct trace_event_raw_sys_exit *ctx)
 {
 	return rl_child_returns(ctx->ret);
 }

@@ -2,7 +2,10 @@
  * (sys_enter) and after it (sys_exit), both read from the task's creds, so
  * they are host ids whatever the call's arguments meant. The agent translates
  * them into the container's view through its uid_map/gid_map. Classic
- * syscall tracepoints: this kernel has no kprobes and refuses fentry. */
+ * syscall tracepoints (kprobes, fentry and BPF LSM may all be missing);
+ * while one is attached every system call on the host takes the kernel's
+ * slow path, so rlbpfd attaches these only while a trace client listens
+ * for setuid events (agent/programs.c). */
 #pragma once
 
 static __always_inline void rl_setid_ids(__u32 call, __u32 ids[3])

@@ -16,9 +16,11 @@
 #include <sys/mount.h>
 #include <sys/stat.h>
 #include <sys/statfs.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include <linux/magic.h>
+#include <linux/perf_event.h>
 
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
@@ -29,10 +31,41 @@
 #define MAPS_DIR RL_PIN_DIR "/maps"
 #define LINKS_DIR RL_PIN_DIR "/links"
 #define PROGS_DIR RL_PIN_DIR "/progs" /* programs attached on demand */
-#define RSS_PROG "rl_rss_stat"
-/* the programs of the eBPF memory cap, attached only while a container
- * relies on it: rl_agent_bpf_rss() */
-static const char *const on_demand[] = {RSS_PROG, "rl_cow_fault"};
+#define TRACEFS_EVENTS "/sys/kernel/tracing/events"
+#define DEBUGFS_EVENTS "/sys/kernel/debug/tracing/events"
+
+/* Programs attached only while something needs them (rl_agent_bpf_demand):
+ * the per-fault ones of the eBPF memory cap run on every fault of every
+ * process; while any syscall tracepoint is attached, every system call on
+ * the host takes the kernel's slow path (+4 ms on each container start
+ * here). syscall: the tracepoint in syscalls/, or NULL for a tp_btf one. */
+static const struct {
+	const char *name, *syscall;
+	enum rl_bpf_group group;
+} on_demand[] = {
+	{"rl_rss_stat", NULL, RL_BPF_RSS},
+	{"rl_cow_fault", NULL, RL_BPF_RSS},
+	{"rl_exit_clone", "sys_exit_clone", RL_BPF_PIDS},
+	{"rl_exit_clone3", "sys_exit_clone3", RL_BPF_PIDS},
+	{"rl_exit_fork", "sys_exit_fork", RL_BPF_PIDS},
+	{"rl_exit_vfork", "sys_exit_vfork", RL_BPF_PIDS},
+#define SYSCALL_PAIR(call, group)                                                          \
+	{"rl_enter_" #call, "sys_enter_" #call, group},                                    \
+	{                                                                                  \
+		"rl_exit_" #call, "sys_exit_" #call, group                                 \
+	}
+	SYSCALL_PAIR(setuid, RL_BPF_SETID),
+	SYSCALL_PAIR(setreuid, RL_BPF_SETID),
+	SYSCALL_PAIR(setresuid, RL_BPF_SETID),
+	SYSCALL_PAIR(setfsuid, RL_BPF_SETID),
+	SYSCALL_PAIR(setgid, RL_BPF_SETID),
+	SYSCALL_PAIR(setregid, RL_BPF_SETID),
+	SYSCALL_PAIR(setresgid, RL_BPF_SETID),
+	SYSCALL_PAIR(setfsgid, RL_BPF_SETID),
+	SYSCALL_PAIR(bind, RL_BPF_BIND),
+#undef SYSCALL_PAIR
+};
+#define N_ON_DEMAND (sizeof(on_demand) / sizeof(on_demand[0]))
 #define OWN_CGROUP2 "/run/rlbpf/cgroup2"
 #define OBJECT_STAMP "/run/rlbpf/pinned-object" /* see same_build() */
 
@@ -165,37 +198,71 @@ bool rl_agent_bpf_attached(const char *prog)
 	return access(p, F_OK) == 0;
 }
 
-bool rl_agent_bpf_rss_usable(void)
+bool rl_agent_bpf_can(const char *prog)
 {
-	return access(PROGS_DIR "/" RSS_PROG, F_OK) == 0;
+	char p[PATH_MAX];
+	snprintf(p, sizeof(p), PROGS_DIR "/%s", prog);
+	return access(p, F_OK) == 0;
 }
 
-static int attach_pinned(const char *name, bool on)
+/* A syscall tracepoint is a perf event of tracefs's id for it; the link
+ * keeps the event open once it is pinned. */
+static int attach_syscall(int prog, const char *tracepoint)
+{
+	char path[PATH_MAX];
+	unsigned long long id;
+	snprintf(path, sizeof(path), TRACEFS_EVENTS "/syscalls/%s/id", tracepoint);
+	_cleanup_fclose_ FILE *f = fopen(path, "re");
+	if (!f) {
+		snprintf(path, sizeof(path), DEBUGFS_EVENTS "/syscalls/%s/id", tracepoint);
+		f = fopen(path, "re");
+	}
+	if (!f)
+		return -errno;
+	if (fscanf(f, "%llu", &id) != 1)
+		return -EINVAL;
+	struct perf_event_attr attr = {.type = PERF_TYPE_TRACEPOINT,
+				       .size = sizeof(attr),
+				       .config = id,
+				       .sample_period = 1,
+				       .wakeup_events = 1};
+	_cleanup_close_ int event = (int)syscall(SYS_perf_event_open, &attr, -1, 0, -1,
+						 PERF_FLAG_FD_CLOEXEC);
+	if (event < 0)
+		return -errno;
+	int link = bpf_link_create(prog, event, BPF_PERF_EVENT, NULL);
+	return link < 0 ? -errno : link;
+}
+
+static int attach_pinned(size_t i, bool on)
 {
 	char link[PATH_MAX], prog_path[PATH_MAX];
-	snprintf(link, sizeof(link), LINKS_DIR "/%s", name);
-	snprintf(prog_path, sizeof(prog_path), PROGS_DIR "/%s", name);
+	snprintf(link, sizeof(link), LINKS_DIR "/%s", on_demand[i].name);
+	snprintf(prog_path, sizeof(prog_path), PROGS_DIR "/%s", on_demand[i].name);
 	bool attached = access(link, F_OK) == 0;
 	if (on == attached)
 		return 0;
 	if (!on)
 		return unlink(link) < 0 ? -errno : 0; /* the pin held the link */
 	_cleanup_close_ int prog = bpf_obj_get(prog_path);
-	if (prog < 0 && errno == ENOENT && strcmp(name, RSS_PROG) != 0)
-		return 0; /* it did not attach at load: the cap counts without it */
+	if (prog < 0 && errno == ENOENT)
+		return 0; /* it did not attach at load: rl_agent_bpf_can() says so */
 	if (prog < 0)
 		return -errno;
-	_cleanup_close_ int fd = bpf_raw_tracepoint_open(NULL, prog);
+	_cleanup_close_ int fd = on_demand[i].syscall ? attach_syscall(prog, on_demand[i].syscall)
+						      : bpf_raw_tracepoint_open(NULL, prog);
 	if (fd < 0)
-		return -errno;
+		return on_demand[i].syscall ? fd : -errno;
 	return bpf_obj_pin(fd, link) < 0 ? -errno : 0;
 }
 
-int rl_agent_bpf_rss(bool on)
+int rl_agent_bpf_demand(enum rl_bpf_group group, bool on)
 {
 	int r = 0;
-	for (size_t i = 0; i < sizeof(on_demand) / sizeof(on_demand[0]); i++) {
-		int ri = attach_pinned(on_demand[i], on);
+	for (size_t i = 0; i < N_ON_DEMAND; i++) {
+		if (on_demand[i].group != group)
+			continue;
+		int ri = attach_pinned(i, on);
 		if (ri < 0 && r == 0)
 			r = ri;
 	}
@@ -204,8 +271,8 @@ int rl_agent_bpf_rss(bool on)
 
 static bool is_on_demand(const char *name)
 {
-	for (size_t i = 0; i < sizeof(on_demand) / sizeof(on_demand[0]); i++)
-		if (strcmp(name, on_demand[i]) == 0)
+	for (size_t i = 0; i < N_ON_DEMAND; i++)
+		if (strcmp(name, on_demand[i].name) == 0)
 			return true;
 	return false;
 }

@@ -27,14 +27,17 @@ void rl_agent_bpf_close(struct rl_agent_bpf *b);
 /* Whether program prog (its name in bpf/) is attached: pinned under
  * RL_PIN_DIR/links by this agent or an earlier one. */
 bool rl_agent_bpf_attached(const char *prog);
-/* The per-fault programs (rl_rss_stat on every change of any process's
- * RSS, rl_cow_fault on every write fault) are attached only while a
- * container needs them (an eBPF cap, or memory counted without a cgroup),
- * from their pinned programs. rl_agent_bpf_rss_usable says whether
- * rl_rss_stat attached at load (an eBPF cap can be had);
- * rl_agent_bpf_rss(on) attaches or detaches both, 0 or a negative errno. */
-bool rl_agent_bpf_rss_usable(void);
-int rl_agent_bpf_rss(bool on);
+/* Programs attached only while something needs them, by group: the
+ * per-fault ones of the eBPF memory cap (while a container's memory is
+ * counted by BPF), the fork exits that kill a task born past an eBPF
+ * --pids-limit, and the syscall tracepoints of uid changes and denied binds
+ * (while a trace client listens for those events). Each attaches at load,
+ * to prove it can, and is then pinned as a program; rl_agent_bpf_can(prog)
+ * says whether prog got that far. rl_agent_bpf_demand attaches or detaches
+ * a group: 0 or the first negative errno. */
+enum rl_bpf_group { RL_BPF_RSS, RL_BPF_PIDS, RL_BPF_SETID, RL_BPF_BIND, RL_BPF_GROUPS };
+bool rl_agent_bpf_can(const char *prog);
+int rl_agent_bpf_demand(enum rl_bpf_group group, bool on);
 /* Removes every pin: the programs detach once nothing holds them. */
 int rl_agent_bpf_unload(struct rl_error *err);
 /* The same for `rlbpfd --unload`: refused (-EBUSY) while an agent runs. */

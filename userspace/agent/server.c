@@ -206,14 +206,19 @@ static void refuse_busy(int fd, bool all_slots)
 	close(fd);
 }
 
+static void programs_sync(struct agent *a);
+
 static void client_close(struct agent *a, size_t i)
 {
 	struct client *c = a->clients[i];
+	bool listened = c->subscribed;
 	epoll_ctl(a->epfd, EPOLL_CTL_DEL, c->fd, NULL);
 	close(c->fd);
 	free(c->out);
 	free(c);
 	a->clients[i] = NULL;
+	if (listened)
+		programs_sync(a);
 }
 
 /* ---- events to subscribers */
@@ -429,18 +434,44 @@ static void kill_container(struct rl_reg_entry *e, const char *why)
 	e->oom_handled = true;
 }
 
-/* The per-fault program runs only while a container's memory is counted
- * by BPF: an eBPF cap, or no memory cgroup to count it. */
-static void rss_sync(struct agent *a)
+static bool listens_for(const struct agent *a, uint32_t type)
 {
-	bool need = false;
-	for (size_t i = 0; i < RL_MAX_CONTAINERS && !need; i++) {
-		const struct rl_reg_entry *e = &a->reg.e[i];
-		need = e->used && !e->cg.memory && !e->cg.account;
+	for (size_t i = 0; i < RL_MAX_CLIENTS; i++) {
+		const struct client *c = a->clients[i];
+		if (c && c->subscribed && !c->dead && (!c->sub_mask || (c->sub_mask & (1u << type))))
+			return true;
 	}
-	int r = rl_agent_bpf_rss_usable() ? rl_agent_bpf_rss(need) : 0;
-	if (r < 0)
-		LOG("cannot %s the per-fault program: %s", need ? "attach" : "detach", strerror(-r));
+	return false;
+}
+
+/* The programs that cost every process on the host run only while needed
+ * (agent/programs.h): the per-fault ones while a container's memory is
+ * counted by BPF (an eBPF cap, or no memory cgroup to count it); the fork
+ * exits while BPF keeps a container's --pids-limit; the uid-change and
+ * bind tracepoints while a trace client listens for their events. */
+static void programs_sync(struct agent *a)
+{
+	bool need[RL_BPF_GROUPS] = {false};
+	for (size_t i = 0; i < RL_MAX_CONTAINERS; i++) {
+		const struct rl_reg_entry *e = &a->reg.e[i];
+		struct rl_container bc;
+		if (!e->used)
+			continue;
+		need[RL_BPF_RSS] |= !e->cg.memory && !e->cg.account;
+		need[RL_BPF_PIDS] |= bpf_map_lookup_elem(a->bpf.containers, &e->cid, &bc) == 0 &&
+				     bc.pids_limit;
+	}
+	need[RL_BPF_SETID] = listens_for(a, RL_EV_SETID);
+	need[RL_BPF_BIND] = listens_for(a, RL_EV_BIND_DENIED);
+	static const char *const what[RL_BPF_GROUPS] = {
+		[RL_BPF_RSS] = "per-fault programs", [RL_BPF_PIDS] = "fork exit programs",
+		[RL_BPF_SETID] = "uid change programs", [RL_BPF_BIND] = "bind programs"};
+	for (int g = 0; g < RL_BPF_GROUPS; g++) {
+		int r = rl_agent_bpf_demand(g, need[g]);
+		if (r < 0)
+			LOG("cannot %s the %s: %s", need[g] ? "attach" : "detach", what[g],
+			    strerror(-r));
+	}
 }
 
 /* The kernel's counters as the agent's stats carry them. */
@@ -613,7 +644,7 @@ static void forget_container(struct agent *a, struct rl_reg_entry *e)
 	}
 	bpf_map_delete_elem(a->bpf.containers, &e->cid);
 	e->used = false;
-	rss_sync(a);
+	programs_sync(a);
 }
 
 static void tick(struct agent *a)
@@ -940,13 +971,13 @@ static void do_register(struct agent *a, struct client *c, const struct rl_msg *
 	 * left unenforced */
 	if (by_cg)
 		; /* the kernel holds them */
-	else if (r->mem_cap_bytes && !rl_agent_bpf_rss_usable())
+	else if (r->mem_cap_bytes && !rl_agent_bpf_can("rl_rss_stat"))
 		return reply(a, c, m->hdr.seq, -EOPNOTSUPP,
 			     "this agent could not attach its memory program (rl_rss_stat) on "
 			     "this kernel: `rlbpfd --probe` says why");
-	if (r->pids_limit && !(rl_agent_bpf_attached("rl_fork") &&
-			       rl_agent_bpf_attached("rl_clone_exit") &&
-			       rl_agent_bpf_attached("rl_clone3_exit")))
+	if (!by_cg && r->pids_limit &&
+	    !(rl_agent_bpf_attached("rl_fork") && rl_agent_bpf_can("rl_exit_clone") &&
+	      rl_agent_bpf_can("rl_exit_clone3")))
 		return reply(a, c, m->hdr.seq, -EOPNOTSUPP,
 			     "this agent could not attach its fork programs on this kernel: "
 			     "`rlbpfd --probe` says why");
@@ -1001,7 +1032,7 @@ static void do_register(struct agent *a, struct client *c, const struct rl_msg *
 			     strerror(-rc));
 	}
 	adopt_members(a, e);
-	rss_sync(a); /* before its command runs */
+	programs_sync(a); /* before its command runs */
 	struct rl_msg_reply ok = {.status = 0, .cid = e->cid,
 				  .enforcer = by_cg ? RL_ENFORCER_AGENT_CGROUP
 					  : want.memory || want.pids ? RL_ENFORCER_EBPF
@@ -1076,6 +1107,7 @@ static void do_subscribe(struct agent *a, struct client *c, const struct rl_msg 
 	c->sub_mask = s->event_mask;
 	c->n_ids = s->n_ids;
 	memcpy(c->ids, s->ids, sizeof(c->ids[0]) * s->n_ids);
+	programs_sync(a); /* attached before the client hears it is subscribed */
 	reply(a, c, m->hdr.seq, 0, "subscribed");
 }
 
@@ -1318,7 +1350,7 @@ int rl_agent_serve(const char *sock_path, struct rl_error *err)
 	    a->cg.have[RL_CG_CPU] ? rl_cg_version(&a->cg, RL_CG_CPU) : "none");
 	/* containers that ended while no agent ran leave empty cgroups */
 	rl_cg_sweep(&a->cg, registered_id, &a->reg);
-	rss_sync(a);
+	programs_sync(a);
 	{
 		uint32_t zero = 0;
 		struct rl_stats s;
