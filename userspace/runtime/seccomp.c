@@ -25,7 +25,8 @@
 #include "lib/cleanup.h"
 
 struct rl_seccomp {
-	scmp_filter_ctx ctx;
+	scmp_filter_ctx ctx; /* NULL: the default filter for caps, not built yet */
+	uint64_t caps;
 };
 
 #define CAP_BIT(c) (UINT64_C(1) << (c))
@@ -836,8 +837,12 @@ int rl_seccomp_build(enum rl_seccomp_mode mode, const char *profile_path, uint64
 	case RL_SECCOMP_UNCONFINED:
 		return 0;
 	case RL_SECCOMP_DEFAULT:
-		r = build_default(caps, &ctx, err);
-		break;
+		/* nothing in it can be wrong: built when it is needed, by
+		 * built(), while the container builds its filesystem */
+		if (!(*out = calloc(1, sizeof(**out))))
+			return rl_fail(err, ENOMEM, "seccomp: out of memory");
+		(*out)->caps = caps;
+		return 0;
 	case RL_SECCOMP_PROFILE:
 		r = build_profile(profile_path, caps, &ctx, err);
 		break;
@@ -847,9 +852,17 @@ int rl_seccomp_build(enum rl_seccomp_mode mode, const char *profile_path, uint64
 	return r < 0 ? r : hand_out(&ctx, out, err);
 }
 
-int rl_seccomp_export(const struct rl_seccomp *s, int fd, struct rl_error *err)
+static int built(struct rl_seccomp *s, struct rl_error *err)
 {
-	int r = seccomp_export_bpf(s->ctx, fd);
+	return s->ctx ? 0 : build_default(s->caps, &s->ctx, err);
+}
+
+int rl_seccomp_export(struct rl_seccomp *s, int fd, struct rl_error *err)
+{
+	int r = built(s, err);
+	if (r < 0)
+		return r;
+	r = seccomp_export_bpf(s->ctx, fd);
 	if (r < 0)
 		return rl_fail(err, -r, "generate the seccomp filter: %s", strerror(-r));
 	return 0;
@@ -918,7 +931,10 @@ int rl_seccomp_load(struct rl_seccomp *s, bool no_new_privs, struct rl_error *er
 {
 	if (!s)
 		return 0;
-	int r = seccomp_attr_set(s->ctx, SCMP_FLTATR_CTL_NNP, no_new_privs ? 1 : 0);
+	int r = built(s, err);
+	if (r < 0)
+		return r;
+	r = seccomp_attr_set(s->ctx, SCMP_FLTATR_CTL_NNP, no_new_privs ? 1 : 0);
 	if (r < 0)
 		return rl_fail(err, -r, "load the seccomp filter: set no_new_privs: %s",
 			       strerror(-r));
@@ -943,6 +959,7 @@ void rl_seccomp_free(struct rl_seccomp *s)
 {
 	if (!s)
 		return;
-	seccomp_release(s->ctx);
+	if (s->ctx)
+		seccomp_release(s->ctx);
 	free(s);
 }

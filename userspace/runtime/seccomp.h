@@ -1,6 +1,8 @@
-/* The container's seccomp filter, built with libseccomp. The filter is built
- * (and a profile validated) before anything is created, and loaded by the
- * container just before exec. */
+/* The container's seccomp filter, built with libseccomp. A profile is
+ * validated and built before anything is created; the default filter, in
+ * which nothing can be wrong, only when it is exported or loaded (a start
+ * does that while the container builds its filesystem). The container
+ * loads it just before exec. */
 #pragma once
 #include <jansson.h>
 #include <stdbool.h>
@@ -33,7 +35,7 @@ int rl_seccomp_load(struct rl_seccomp *s, bool no_new_privs, struct rl_error *er
  * fd (a pipe holds the largest one the kernel takes, 32 KiB); the writer
  * closes fd after, and rl_seccomp_load_from() reads it to EOF and loads it
  * as rl_seccomp_load() would. */
-int rl_seccomp_export(const struct rl_seccomp *s, int fd, struct rl_error *err);
+int rl_seccomp_export(struct rl_seccomp *s, int fd, struct rl_error *err);
 int rl_seccomp_load_from(int fd, bool no_new_privs, struct rl_error *err);
 
 void rl_seccomp_free(struct rl_seccomp *s);
