@@ -1031,7 +1031,10 @@ static void do_register(struct agent *a, struct client *c, const struct rl_msg *
 		return reply(a, c, m->hdr.seq, rc, "the containers map refused it: %s",
 			     strerror(-rc));
 	}
-	adopt_members(a, e);
+	if (r->flags & RL_REG_FRESH)
+		adopt_one(a, e, e->init_pid);
+	else
+		adopt_members(a, e);
 	programs_sync(a); /* before its command runs */
 	struct rl_msg_reply ok = {.status = 0, .cid = e->cid,
 				  .enforcer = by_cg ? RL_ENFORCER_AGENT_CGROUP

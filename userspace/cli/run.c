@@ -210,6 +210,7 @@ struct launch {
 	bool quiet;    /* restart: the caller prints what it wants */
 	int *port_fds; /* listening, one for each -p, from before the start */
 	char cgroup_parent[PATH_MAX]; /* where its cgroup goes, with by_cgroup2 */
+	struct rl_trace_registration *registration; /* asked, not yet answered */
 };
 
 static void close_ports(struct launch *l)
@@ -436,7 +437,13 @@ static int register_with_agent(pid_t pid, int userns_fd, void *ctx, struct rl_er
 		if (r < 0)
 			return r;
 	}
-	int r = rl_trace_register(&l->st, pid, userns_fd, &l->o.limits, err);
+	return rl_trace_register_send(&l->st, pid, userns_fd, &l->o.limits, &l->registration, err);
+}
+
+static int registered_with_agent(void *ctx, struct rl_error *err)
+{
+	struct launch *l = ctx;
+	int r = rl_trace_register_wait(RL_TAKE(l->registration), &l->o.limits, err);
 	if (r == 0)
 		record_enforcement(l);
 	return r;
@@ -462,7 +469,8 @@ static int launch_start(struct launch *l, int out_fd, int err_fd, struct rl_erro
 		.stdout_fd = out_fd,
 		.stderr_fd = err_fd,
 		.on_created = register_with_agent,
-		.on_created_ctx = l,
+		.before_exec = registered_with_agent,
+		.hooks_ctx = l,
 	};
 	int r = rl_container_start(&spec, &l->c, err);
 	if (r < 0) {
@@ -484,8 +492,10 @@ static void launch_finish(struct launch *l, int code)
 	/* SIGKILL is what a container past its memory cap dies of */
 	bool oom = rl_cgroup2_finish(l->st.dir);
 	/* under a kernel cgroup the OOM killer may end any task, not PID 1:
-	 * OOMKilled as Docker says it, whatever the exit code */
-	rl_status_record_exit(&l->st, code, oom || rl_trace_oom_killed(l->st.id));
+	 * OOMKilled as Docker says it, whatever the exit code (not asked of
+	 * the agent with --rm, whose record goes at once) */
+	rl_status_record_exit(&l->st, code,
+			      oom || (!l->o.rm && rl_trace_oom_killed(l->st.id)));
 }
 
 /* A start that failed leaves nothing it made; --rm leaves nothing at all. */

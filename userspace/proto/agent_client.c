@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <poll.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/un.h>
@@ -155,29 +156,40 @@ int rl_agent_next(struct rl_agent_conn *c, struct rl_msg *m, int timeout_ms)
 	}
 }
 
-int rl_agent_request(struct rl_agent_conn *c, uint16_t type, const void *payload, size_t plen,
-		     struct rl_msg *reply, int timeout_ms, char *why, size_t len)
+/* Sends one request. 1: the agent already answered (a refusal, such as
+ * busy, can close the connection before the request is sent; its answer
+ * says more than EPIPE), in reply; 0: sent; negative errno: neither. */
+static int request_send(struct rl_agent_conn *c, uint16_t type, const void *payload, size_t plen,
+			struct rl_msg *reply, char *why, size_t len)
 {
 	unsigned char frame[sizeof(struct rl_msg_hdr) + RL_PROTO_MAX_PAYLOAD];
-	uint32_t seq = ++c->seq;
-	int n = rl_proto_encode(frame, sizeof(frame), type, seq, payload, plen);
+	int n = rl_proto_encode(frame, sizeof(frame), type, ++c->seq, payload, plen);
 	if (n < 0) {
 		snprintf(why, len, "request too large");
 		return n;
 	}
 	int r = send_all(c->fd, frame, (size_t)n);
-	if (r < 0) {
-		/* A refusal (busy) can close the connection before we sent: its
-		 * answer is still there to read, and says more than EPIPE. */
-		if (rl_agent_next(c, reply, 0) == 1 && reply->hdr.type == RL_MSG_REPLY) {
-			snprintf(why, len, "%s", reply->u.reply.text);
-			return reply->u.reply.status < 0 ? reply->u.reply.status : -EPROTO;
-		}
-		snprintf(why, len, "cannot send to the agent: %s", strerror(-r));
-		return r;
-	}
+	if (r == 0)
+		return 0;
+	if (rl_agent_next(c, reply, 0) == 1 && reply->hdr.type == RL_MSG_REPLY)
+		return 1;
+	snprintf(why, len, "cannot send to the agent: %s", strerror(-r));
+	return r;
+}
+
+static int reply_status(const struct rl_msg *reply, char *why, size_t len)
+{
+	snprintf(why, len, "%s", reply->u.reply.text);
+	return reply->u.reply.status < 0 ? reply->u.reply.status : -EPROTO;
+}
+
+/* The answer to request seq: 0 for a message of another type (in reply),
+ * else the REPLY's status with its text in why. */
+static int request_wait(struct rl_agent_conn *c, uint32_t seq, struct rl_msg *reply,
+			int timeout_ms, char *why, size_t len)
+{
 	for (;;) {
-		r = rl_agent_next(c, reply, timeout_ms);
+		int r = rl_agent_next(c, reply, timeout_ms);
 		if (r == 0) {
 			snprintf(why, len, "the agent did not answer within %d ms", timeout_ms);
 			return -ETIMEDOUT;
@@ -198,6 +210,25 @@ int rl_agent_request(struct rl_agent_conn *c, uint16_t type, const void *payload
 	}
 }
 
+int rl_agent_request(struct rl_agent_conn *c, uint16_t type, const void *payload, size_t plen,
+		     struct rl_msg *reply, int timeout_ms, char *why, size_t len)
+{
+	int r = request_send(c, type, payload, plen, reply, why, len);
+	if (r == 1)
+		return reply_status(reply, why, len);
+	return r < 0 ? r : request_wait(c, c->seq, reply, timeout_ms, why, len);
+}
+
+/* a wedged agent must not hold up a container's start for long */
+#define REGISTER_TIMEOUT_MS 3000
+
+static void register_result(const struct rl_msg *reply, struct rl_register_result *out)
+{
+	if (out)
+		*out = (struct rl_register_result){.cid = reply->u.reply.cid,
+						   .enforcer = reply->u.reply.enforcer};
+}
+
 static int register_once(const struct rl_msg_register *reg, struct rl_register_result *out,
 			 char *why, size_t len)
 {
@@ -206,40 +237,93 @@ static int register_once(const struct rl_msg_register *reg, struct rl_register_r
 	int r = rl_agent_connect(RL_AGENT_SOCKET, &c, why, len);
 	if (r < 0)
 		return r;
-	/* a wedged agent must not hold up a container's start for long */
-	r = rl_agent_request(&c, RL_MSG_REGISTER, reg, sizeof(*reg), &reply, 3000, why, len);
-	if (r == 0 && out)
-		*out = (struct rl_register_result){.cid = reply.u.reply.cid,
-						   .enforcer = reply.u.reply.enforcer};
+	r = rl_agent_request(&c, RL_MSG_REGISTER, reg, sizeof(*reg), &reply, REGISTER_TIMEOUT_MS,
+			     why, len);
+	if (r == 0)
+		register_result(&reply, out);
 	rl_agent_close(&c);
 	return r;
+}
+
+/* A burst of starts can fill this user's connections for a moment: the
+ * agent says busy, and a few short waits see the burst through. */
+static int register_retrying(const struct rl_msg_register *reg, struct rl_register_result *out,
+			     char *why, size_t len)
+{
+	long waited_ms = 0;
+	for (long pause_ms = 5;; pause_ms = pause_ms < 200 ? pause_ms * 2 : 200) {
+		struct timespec ts = {.tv_sec = 0, .tv_nsec = pause_ms * 1000000L};
+		while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
+			;
+		waited_ms += pause_ms;
+		int r = register_once(reg, out, why, len);
+		if (r != -EBUSY || waited_ms >= 3000)
+			return r;
+	}
+}
+
+int rl_agent_register_send(struct rl_agent_registration *p, const char *id, const char *name,
+			   pid_t init_pid, uint64_t userns_ino,
+			   const struct rl_register_limits *limits, char *why, size_t len)
+{
+	struct rl_msg reply;
+	memset(&p->reg, 0, sizeof(p->reg));
+	p->reg.init_pid = (uint32_t)init_pid;
+	p->reg.userns_ino = userns_ino;
+	if (limits) {
+		p->reg.mem_cap_bytes = limits->mem_cap_bytes;
+		p->reg.pids_limit = limits->pids_limit;
+		p->reg.cpu_millis = limits->cpu_millis;
+		p->reg.flags = limits->flags;
+	}
+	snprintf(p->reg.id, sizeof(p->reg.id), "%s", id);
+	snprintf(p->reg.name, sizeof(p->reg.name), "%s", name);
+	p->early = 0;
+	int r = rl_agent_connect(RL_AGENT_SOCKET, &p->conn, why, len);
+	if (r < 0)
+		return r;
+	r = request_send(&p->conn, RL_MSG_REGISTER, &p->reg, sizeof(p->reg), &reply, why, len);
+	if (r < 0) {
+		rl_agent_close(&p->conn);
+		return r;
+	}
+	p->seq = p->conn.seq;
+	if (r == 1)
+		p->early = reply_status(&reply, p->early_why, sizeof(p->early_why));
+	return 0;
+}
+
+int rl_agent_register_wait(struct rl_agent_registration *p, struct rl_register_result *out,
+			   char *why, size_t len)
+{
+	struct rl_msg reply;
+	int r;
+	if (p->early) {
+		snprintf(why, len, "%s", p->early_why);
+		r = p->early;
+	} else {
+		r = request_wait(&p->conn, p->seq, &reply, REGISTER_TIMEOUT_MS, why, len);
+		if (r == 0)
+			register_result(&reply, out);
+	}
+	rl_agent_close(&p->conn);
+	return r == -EBUSY ? register_retrying(&p->reg, out, why, len) : r;
 }
 
 int rl_agent_register(const char *id, const char *name, pid_t init_pid, uint64_t userns_ino,
 		      const struct rl_register_limits *limits, struct rl_register_result *out,
 		      char *why, size_t len)
 {
-	struct rl_msg_register reg = {.init_pid = (uint32_t)init_pid, .userns_ino = userns_ino};
-	if (limits) {
-		reg.mem_cap_bytes = limits->mem_cap_bytes;
-		reg.pids_limit = limits->pids_limit;
-		reg.cpu_millis = limits->cpu_millis;
-		reg.flags = limits->flags;
+	struct rl_agent_registration *p = malloc(sizeof(*p));
+	if (!p) {
+		snprintf(why, len, "out of memory");
+		return -ENOMEM;
 	}
-	snprintf(reg.id, sizeof(reg.id), "%s", id);
-	snprintf(reg.name, sizeof(reg.name), "%s", name);
-	/* A burst of starts can fill this user's connections for a moment: the
-	 * agent says busy, and a few short waits see the burst through. */
-	long waited_ms = 0;
-	for (long pause_ms = 5;; pause_ms = pause_ms < 200 ? pause_ms * 2 : 200) {
-		int r = register_once(&reg, out, why, len);
-		if (r != -EBUSY || waited_ms >= 3000)
-			return r;
-		struct timespec ts = {.tv_sec = 0, .tv_nsec = pause_ms * 1000000L};
-		while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
-			;
-		waited_ms += pause_ms;
-	}
+	int r = rl_agent_register_send(p, id, name, init_pid, userns_ino, limits, why, len);
+	if (r == 0)
+		r = rl_agent_register_wait(p, out, why, len);
+	free(p);
+	return r;
 }
 
 int rl_agent_join(struct rl_agent_conn *c, const char *id, pid_t pid, char *why, size_t len)

@@ -65,6 +65,23 @@ struct rl_register_result {
 int rl_agent_register(const char *id, const char *name, pid_t init_pid, uint64_t userns_ino,
 		      const struct rl_register_limits *limits, struct rl_register_result *out,
 		      char *why, size_t len);
+/* The same in two halves, for a start that goes on while the agent works:
+ * rl_agent_register_send connects and sends (it fails only when the agent
+ * cannot be reached); rl_agent_register_wait reads the answer, asking
+ * again while the agent is busy, and closes the connection. Every sent
+ * registration is waited for. */
+struct rl_agent_registration {
+	struct rl_agent_conn conn;
+	struct rl_msg_register reg;
+	uint32_t seq;
+	int early; /* a refusal that came before the request went out, or 0 */
+	char early_why[RL_MSG_TEXT];
+};
+int rl_agent_register_send(struct rl_agent_registration *p, const char *id, const char *name,
+			   pid_t init_pid, uint64_t userns_ino,
+			   const struct rl_register_limits *limits, char *why, size_t len);
+int rl_agent_register_wait(struct rl_agent_registration *p, struct rl_register_result *out,
+			   char *why, size_t len);
 
 /* rlbpf exec: process pid (the caller's, already in the container's user
  * namespace) joins the container's cgroups and accounting. 0, or a

@@ -49,10 +49,14 @@ struct rl_msg_hdr {
 #define RL_REG_EBPF 0x1   /* --memory-enforce=ebpf: the eBPF cap, never a cgroup */
 #define RL_REG_CGROUP 0x2 /* --memory-enforce=cgroup: a cgroup, or refuse */
 #define RL_REG_OWN_CGROUP 0x4 /* it has a cgroup of its own (delegated v2): make none */
-#define RL_REG_FLAGS (RL_REG_EBPF | RL_REG_CGROUP | RL_REG_OWN_CGROUP)
+/* init has started no process yet (it waits for the answer): no search of
+ * the host's processes for members. Said wrongly, only the caller's own
+ * processes stay out of its own container's accounting. */
+#define RL_REG_FRESH 0x8
+#define RL_REG_FLAGS (RL_REG_EBPF | RL_REG_CGROUP | RL_REG_OWN_CGROUP | RL_REG_FRESH)
 struct rl_msg_register {
 	uint32_t init_pid;  /* host pid of the container's init */
-	uint32_t flags;     /* RL_REG_*, at most one */
+	uint32_t flags;     /* RL_REG_*; not both EBPF and CGROUP */
 	uint64_t userns_ino;
 	char id[RL_ID_LEN];     /* rlbpf's 64-hex container id */
 	char name[RL_NAME_LEN]; /* its name */

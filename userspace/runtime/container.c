@@ -202,7 +202,12 @@ static int child_main(const struct rl_container_spec *s, int sock, int seccomp_f
 	}
 	if (rl_mounts_pivot(&s->mounts, err) < 0)
 		return RL_EXIT_INTERNAL;
-
+	/* without a filter the channel is only the gate: EOF lets us exec */
+	if (!s->seccomp) {
+		while (read(seccomp_fd, &byte, 1) > 0)
+			;
+		seccomp_fd = -1;
+	}
 	return rl_container_exec(s, tty_slave, seccomp_fd, err);
 }
 
@@ -248,9 +253,10 @@ int rl_container_start(const struct rl_container_spec *s, struct rl_container *c
 		return rl_fail_errno(err, errno, "cannot create the setup channel");
 	_cleanup_close_ int sock = sp[0];
 	/* The supervisor generates the seccomp program while the container
-	 * builds its filesystem, in parallel, and hands it over in a pipe. */
+	 * builds its filesystem, in parallel, and hands it over in a pipe,
+	 * whose end is also the container's leave to exec. */
 	int prog[2] = {-1, -1};
-	if (s->seccomp && pipe2(prog, O_CLOEXEC) < 0) {
+	if (pipe2(prog, O_CLOEXEC) < 0) {
 		int e = errno;
 		close(sp[1]);
 		return rl_fail_errno(err, e, "cannot create the seccomp channel");
@@ -264,15 +270,13 @@ int rl_container_start(const struct rl_container_spec *s, struct rl_container *c
 	if (pid < 0) {
 		int e = errno;
 		close(sp[1]);
-		if (prog[0] >= 0)
-			close(prog[0]);
+		close(prog[0]);
 		return rl_fail_errno(err, e,
 				     "cannot create the container's namespaces; run 'rlbpf setup' to check user namespaces");
 	}
 	if (pid == 0) {
 		close(sp[0]);
-		if (prog_w >= 0)
-			close(prog_w);
+		close(prog_w);
 		prctl(PR_SET_PDEATHSIG, SIGKILL);
 		/* Whatever the caller had open must not reach the container: an fd
 		 * of a host directory would be a way out of its root. */
@@ -287,8 +291,7 @@ int rl_container_start(const struct rl_container_spec *s, struct rl_container *c
 		_exit(code);
 	}
 	close(sp[1]);
-	if (prog[0] >= 0)
-		close(prog[0]);
+	close(prog[0]);
 	c->pid = pid;
 
 	char ns[64];
@@ -308,16 +311,24 @@ int rl_container_start(const struct rl_container_spec *s, struct rl_container *c
 	if (r == 0 && s->opts->network == RL_NET_SLIRP)
 		r = rl_slirp_start(pid, s->opts->allow_host_loopback, s->mounts.state_dir, &c->slirp,
 				   err);
+	bool created = false;
 	if (r == 0 && s->on_created)
-		r = s->on_created(pid, c->userns_fd, s->on_created_ctx, err);
+		created = (r = s->on_created(pid, c->userns_fd, s->hooks_ctx, err)) == 0;
 	if (r == 0 && write(sock, "m", 1) != 1)
 		r = rl_fail_errno(err, errno, "the container died before setup");
-	if (r == 0 && prog_w >= 0)
+	if (r == 0 && s->seccomp)
 		r = rl_seccomp_export(s->seccomp, prog_w, err);
-	/* EOF ends the program (or, after a failure, tells the container
-	 * there is none). */
-	if (prog_w >= 0)
-		close(RL_TAKE_FD(prog_w));
+	if (created && s->before_exec) {
+		struct rl_error later;
+		int rb = s->before_exec(s->hooks_ctx, r == 0 ? err : &later);
+		if (r == 0)
+			r = rb;
+	}
+	/* A container that must not go on never gets past the gate. */
+	if (r < 0)
+		kill(pid, SIGKILL);
+	/* EOF ends the program and opens the gate. */
+	close(RL_TAKE_FD(prog_w));
 
 	if (r == 0 && s->opts->tty) {
 		/* A child that fails before it has a terminal sends its report. */

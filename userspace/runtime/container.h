@@ -23,12 +23,16 @@ struct rl_container_spec {
 	uint64_t caps;
 	struct rl_seccomp *seccomp;
 	int stdout_fd, stderr_fd; /* where the command writes; -1: rlbpf's own */
-	/* Called once the container's init exists in its mapped namespaces,
-	 * before it may exec the command: the agent takes it here, so that
-	 * its limits and tracing hold from the command's first instruction.
-	 * A negative return fails the start. NULL: nothing to do. */
+	/* on_created: called once the container's init exists in its mapped
+	 * namespaces, before it builds its filesystem; before_exec: while it
+	 * does, and before it may exec the command. The agent is asked in the
+	 * first and answers by the second, so that its limits and tracing hold
+	 * from the command's first instruction. before_exec is called whenever
+	 * on_created succeeded. A negative return fails the start. NULL:
+	 * nothing to do. */
 	int (*on_created)(pid_t pid, int userns_fd, void *ctx, struct rl_error *err);
-	void *on_created_ctx;
+	int (*before_exec)(void *ctx, struct rl_error *err);
+	void *hooks_ctx;
 };
 
 struct rl_container {

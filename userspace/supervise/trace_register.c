@@ -15,17 +15,15 @@
 #include "proto/agent_client.h"
 #include "lib/paths.h"
 
-int rl_trace_register(const struct rl_state *st, pid_t pid, int userns_fd,
-		      struct rl_limits *limits, struct rl_error *err)
-{
-	char why[300], marker[PATH_MAX], dir[PATH_MAX - 32];
-	struct rl_error ignored;
-	struct stat ns;
-	struct rl_register_result got = {0};
-	bool needed = rl_limits_for_agent(limits);
-	struct rl_register_limits want = {0};
+struct rl_trace_registration {
+	struct rl_agent_registration agent;
+	bool needed;
+};
 
-	if (needed)
+static struct rl_register_limits wanted(const struct rl_limits *limits)
+{
+	struct rl_register_limits want = {0};
+	if (rl_limits_for_agent(limits))
 		want = (struct rl_register_limits){
 			.mem_cap_bytes = limits->memory,
 			.pids_limit = limits->pids_limit,
@@ -34,16 +32,21 @@ int rl_trace_register(const struct rl_state *st, pid_t pid, int userns_fd,
 								       : 0};
 	if (limits->by_cgroup2)
 		want.flags |= RL_REG_OWN_CGROUP;
+	/* asked before the container may exec: its init has forked nothing */
+	want.flags |= RL_REG_FRESH;
 	/* --cpus has no eBPF enforcer: a cgroup of the agent's, or nothing */
 	if (limits->nano_cpus && !limits->by_cgroup2 && limits->enforce != RL_CHOOSE_NONE)
 		want.cpu_millis = (uint32_t)(limits->nano_cpus / 1000000);
-	if (userns_fd < 0 || fstat(userns_fd, &ns) < 0)
-		return needed ? rl_fail_errno(err, errno, "cannot see the container's user namespace")
-			      : 0;
-	int r = rl_agent_register(st->id, st->name, pid, ns.st_ino, &want, &got, why, sizeof(why));
-	if (r == 0)
-		limits->by_agent = got.enforcer;
-	if (r < 0 && needed) {
+	return want;
+}
+
+/* What the agent's answer r (with why) means for the run. */
+static int registered(int r, const char *why, const struct rl_limits *limits,
+		      struct rl_error *err)
+{
+	char marker[PATH_MAX], dir[PATH_MAX - 32];
+	struct rl_error ignored;
+	if (r < 0 && rl_limits_for_agent(limits)) {
 		char msg[sizeof(err->msg)];
 		rl_limits_refusal(limits, why, msg, sizeof(msg));
 		return rl_fail(err, -r, "%s", msg);
@@ -66,6 +69,45 @@ int rl_trace_register(const struct rl_state *st, pid_t pid, int userns_fd,
 	fprintf(stderr, "rlbpf run: tracing is off (said once; `rlbpf info` tells the same): "
 			"rlbpfd %s\n", why);
 	return 0;
+}
+
+int rl_trace_register_send(const struct rl_state *st, pid_t pid, int userns_fd,
+			   const struct rl_limits *limits, struct rl_trace_registration **out,
+			   struct rl_error *err)
+{
+	char why[300];
+	struct stat ns;
+	bool needed = rl_limits_for_agent(limits);
+	struct rl_register_limits want = wanted(limits);
+	*out = NULL;
+	if (userns_fd < 0 || fstat(userns_fd, &ns) < 0)
+		return needed ? rl_fail_errno(err, errno, "cannot see the container's user namespace")
+			      : 0;
+	struct rl_trace_registration *t = malloc(sizeof(*t));
+	if (!t)
+		return rl_fail(err, ENOMEM, "out of memory");
+	int r = rl_agent_register_send(&t->agent, st->id, st->name, pid, ns.st_ino, &want, why,
+				       sizeof(why));
+	if (r < 0) {
+		free(t);
+		return registered(r, why, limits, err);
+	}
+	*out = t;
+	return 0;
+}
+
+int rl_trace_register_wait(struct rl_trace_registration *t, struct rl_limits *limits,
+			   struct rl_error *err)
+{
+	char why[300];
+	struct rl_register_result got = {0};
+	if (!t)
+		return 0;
+	int r = rl_agent_register_wait(&t->agent, &got, why, sizeof(why));
+	free(t);
+	if (r == 0)
+		limits->by_agent = got.enforcer;
+	return registered(r, why, limits, err);
 }
 
 struct rl_join {

@@ -9,13 +9,20 @@
 
 /* Registers the container whose init is host pid `pid`, in the user
  * namespace held by userns_fd, with its limits; limits->by_agent says who
- * keeps them afterwards. When the limits need the
- * agent (rl_limits_for_agent) and it is absent or refuses, returns a negative
+ * keeps them afterwards. When the limits need the agent
+ * (rl_limits_for_agent) and it is absent or refuses, returns a negative
  * errno with err saying why and how to get them. Otherwise never fails the
  * run: when the agent is absent or refuses, it says once (until tracing
- * works again) that tracing is off and why, on stderr. */
-int rl_trace_register(const struct rl_state *st, pid_t pid, int userns_fd,
-		      struct rl_limits *limits, struct rl_error *err);
+ * works again) that tracing is off and why, on stderr.
+ * In two halves, so that the container builds its filesystem while the
+ * agent works: _send asks, _wait takes the answer and frees r. Every
+ * registration sent (*r not NULL) is waited for, before the command runs. */
+struct rl_trace_registration;
+int rl_trace_register_send(const struct rl_state *st, pid_t pid, int userns_fd,
+			   const struct rl_limits *limits, struct rl_trace_registration **r,
+			   struct rl_error *err);
+int rl_trace_register_wait(struct rl_trace_registration *r, struct rl_limits *limits,
+			   struct rl_error *err);
 
 /* rlbpf exec's side: a connection to the agent, made before entering the
  * container (whose mount namespace has no agent socket), and the request

@@ -117,7 +117,9 @@ static void register_fields_are_checked(void **state)
 	assert_int_equal(decode_register(&r), -EBADMSG);
 	r.flags = RL_REG_OWN_CGROUP;
 	assert_true(decode_register(&r) > 0);
-	r.flags = 0x8;
+	r.flags = RL_REG_FRESH | RL_REG_EBPF;
+	assert_true(decode_register(&r) > 0);
+	r.flags = 0x10;
 	assert_int_equal(decode_register(&r), -EBADMSG);
 	r = good_register();
 	r.id[70] = 'x'; /* garbage after the id's terminator */
