@@ -31,6 +31,7 @@ RLBPF   := cli/cli cli/run cli/exec cli/ps cli/inspect cli/logs cli/lifecycle cl
 	   supervise/trace_register \
 	   image/image image/store image/reference \
 	   runtime/run_opts runtime/idmap runtime/mounts runtime/passwd runtime/caps runtime/seccomp \
+	   runtime/seccomp_cache \
 	   runtime/container runtime/init runtime/userns_exec runtime/resource_limits runtime/cgroup2 \
 	   runtime/host_probe \
 	   net/network net/portfwd \
@@ -45,7 +46,7 @@ PULL    := image/rlbpf_pull image/registry image/auth image/reference lib/boolop
 PULL_LIBS := -lcurl -lcrypto -ljansson
 # The OCI runtime, runc's command line: oci/ over runtime/, proto/ and lib/.
 OCI     := oci/main oci/spec oci/state oci/process oci/rootfs oci/hooks oci/lifecycle oci/agent oci/oom_watch oci/cgroups oci/console \
-	   oci/commands oci/control oci/exec supervise/status runtime/seccomp runtime/caps \
+	   oci/commands oci/control oci/exec supervise/status runtime/seccomp runtime/seccomp_cache runtime/caps \
 	   proto/agent_client proto/agent_proto lib/fsutil lib/pty lib/signame lib/memsize lib/envv
 
 COMMON_O := $(COMMON:%=$(B)/obj/%.o)

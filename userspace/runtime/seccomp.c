@@ -22,6 +22,7 @@
 #include <unistd.h>
 
 #include "runtime/caps.h"
+#include "runtime/seccomp_cache.h"
 #include "lib/cleanup.h"
 
 struct rl_seccomp {
@@ -857,11 +858,25 @@ static int built(struct rl_seccomp *s, struct rl_error *err)
 	return s->ctx ? 0 : build_default(s->caps, &s->ctx, err);
 }
 
+static int export_ctx(void *ctx, int fd)
+{
+	return seccomp_export_bpf(ctx, fd);
+}
+
 int rl_seccomp_export(struct rl_seccomp *s, int fd, struct rl_error *err)
 {
-	int r = built(s, err);
+	char key[512];
+	bool cacheable = !s->ctx && rl_seccomp_cache_key(s->caps, key, sizeof(key)) == 0;
+	int r = cacheable ? rl_seccomp_cache_send(key, fd) : 0;
+	if (r == 1)
+		return 0;
 	if (r < 0)
+		return rl_fail(err, -r, "hand over the seccomp filter: %s", strerror(-r));
+	if ((r = built(s, err)) < 0)
 		return r;
+	if (cacheable && rl_seccomp_cache_store(key, export_ctx, s->ctx) == 0 &&
+	    (r = rl_seccomp_cache_send(key, fd)) != 0)
+		return r < 0 ? rl_fail(err, -r, "hand over the seccomp filter: %s", strerror(-r)) : 0;
 	r = seccomp_export_bpf(s->ctx, fd);
 	if (r < 0)
 		return rl_fail(err, -r, "generate the seccomp filter: %s", strerror(-r));
