@@ -266,9 +266,12 @@ int rl_container_start(const struct rl_container_spec *s, struct rl_container *c
 	const unsigned long flags = CLONE_NEWUSER | CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWUTS |
 				    CLONE_NEWIPC |
 				    (s->opts->network == RL_NET_HOST ? 0 : CLONE_NEWNET);
+	/* connected ahead: the map is then one round trip to rlbpfd */
+	struct rl_agent_conn *agent = rl_idmap_connect(s->idmap);
 	pid_t pid = (pid_t)syscall(SYS_clone, flags | SIGCHLD, NULL, NULL, NULL, 0);
 	if (pid < 0) {
 		int e = errno;
+		rl_idmap_disconnect(agent);
 		close(sp[1]);
 		close(prog[0]);
 		return rl_fail_errno(err, e,
@@ -294,28 +297,32 @@ int rl_container_start(const struct rl_container_spec *s, struct rl_container *c
 	close(prog[0]);
 	c->pid = pid;
 
+	/* The map is all the container waits for before it builds its
+	 * filesystem; the rest is done meanwhile, before the gate opens. */
+	int r = rl_idmap_apply_on(s->idmap, agent, pid, err);
+	rl_idmap_disconnect(RL_TAKE(agent));
+	if (r == 0 && write(sock, "m", 1) != 1)
+		r = rl_fail_errno(err, errno, "the container died before setup");
+	/* Held now: a command that exits at once takes its namespaces along,
+	 * and the published ports' forwarder needs this one. (The container
+	 * cannot end before the gate but by failing its setup.) */
 	char ns[64];
 	snprintf(ns, sizeof(ns), "/proc/%d/ns/user", pid);
 	c->userns_fd = open(ns, O_RDONLY | O_CLOEXEC);
-	/* Held now: a command that exits at once takes its namespaces along,
-	 * and the published ports' forwarder needs this one. */
+	if (r == 0 && c->userns_fd < 0)
+		r = rl_fail_errno(err, errno, "cannot hold the user namespace");
 	if (s->opts->network != RL_NET_HOST) {
 		snprintf(ns, sizeof(ns), "/proc/%d/ns/net", pid);
 		c->netns_fd = open(ns, O_RDONLY | O_CLOEXEC);
 	}
-	int r = c->userns_fd < 0 ? rl_fail_errno(err, errno, "cannot hold the user namespace")
-				 : rl_idmap_apply(s->idmap, pid, err);
-	/* The network is up before the container goes on: its command may
-	 * use it at once. slirp4netns joins the user namespace, so the map
-	 * must be written first. */
+	/* The network is up before the command runs: it may use it at once.
+	 * slirp4netns joins the user namespace, so the map comes first. */
 	if (r == 0 && s->opts->network == RL_NET_SLIRP)
 		r = rl_slirp_start(pid, s->opts->allow_host_loopback, s->mounts.state_dir, &c->slirp,
 				   err);
 	bool created = false;
 	if (r == 0 && s->on_created)
 		created = (r = s->on_created(pid, c->userns_fd, s->hooks_ctx, err)) == 0;
-	if (r == 0 && write(sock, "m", 1) != 1)
-		r = rl_fail_errno(err, errno, "the container died before setup");
 	if (r == 0 && s->seccomp)
 		r = rl_seccomp_export(s->seccomp, prog_w, err);
 	if (created && s->before_exec) {

@@ -142,7 +142,8 @@ static int apply_helpers(const struct rl_idmap *m, pid_t pid, struct rl_error *e
 /* rlbpfd writes the maps when it runs (agent/idmap_writer.h), with
  * newuidmap's checks and no setuid helper: 1 when it did, 0 when it could
  * not (the helpers then), or its refusal of the map. */
-static int apply_agent(const struct rl_idmap *m, pid_t pid, struct rl_error *err)
+static int apply_agent(const struct rl_idmap *m, struct rl_agent_conn *agent, pid_t pid,
+		       struct rl_error *err)
 {
 	struct rl_msg_idmap req = {.pid = (uint32_t)pid, .n_uid = 2, .n_gid = 2};
 	req.uid[0] = (struct rl_idmap_line){0, m->uid, 1};
@@ -150,7 +151,9 @@ static int apply_agent(const struct rl_idmap *m, pid_t pid, struct rl_error *err
 	req.gid[0] = (struct rl_idmap_line){0, m->gid, 1};
 	req.gid[1] = (struct rl_idmap_line){1, m->subgid.start, m->subgid.count};
 	char why[RL_MSG_TEXT + 64];
-	int r = rl_agent_idmap(&req, why, sizeof(why));
+	struct rl_msg reply;
+	int r = rl_agent_request(agent, RL_MSG_IDMAP, &req, sizeof(req), &reply, 3000, why,
+				 sizeof(why));
 	if (r == 0)
 		return 1;
 	/* only a refusal of the map itself is final; an agent that is absent,
@@ -161,14 +164,42 @@ static int apply_agent(const struct rl_idmap *m, pid_t pid, struct rl_error *err
 		       "and %s with 'rlbpf setup'", (int)pid, why, SUBUID_PATH, SUBGID_PATH);
 }
 
-int rl_idmap_apply(const struct rl_idmap *m, pid_t pid, struct rl_error *err)
+struct rl_agent_conn *rl_idmap_connect(const struct rl_idmap *m)
+{
+	char why[RL_MSG_TEXT];
+	struct rl_agent_conn *c = m->single ? NULL : malloc(sizeof(*c));
+	if (c && rl_agent_connect(RL_AGENT_SOCKET, c, why, sizeof(why)) < 0) {
+		free(c);
+		return NULL;
+	}
+	return c;
+}
+
+void rl_idmap_disconnect(struct rl_agent_conn *agent)
+{
+	if (!agent)
+		return;
+	rl_agent_close(agent);
+	free(agent);
+}
+
+int rl_idmap_apply_on(const struct rl_idmap *m, struct rl_agent_conn *agent, pid_t pid,
+		      struct rl_error *err)
 {
 	if (pid <= 0)
 		return rl_fail(err, EINVAL, "idmap: invalid pid %d", (int)pid);
 	if (m->single)
 		return apply_single(m, pid, err);
-	int r = apply_agent(m, pid, err);
+	int r = agent ? apply_agent(m, agent, pid, err) : 0;
 	return r != 0 ? (r < 0 ? r : 0) : apply_helpers(m, pid, err);
+}
+
+int rl_idmap_apply(const struct rl_idmap *m, pid_t pid, struct rl_error *err)
+{
+	struct rl_agent_conn *agent = pid > 0 ? rl_idmap_connect(m) : NULL;
+	int r = rl_idmap_apply_on(m, agent, pid, err);
+	rl_idmap_disconnect(agent);
+	return r;
 }
 
 static uint32_t host_id(uint32_t caller, bool single, const struct rl_id_range *r, uint32_t id)

@@ -25,6 +25,16 @@ int rl_idmap_plan(struct rl_idmap *m, struct rl_error *err);
  * writes a single-id map (with setgroups denied) itself. */
 int rl_idmap_apply(const struct rl_idmap *m, pid_t pid, struct rl_error *err);
 
+/* The same with the connection to rlbpfd, which writes the map when it
+ * runs, made ahead: a start connects before its clone, so that the map
+ * costs the container one round trip. rl_idmap_connect returns NULL when
+ * the map needs no agent or there is none (the helpers write it then). */
+struct rl_agent_conn;
+struct rl_agent_conn *rl_idmap_connect(const struct rl_idmap *m);
+int rl_idmap_apply_on(const struct rl_idmap *m, struct rl_agent_conn *agent, pid_t pid,
+		      struct rl_error *err);
+void rl_idmap_disconnect(struct rl_agent_conn *agent);
+
 /* Host id for a container id, or (uid_t)-1 when unmapped. */
 uid_t rl_idmap_host_uid(const struct rl_idmap *m, uid_t container_uid);
 gid_t rl_idmap_host_gid(const struct rl_idmap *m, gid_t container_gid);
