@@ -70,13 +70,39 @@ as_user sh -c "cd '$bundle' && runc spec --rootless"
 as_user sed -i -e "s|\"path\": \"rootfs\"|\"path\": \"$rootfs\"|" \
 	-e 's|"terminal": true|"terminal": false|' -e 's|"sh"|"/bin/true"|' "$bundle/config.json"
 
+# hyperfine in ten rounds, the commands alternating within each, so that a
+# drift in the machine's speed (another job, the clock) weighs on every
+# command alike; the times of all rounds are pooled into one CSV with
+# hyperfine's own columns (command,mean,stddev,median,...).
+# Usage: rounds AS_USER CSV hyperfine's -n NAME CMD pairs...
+rounds() {
+	local who=$1 out=$2 i per=$(((runs + 9) / 10))
+	shift 2
+	for i in $(seq 10); do
+		"$who" hyperfine -N --style none --warmup 3 --runs "$per" --export-json "$out.$i.json" "$@" \
+			>/dev/null 2>&1 || die "hyperfine failed in round $i: $*"
+	done
+	python3 - "$out" <<'PY'
+import json, statistics, sys
+out = sys.argv[1]
+times = {}
+for i in range(1, 11):
+    for r in json.load(open(f"{out}.{i}.json"))["results"]:
+        times.setdefault(r["command"], []).extend(r["times"])
+with open(out, "w") as f:
+    f.write("command,mean,stddev,median\n")
+    for name, t in times.items():
+        f.write(f"{name},{statistics.mean(t)},{statistics.stdev(t)},{statistics.median(t)}\n")
+PY
+}
+
 csv=$tmp/home/times.csv
 csv2=$tmp/home2/times.csv
 # --network none: bwrap --unshare-all and runc's spec have no network either,
 # and slirp4netns (the default when /dev/net/tun is usable) would be measured
 # with rlbpf alone.
 bwrap_cmd="bwrap --unshare-all --uid 0 --gid 0 --bind $rootfs / --proc /proc --dev /dev /bin/true"
-as_user hyperfine -N --style basic --warmup 10 --runs "$runs" --export-csv "$csv" \
+rounds as_user "$csv" \
 	-n rlbpf "$rlbpf run --rm --network none busybox /bin/true" \
 	-n bwrap "$bwrap_cmd" \
 	-n runc "runc --root $tmp/run/runc run --bundle $bundle bench" >/dev/null
@@ -84,11 +110,11 @@ as_user hyperfine -N --style basic --warmup 10 --runs "$runs" --export-csv "$csv
 chmod 755 "$tmp/home" "$tmp/home/.local" "$tmp/home/.local/share" "$tmp/home/.local/share/rlbpf" \
 	"$tmp/home/.local/share/rlbpf/images" "$(dirname "$rootfs")"
 as_single_user "$rlbpf" run --rm --network none busybox true 2>/dev/null
-as_single_user hyperfine -N --style basic --warmup 10 --runs "$runs" --export-csv "$csv2" \
-	-n rlbpf "$rlbpf run --rm --network none busybox /bin/true" -n bwrap "$bwrap_cmd" >/dev/null 2>&1
+rounds as_single_user "$csv2" \
+	-n rlbpf "$rlbpf run --rm --network none busybox /bin/true" -n bwrap "$bwrap_cmd"
 
 echo
-echo "start-to-exit of /bin/true in a busybox container, median of $runs runs:"
+echo "start-to-exit of /bin/true in a busybox container, median of $runs runs (ten alternating rounds):"
 awk -F, 'NR > 1 { med[$1] = $4 * 1000 }
 	END {
 		printf "  %-6s %7.2f ms\n", "rlbpf", med["rlbpf"]
@@ -112,12 +138,12 @@ else
 	. "$repo/tools/bench_agent_ctl.sh"
 	agent_start
 	csv3=$tmp/home/times3.csv
-	as_user hyperfine -N --style basic --warmup 10 --runs "$runs" --export-csv "$csv3" \
-		-n rlbpf "$rlbpf run --rm --network none busybox /bin/true" -n bwrap "$bwrap_cmd" >/dev/null
+	rounds as_user "$csv3" \
+		-n rlbpf "$rlbpf run --rm --network none busybox /bin/true" -n bwrap "$bwrap_cmd"
 	# the user without ranges under the agent too: what registering costs
 	csv4=$tmp/home2/times4.csv
-	as_single_user hyperfine -N --style basic --warmup 10 --runs "$runs" --export-csv "$csv4" \
-		-n rlbpf "$rlbpf run --rm --network none busybox /bin/true" >/dev/null 2>&1
+	rounds as_single_user "$csv4" \
+		-n rlbpf "$rlbpf run --rm --network none busybox /bin/true"
 	agent_stop
 	echo "the user with ranges, rlbpfd running (maps written by the agent, no setuid helper):"
 	awk -F, 'NR > 1 { med[$1] = $4 * 1000 }
