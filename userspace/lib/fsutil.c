@@ -2,9 +2,10 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <ftw.h>
+#include <dirent.h>
 #include <limits.h>
 #include <linux/openat2.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -15,27 +16,73 @@
 
 #include "lib/cleanup.h"
 
-static int remove_entry(const char *path, const struct stat *st, int type, struct FTW *ftw)
+/* Our own walk rather than nftw: unlinkat() first, and a type from the
+ * directory entry, cost a removal one system call a file where nftw spent
+ * two or three, on the path of every `run --rm`. */
+
+/* Opens directory name in dir for emptying: overlayfs leaves its work dir
+ * at mode 000, ours to open again. */
+static int open_dir_at(int dir, const char *name)
 {
-	(void)st;
-	(void)ftw;
-	/* overlayfs leaves its work dir at mode 000; ours to open again. */
-	if (type == FTW_DNR && chmod(path, 0700) == 0)
-		return rl_remove_tree(path) < 0 ? EACCES : 0;
-	bool dir = type == FTW_DP || type == FTW_DNR;
-	int r = dir ? rmdir(path) : unlink(path);
-	if (r < 0 && errno == EACCES) {
-		/* A directory made read-only inside the container: ours to reopen. */
-		char parent[PATH_MAX];
-		snprintf(parent, sizeof(parent), "%s", path);
-		char *slash = strrchr(parent, '/');
-		if (slash && slash != parent) {
-			*slash = '\0';
-			if (chmod(parent, 0700) == 0)
-				r = dir ? rmdir(path) : unlink(path);
-		}
+	int fd = openat(dir, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0 && errno == EACCES && fchmodat(dir, name, 0700, 0) == 0)
+		fd = openat(dir, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	return fd;
+}
+
+/* unlinkat, and once more after making dir writable: a directory made
+ * read-only inside the container is ours to reopen. */
+static int unlink_at(int dir, const char *name, int flags)
+{
+	if (unlinkat(dir, name, flags) == 0 || errno == ENOENT)
+		return 0;
+	if ((errno == EACCES || errno == EPERM) && fchmod(dir, 0700) == 0 &&
+	    (unlinkat(dir, name, flags) == 0 || errno == ENOENT))
+		return 0;
+	return -errno;
+}
+
+/* Empties directory dir, on device dev: an entry on another device (a
+ * mount point) is not entered. 0, or the first negative errno. */
+static int empty_dir(int dir, dev_t dev, int depth)
+{
+	int keep = dup(dir);
+	DIR *d = keep < 0 ? NULL : fdopendir(keep);
+	int first = 0;
+	if (!d) {
+		if (keep >= 0)
+			close(keep);
+		return -errno;
 	}
-	return r < 0 && errno != ENOENT ? errno : 0;
+	for (struct dirent *e; (e = readdir(d));) {
+		const char *n = e->d_name;
+		if (n[0] == '.' && (!n[1] || (n[1] == '.' && !n[2])))
+			continue;
+		bool is_dir = e->d_type == DT_DIR;
+		struct stat st;
+		if (e->d_type == DT_UNKNOWN)
+			is_dir = fstatat(dir, n, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISDIR(st.st_mode);
+		int r = 0;
+		if (is_dir) {
+			_cleanup_close_ int sub = open_dir_at(dir, n);
+			if (sub < 0)
+				r = -errno;
+			else if (fstat(sub, &st) < 0)
+				r = -errno;
+			else if (st.st_dev != dev)
+				r = -EBUSY; /* a mount point: left alone */
+			else if (depth >= 512)
+				r = -ELOOP;
+			else
+				r = empty_dir(sub, dev, depth + 1);
+		}
+		if (r == 0)
+			r = unlink_at(dir, n, is_dir ? AT_REMOVEDIR : 0);
+		if (r < 0 && first == 0)
+			first = r;
+	}
+	closedir(d);
+	return first;
 }
 
 int rl_remove_tree(const char *path)
@@ -43,8 +90,15 @@ int rl_remove_tree(const char *path)
 	struct stat st;
 	if (lstat(path, &st) < 0)
 		return errno == ENOENT ? 0 : -errno;
-	int r = nftw(path, remove_entry, 32, FTW_DEPTH | FTW_PHYS | FTW_MOUNT);
-	return r > 0 ? -r : (r < 0 ? -errno : 0);
+	if (!S_ISDIR(st.st_mode))
+		return unlink(path) < 0 && errno != ENOENT ? -errno : 0;
+	_cleanup_close_ int fd = open_dir_at(AT_FDCWD, path);
+	if (fd < 0)
+		return -errno;
+	int r = empty_dir(fd, st.st_dev, 0);
+	if (r < 0)
+		return r;
+	return rmdir(path) < 0 && errno != ENOENT ? -errno : 0;
 }
 
 int rl_write_file(const char *path, const void *data, size_t len, unsigned mode,
