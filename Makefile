@@ -23,7 +23,7 @@ SAN     := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-re
 
 # Modules by folder (see README, Layout). Each program lists what it links;
 # tests/check_layers.sh checks the link maps against the folders each may use.
-COMMON  := lib/error lib/paths lib/bpf_features lib/cgroup_mounts lib/subid
+COMMON  := lib/error lib/paths lib/userdb lib/bpf_features lib/cgroup_mounts lib/subid
 # The unprivileged CLI.
 RLBPF   := cli/cli cli/run cli/exec cli/ps cli/inspect cli/logs cli/lifecycle cli/top cli/stats \
 	   cli/trace cli/images cli/pull cli/info cli/setup \
@@ -42,7 +42,7 @@ RLBPFD  := agent/rlbpfd agent/server agent/programs agent/registry agent/policy 
 	   proto/agent_proto
 UNPACK  := image/rlbpf_unpack image/loader image/unpack lib/error
 # Registries: libcurl and TLS in a helper of their own, off rlbpf's start.
-PULL    := image/rlbpf_pull image/registry image/auth image/reference lib/boolopt lib/error lib/paths
+PULL    := image/rlbpf_pull image/registry image/auth image/reference lib/boolopt lib/error lib/paths lib/userdb
 PULL_LIBS := -lcurl -lcrypto -ljansson
 # The OCI runtime, runc's command line: oci/ over runtime/, proto/ and lib/.
 OCI     := oci/main oci/spec oci/state oci/process oci/rootfs oci/hooks oci/lifecycle oci/agent oci/oom_watch oci/cgroups oci/console \

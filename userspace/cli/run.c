@@ -3,7 +3,6 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <jansson.h>
-#include <pwd.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -32,6 +31,7 @@
 #include "supervise/logfile.h"
 #include "net/network.h"
 #include "net/portfwd.h"
+#include "lib/userdb.h"
 
 #define DEFAULT_PATH "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 
@@ -185,10 +185,12 @@ static char *record_json(const struct rl_run_opts *o, const struct rl_state *st,
 
 static void warn_single_map(void)
 {
-	struct passwd *pw = getpwuid(getuid());
+	char name[64];
+	if (rl_userdb_lookup(getuid(), name, sizeof(name), NULL, 0) < 0)
+		snprintf(name, sizeof(name), "this user");
 	fprintf(stderr,
 		"rlbpf run: no subordinate uid/gid range for %s in /etc/subuid or /etc/subgid (or no newuidmap): using a single-id map, only container uid 0 exists; 'rlbpf setup' shows the fix\n",
-		pw ? pw->pw_name : "this user");
+		name);
 }
 
 /* Everything one start of a container needs, checked before anything is

@@ -5,7 +5,6 @@
 #include <fcntl.h>
 #include <getopt.h>
 #include <limits.h>
-#include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,6 +16,7 @@
 #include "lib/fsutil.h"
 #include "supervise/state.h"
 #include "supervise/status.h"
+#include "lib/userdb.h"
 
 /* One line of a uid_map: ids [inside, inside+count) are outside+. */
 struct map_extent {
@@ -183,9 +183,7 @@ int cmd_top(int argc, char **argv)
 			snprintf(user, sizeof(user), "?");
 		else
 			user_name(rootfd, cuid, user, sizeof(user));
-		struct passwd *pw = getpwuid((uid_t)p.uid);
-		snprintf(huser, sizeof(huser), "%s", pw ? pw->pw_name : "");
-		if (!pw)
+		if (rl_userdb_lookup((uid_t)p.uid, huser, sizeof(huser), NULL, 0) < 0)
 			snprintf(huser, sizeof(huser), "%lu", p.uid);
 		int secs = (int)p.cpu_seconds;
 		printf("%-8d %-6d %-10s %-12s %02d:%02d:%02d %s\n", (int)p.pid, (int)p.cpid, user, huser,

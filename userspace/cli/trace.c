@@ -4,7 +4,6 @@
  * trace reconnects and goes on. */
 #include <errno.h>
 #include <getopt.h>
-#include <pwd.h>
 #include <signal.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -17,6 +16,7 @@
 #include "cli/commands.h"
 #include "supervise/state.h"
 #include "proto/trace_fmt.h"
+#include "lib/userdb.h"
 
 #define PROG "rlbpf trace"
 #define RECONNECT_TRIES 300 /* x 100 ms */
@@ -101,9 +101,9 @@ static const char *container_user(struct name_cache *cache, const struct rl_even
 		if (cache[i].passwd && passwd_name(cache[i].passwd, uid, buf, len))
 			return buf;
 	} else {
-		struct passwd *pw = getpwuid(uid);
-		if (pw) {
-			rl_trace_clean(buf, pw->pw_name, len - 1);
+		char name[64];
+		if (rl_userdb_lookup(uid, name, sizeof(name), NULL, 0) == 0) {
+			rl_trace_clean(buf, name, len - 1);
 			return buf;
 		}
 	}
@@ -111,8 +111,8 @@ static const char *container_user(struct name_cache *cache, const struct rl_even
 	return buf;
 }
 
-/* getpwuid() reads /etc/passwd on every call: at thousands of events a
- * second that is the trace's bottleneck, so the last few answers are kept. */
+/* A lookup reads /etc/passwd: at thousands of events a second that is the
+ * trace's bottleneck, so the last few answers are kept. */
 #define HOST_CACHE 16
 struct host_cache {
 	uint32_t uid;
@@ -127,9 +127,9 @@ static const char *host_user(struct host_cache *hc, uint32_t uid, char *buf, siz
 			snprintf(buf, len, "%s", hc[i].name);
 			return buf;
 		}
-	struct passwd *pw = getpwuid(uid);
-	if (pw)
-		rl_trace_clean(buf, pw->pw_name, len - 1);
+	char name[64];
+	if (rl_userdb_lookup(uid, name, sizeof(name), NULL, 0) == 0)
+		rl_trace_clean(buf, name, len - 1);
 	else
 		snprintf(buf, len, "%u", uid);
 	struct host_cache *slot = &hc[uid % HOST_CACHE];

@@ -1,8 +1,8 @@
 #include "lib/paths.h"
+#include "lib/userdb.h"
 
 #include <errno.h>
 #include <limits.h>
-#include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -79,10 +79,10 @@ int rl_data_dir(char *buf, size_t len, struct rl_error *err)
 		n = snprintf(buf, len, "%s/rlbpf", xdg);
 	} else {
 		const char *home = getenv("HOME");
-		if (!home || home[0] != '/') {
-			struct passwd *pw = getpwuid(getuid());
-			home = pw ? pw->pw_dir : NULL;
-		}
+		char pw_home[PATH_MAX];
+		if ((!home || home[0] != '/') &&
+		    rl_userdb_lookup(getuid(), NULL, 0, pw_home, sizeof(pw_home)) == 0)
+			home = pw_home;
 		if (!home || home[0] != '/')
 			return rl_fail(err, ENOENT,
 				       "no home directory to keep images in; set HOME or XDG_DATA_HOME");

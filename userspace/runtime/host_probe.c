@@ -6,7 +6,6 @@
 #include <stdarg.h>
 #include <inttypes.h>
 #include <linux/magic.h>
-#include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -20,6 +19,7 @@
 #include "proto/agent_client.h"
 #include "lib/cleanup.h"
 #include "lib/paths.h"
+#include "lib/userdb.h"
 
 static const char *const default_helper_dirs[] = {"/usr/bin", "/bin", "/usr/sbin", NULL};
 
@@ -304,8 +304,8 @@ int rl_subid_free_start(const char *const *files, uint32_t count, uint32_t *star
 void rl_probe_user(struct rl_user_facts *out)
 {
 	*out = (struct rl_user_facts){.uid = getuid(), .gid = getgid()};
-	struct passwd *pw = getpwuid(out->uid);
-	if (pw && snprintf(out->name, sizeof(out->name), "%s", pw->pw_name) < (int)sizeof(out->name))
+	if (rl_userdb_lookup(out->uid, out->name, sizeof(out->name), NULL, 0) == 0 &&
+	    strlen(out->name) + 1 < sizeof(out->name))
 		return;
 	/* No passwd entry (or an absurd name): the uid is what subuid files
 	 * and usermod accept too. */

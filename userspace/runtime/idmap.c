@@ -7,7 +7,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
-#include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -18,6 +17,7 @@
 #include "lib/spawn.h"
 #include "lib/subid.h"
 #include "proto/agent_client.h"
+#include "lib/userdb.h"
 
 #define NEWUIDMAP "/usr/bin/newuidmap"
 #define NEWGIDMAP "/usr/bin/newgidmap"
@@ -25,10 +25,10 @@
 int rl_idmap_plan(struct rl_idmap *m, struct rl_error *err)
 {
 	*m = (struct rl_idmap){.uid = getuid(), .gid = getgid()};
-	/* getpwuid may fail (a uid with no passwd entry): the numeric form of
-	 * the owner still matches, as shadow's own helpers do. */
-	struct passwd *pw = getpwuid(m->uid);
-	const char *name = pw ? pw->pw_name : NULL;
+	/* a uid with no passwd entry: the numeric form of the owner still
+	 * matches, as shadow's own helpers do */
+	char user[64];
+	const char *name = rl_userdb_lookup(m->uid, user, sizeof(user), NULL, 0) == 0 ? user : NULL;
 
 	/* shadow keys both files by the user (name or uid), never by group. */
 	int r = rl_subid_lookup(SUBUID_PATH, name, m->uid, &m->subuid, err);

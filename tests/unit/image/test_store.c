@@ -1,4 +1,4 @@
-/* links: image/store image/reference runtime/userns_exec runtime/idmap proto/agent_client proto/agent_proto lib/subid lib/spawn lib/paths lib/fsutil lib/error */
+/* links: image/store image/reference runtime/userns_exec runtime/idmap proto/agent_client proto/agent_proto lib/subid lib/spawn lib/paths lib/userdb lib/fsutil lib/error */
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>

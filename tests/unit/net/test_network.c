@@ -1,4 +1,4 @@
-/* links: net/network lib/fsutil runtime/userns_exec runtime/idmap proto/agent_client proto/agent_proto lib/subid lib/spawn lib/paths lib/error */
+/* links: net/network lib/fsutil runtime/userns_exec runtime/idmap proto/agent_client proto/agent_proto lib/subid lib/spawn lib/paths lib/userdb lib/error */
 /* What each network mode writes into the container's /etc, the names of the
  * modes, and finding slirp4netns on PATH. */
 #include <errno.h>

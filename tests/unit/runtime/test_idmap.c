@@ -1,4 +1,4 @@
-/* links: runtime/idmap proto/agent_client proto/agent_proto lib/subid lib/spawn lib/paths lib/error */
+/* links: runtime/idmap proto/agent_client proto/agent_proto lib/subid lib/spawn lib/paths lib/userdb lib/error */
 #include <errno.h>
 #include <fcntl.h>
 #include <setjmp.h>

@@ -1,4 +1,4 @@
-/* links: runtime/seccomp runtime/seccomp_cache runtime/caps lib/paths lib/error */
+/* links: runtime/seccomp runtime/seccomp_cache runtime/caps lib/paths lib/userdb lib/error */
 #include <errno.h>
 #include <linux/kcmp.h>
 #include <linux/keyctl.h>

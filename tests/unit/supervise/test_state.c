@@ -1,4 +1,4 @@
-/* links: supervise/state lib/paths lib/fsutil runtime/userns_exec runtime/idmap proto/agent_client proto/agent_proto lib/subid lib/spawn lib/error */
+/* links: supervise/state lib/paths lib/userdb lib/fsutil runtime/userns_exec runtime/idmap proto/agent_client proto/agent_proto lib/subid lib/spawn lib/error */
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
