@@ -14,9 +14,8 @@ DEPFLAGS = -MMD -MP -MF $(@:%.o=%.d)
 # rlbpf starts on every `run`, so it is linked statically, glibc too: every
 # page a dynamic libc and its relocations dirty is copied on write after the
 # container's clone, 1.4 ms of each start here (make bench: 1.14x bwrap
-# dynamic, 1.00x static). A static glibc reads /etc/passwd itself; for a
-# user from another NSS source (LDAP, sssd) it loads that module, which must
-# be the same glibc's, as it is where rlbpf is built (ld says so, once).
+# dynamic, 1.00x static). A static glibc must not load NSS modules, so
+# rlbpf looks users up through lib/userdb, never getpwuid.
 # libarchive (with its compression libraries) is loaded only by the
 # rlbpf-unpack helper.
 BPF_LIBS    := -lbpf -lelf -lz
