@@ -52,7 +52,7 @@ PULL_LIBS := -lcurl -lcrypto -ljansson
 # The OCI runtime, runc's command line: oci/ over runtime/, proto/ and lib/.
 OCI     := oci/main oci/spec oci/state oci/process oci/rootfs oci/hooks oci/lifecycle oci/agent oci/oom_watch oci/cgroups oci/console \
 	   oci/commands oci/control oci/exec supervise/status runtime/seccomp runtime/seccomp_cache runtime/caps \
-	   proto/agent_client proto/agent_proto lib/fsutil lib/pty lib/signame lib/memsize lib/envv
+	   proto/agent_client proto/agent_proto lib/fsutil lib/pty lib/signame lib/memsize lib/envv lib/humantime
 
 COMMON_O := $(COMMON:%=$(B)/obj/%.o)
 RLBPF_O  := $(RLBPF:%=$(B)/obj/%.o)
@@ -63,7 +63,7 @@ OCI_O    := $(OCI:%=$(B)/obj/%.o)
 # The detached supervisor's long-lived half: static, so it stays small.
 MONITOR  := supervise/rlbpf_monitor supervise/detach supervise/logfile supervise/status \
 	    supervise/supervise runtime/cgroup2 net/network net/portfwd \
-	    proto/agent_client proto/agent_proto lib/fsutil lib/pty lib/error lib/cgroup_mounts
+	    proto/agent_client proto/agent_proto lib/fsutil lib/pty lib/error lib/cgroup_mounts lib/humantime
 MONITOR_O := $(MONITOR:%=$(B)/obj/%.o)
 MONITOR_BIN := $(B)/libexec/rlbpf/rlbpf-monitor
 

@@ -52,26 +52,6 @@ static int newest_first(const void *a, const void *b)
 	return x < y ? 1 : x > y ? -1 : 0;
 }
 
-static void status_text(const struct rl_status *s, char *buf, size_t len)
-{
-	char span[64];
-	double now = (double)time(NULL);
-	if (s->state == RL_RUNNING) {
-		rl_human_duration(now - rl_parse_rfc3339(s->started_at), span, sizeof(span));
-		snprintf(buf, len, "Up %s", span);
-	} else if (s->state == RL_EXITED) {
-		double end = rl_parse_rfc3339(s->finished_at);
-		if (end < 0) {
-			snprintf(buf, len, "Exited (%d)", s->exit_code);
-			return;
-		}
-		rl_human_duration(now - end, span, sizeof(span));
-		snprintf(buf, len, "Exited (%d) %s ago", s->exit_code, span);
-	} else {
-		snprintf(buf, len, "Created");
-	}
-}
-
 /* "0.0.0.0:8080->80/tcp, 0.0.0.0:5353->53/udp" from HostConfig.PortBindings,
  * as docker ps shows a running container's ports; nothing once it exited. */
 static void ports_text(json_t *config, bool running, char *buf, size_t len)
@@ -182,7 +162,7 @@ int cmd_ps(int argc, char **argv)
 		struct row *r = &rows.v[i];
 		char status[96], command[64], created[64], ago[80], ports[512];
 		ports_text(r->config, r->s.state == RL_RUNNING, ports, sizeof(ports));
-		status_text(&r->s, status, sizeof(status));
+		rl_status_text(&r->s, status, sizeof(status));
 		command_text(r->config, command, sizeof(command));
 		rl_human_duration((double)time(NULL) - r->created, created, sizeof(created));
 		snprintf(ago, sizeof(ago), "%s ago", created);

@@ -1,5 +1,7 @@
 #include "supervise/status.h"
 
+#include "lib/humantime.h"
+
 #include <errno.h>
 #include <jansson.h>
 #include <limits.h>
@@ -13,6 +15,7 @@
 
 #include "lib/cleanup.h"
 #include "lib/fsutil.h"
+#include "lib/humantime.h"
 
 static const char *const state_names[] = {"created", "running", "exited"};
 
@@ -148,4 +151,24 @@ void rl_status_record_exit(const struct rl_state *st, int code, bool oom_killed)
 		snprintf(status.started_at, sizeof(status.started_at), "%s", before.started_at);
 	rl_now_rfc3339(status.finished_at, sizeof(status.finished_at));
 	rl_status_write(st, &status, &ignored);
+}
+
+void rl_status_text(const struct rl_status *s, char *buf, size_t len)
+{
+	char span[64];
+	double now = (double)time(NULL);
+	if (s->state == RL_RUNNING) {
+		rl_human_duration(now - rl_parse_rfc3339(s->started_at), span, sizeof(span));
+		snprintf(buf, len, "Up %s", span);
+	} else if (s->state == RL_EXITED) {
+		double end = rl_parse_rfc3339(s->finished_at);
+		if (end < 0) {
+			snprintf(buf, len, "Exited (%d)", s->exit_code);
+			return;
+		}
+		rl_human_duration(now - end, span, sizeof(span));
+		snprintf(buf, len, "Exited (%d) %s ago", s->exit_code, span);
+	} else {
+		snprintf(buf, len, "Created");
+	}
 }

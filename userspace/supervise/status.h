@@ -43,6 +43,10 @@ int rl_status_write(const struct rl_state *st, const struct rl_status *s, struct
  * missing file reads as created. */
 int rl_status_read(const struct rl_state *st, struct rl_status *s, struct rl_error *err);
 
+/* "Up 5 minutes", "Exited (0) 3 seconds ago", "Created": the STATUS that
+ * docker ps shows, for rlbpf ps and the Docker API alike. */
+void rl_status_text(const struct rl_status *s, char *buf, size_t len);
+
 /* Records that the container ended with `code` (best effort: the end
  * happened whether or not it can be written down). */
 void rl_status_record_exit(const struct rl_state *st, int code, bool oom_killed);

@@ -1,4 +1,4 @@
-/* links: oci/spec oci/state oci/cgroups lib/cgroup_mounts runtime/caps supervise/status lib/fsutil lib/paths lib/userdb lib/error */
+/* links: oci/spec oci/state oci/cgroups lib/cgroup_mounts runtime/caps supervise/status lib/fsutil lib/paths lib/userdb lib/error lib/humantime */
 #include <errno.h>
 #include <setjmp.h>
 #include <stdarg.h>
