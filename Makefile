@@ -31,7 +31,7 @@ SAN     := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-re
 COMMON  := lib/error lib/paths lib/userdb lib/bpf_features lib/cgroup_mounts lib/subid
 # The unprivileged CLI.
 RLBPF   := cli/cli cli/run cli/exec cli/ps cli/inspect cli/logs cli/lifecycle cli/top cli/stats \
-	   cli/trace cli/images cli/pull cli/info cli/setup \
+	   cli/trace cli/images cli/pull cli/info cli/setup cli/system \
 	   supervise/supervise supervise/detach supervise/state supervise/status supervise/logfile \
 	   supervise/trace_register \
 	   image/image image/store image/reference \
@@ -49,6 +49,12 @@ UNPACK  := image/rlbpf_unpack image/loader image/unpack lib/error
 # Registries: libcurl and TLS in a helper of their own, off rlbpf's start.
 PULL    := image/rlbpf_pull image/registry image/auth image/reference lib/boolopt lib/error lib/paths lib/userdb
 PULL_LIBS := -lcurl -lcrypto -ljansson
+# The Docker Engine API, served by `rlbpf system service` through this
+# helper: libmicrohttpd stays out of rlbpf's static start.
+API     := api/server api/system api/containers api/images supervise/state supervise/status \
+	   image/store image/reference runtime/userns_exec runtime/idmap lib/subid lib/spawn \
+	   proto/agent_client proto/agent_proto lib/fsutil lib/humantime lib/error lib/paths lib/userdb
+API_LIBS := -lmicrohttpd -ljansson
 # The OCI runtime, runc's command line: oci/ over runtime/, proto/ and lib/.
 OCI     := oci/main oci/spec oci/state oci/process oci/rootfs oci/hooks oci/lifecycle oci/agent oci/oom_watch oci/cgroups oci/console \
 	   oci/commands oci/control oci/exec supervise/status runtime/seccomp runtime/seccomp_cache runtime/caps \
@@ -59,6 +65,7 @@ RLBPF_O  := $(RLBPF:%=$(B)/obj/%.o)
 RLBPFD_O := $(RLBPFD:%=$(B)/obj/%.o)
 UNPACK_O := $(UNPACK:%=$(B)/obj/%.o)
 PULL_O   := $(PULL:%=$(B)/obj/%.o)
+API_O    := $(API:%=$(B)/obj/%.o)
 OCI_O    := $(OCI:%=$(B)/obj/%.o)
 # The detached supervisor's long-lived half: static, so it stays small.
 MONITOR  := supervise/rlbpf_monitor supervise/detach supervise/logfile supervise/status \
@@ -68,7 +75,7 @@ MONITOR_O := $(MONITOR:%=$(B)/obj/%.o)
 MONITOR_BIN := $(B)/libexec/rlbpf/rlbpf-monitor
 
 BIN      := $(B)/bin/rlbpf $(B)/bin/rlbpfd $(B)/bin/rlbpf-runtime
-LIBEXEC  := $(B)/libexec/rlbpf/rlbpf-unpack $(B)/libexec/rlbpf/rlbpf-pull
+LIBEXEC  := $(B)/libexec/rlbpf/rlbpf-unpack $(B)/libexec/rlbpf/rlbpf-pull $(B)/libexec/rlbpf/rlbpf-api
 IMAGE    := $(B)/share/rlbpf/busybox.tar
 SKEL     := $(B)/bpf/rlbpf.skel.h
 
@@ -120,6 +127,8 @@ $(B)/libexec/rlbpf/rlbpf-unpack: $(UNPACK_O) | $(B)/libexec/rlbpf
 	$(CC) $(CFLAGS) $(LDFLAGS) $(LINK_MAP) $^ -o $@ $(UNPACK_LIBS)
 $(B)/libexec/rlbpf/rlbpf-pull: $(PULL_O) | $(B)/libexec/rlbpf
 	$(CC) $(CFLAGS) $(LDFLAGS) $(LINK_MAP) $^ -o $@ $(PULL_LIBS)
+$(B)/libexec/rlbpf/rlbpf-api: $(API_O) | $(B)/libexec/rlbpf
+	$(CC) $(CFLAGS) $(LDFLAGS) $(LINK_MAP) $^ -o $@ $(API_LIBS)
 
 # ---- the embedded default image: Debian's busybox-static plus our hog and tcpblast
 $(B)/bin/hog: tools/hog.c | $(B)/bin

@@ -10,7 +10,7 @@ build=${1:-build}
 
 # Lowest first. agent/ stands beside the stack: it may use proto/ and lib/.
 # oci/ (rlbpf-runtime) is a front end beside cli/: neither uses the other.
-declare -A rank=([lib]=1 [proto]=2 [net]=3 [runtime]=4 [image]=5 [supervise]=6 [cli]=7 [oci]=7 [agent]=0)
+declare -A rank=([lib]=1 [proto]=2 [net]=3 [runtime]=4 [image]=5 [supervise]=6 [cli]=7 [oci]=7 [api]=7 [agent]=0)
 passed=0 failed=0
 fail() { echo "layers: $*" >&2; failed=$((failed + 1)); }
 
@@ -62,6 +62,7 @@ check_map bin/rlbpfd agent proto lib
 check_map libexec/rlbpf/rlbpf-monitor supervise runtime net proto lib
 check_map libexec/rlbpf/rlbpf-unpack image lib
 check_map libexec/rlbpf/rlbpf-pull image lib
+check_map libexec/rlbpf/rlbpf-api api supervise image runtime proto lib
 check_map bin/rlbpf cli supervise image runtime net proto lib
 check_map bin/rlbpf-runtime oci supervise runtime proto lib
 

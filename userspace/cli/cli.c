@@ -33,6 +33,7 @@ static const struct subcommand subcommands[] = {
 	{"trace", cmd_trace, "show what happens in containers, from the rlbpfd agent"},
 	{"info", cmd_info, "show what this host lets rlbpf do, and what it cannot keep"},
 	{"setup", cmd_setup, "check the rootless prerequisites and print the fixes"},
+	{"system", cmd_system, "system service: serve the Docker Engine API for the docker CLI"},
 };
 
 static void usage(FILE *out)

@@ -275,6 +275,11 @@ static int run_check(void)
 		       rep.failed, rep.required);
 	else
 		printf("all %d required checks passed\n", rep.required);
+	/* the docker CLI (and compose, IDEs, CI runners) through the API */
+	const char *xdg = getenv("XDG_RUNTIME_DIR");
+	if (xdg && xdg[0] == '/')
+		printf("for the docker CLI: run `rlbpf system service &` (or enable the rlbpf.socket "
+		       "user unit), then\n  export DOCKER_HOST=unix://%s/rlbpf.sock\n", xdg);
 	if (fflush(stdout) != 0) {
 		fprintf(stderr, "rlbpf setup: cannot write the output: %s\n", strerror(errno));
 		return RL_EXIT_INTERNAL;

@@ -1,0 +1,139 @@
+/* /containers/json: the list docker ps shows. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "api/api.h"
+#include "lib/humantime.h"
+#include "supervise/state.h"
+#include "supervise/status.h"
+
+struct listed {
+	double created; /* to the nanosecond: the list's "Created" is whole seconds */
+	json_t *doc;
+};
+
+struct listing {
+	struct listed *v;
+	size_t n;
+	bool all;
+	bool out_of_memory;
+};
+
+static const char *state_word(enum rl_run_state s)
+{
+	return s == RL_RUNNING ? "running" : s == RL_EXITED ? "exited" : "created";
+}
+
+/* PortBindings as the list's Ports: {"IP","PrivatePort","PublicPort","Type"} */
+static json_t *ports(json_t *config, bool running)
+{
+	json_t *out = json_array(), *bindings, *list, *b;
+	const char *key;
+	size_t i;
+	bindings = json_object_get(json_object_get(config, "HostConfig"), "PortBindings");
+	if (!running)
+		return out;
+	json_object_foreach(bindings, key, list) {
+		char proto[8] = "tcp";
+		int private = atoi(key);
+		const char *slash = strchr(key, '/');
+		if (slash)
+			snprintf(proto, sizeof(proto), "%s", slash + 1);
+		json_array_foreach(list, i, b) {
+			const char *ip = json_string_value(json_object_get(b, "HostIp"));
+			const char *port = json_string_value(json_object_get(b, "HostPort"));
+			json_array_append_new(out, json_pack("{s:s,s:i,s:i,s:s}", "IP",
+							     ip && ip[0] ? ip : "0.0.0.0", "PrivatePort",
+							     private, "PublicPort", port ? atoi(port) : 0,
+							     "Type", proto));
+		}
+	}
+	return out;
+}
+
+static const char *text(json_t *config, const char *key)
+{
+	const char *v = json_string_value(json_object_get(config, key));
+	return v ? v : "";
+}
+
+static json_t *command(json_t *config)
+{
+	json_t *cmd = json_object_get(json_object_get(config, "Config"), "Cmd");
+	char joined[1024] = "";
+	size_t used = 0, i;
+	json_t *word;
+	json_array_foreach(cmd, i, word) {
+		int n = snprintf(joined + used, sizeof(joined) - used, "%s%s", i ? " " : "",
+				 json_string_value(word) ? json_string_value(word) : "");
+		if (n < 0 || (size_t)n >= sizeof(joined) - used)
+			break;
+		used += (size_t)n;
+	}
+	return json_string(joined);
+}
+
+static int add(const struct rl_state *st, void *ctx)
+{
+	struct listing *l = ctx;
+	struct rl_status s;
+	json_t *config;
+	struct rl_error ignored;
+	char status[96], name[sizeof(st->name) + 2];
+	if (rl_status_read(st, &s, &ignored) < 0 || rl_state_config(st, &config, &ignored) < 0)
+		return 0; /* half made or half removed: not listed */
+	if (!l->all && s.state != RL_RUNNING) {
+		json_decref(config);
+		return 0;
+	}
+	rl_status_text(&s, status, sizeof(status));
+	snprintf(name, sizeof(name), "/%s", st->name);
+	double created = rl_parse_rfc3339(json_string_value(json_object_get(config, "Created")));
+	const char *network = json_string_value(
+		json_object_get(json_object_get(config, "HostConfig"), "NetworkMode"));
+	json_t *doc = json_pack(
+		"{s:s,s:[s],s:s,s:s,s:o,s:I,s:o,s:{},s:s,s:s,s:{s:s},s:{s:{}},s:[]}", "Id", st->id,
+		"Names", name, "Image", text(config, "Image"), "ImageID", text(config, "ImageID"),
+		"Command", command(config), "Created", (json_int_t)(created > 0 ? created : 0), "Ports",
+		ports(config, s.state == RL_RUNNING), "Labels", "State", state_word(s.state), "Status",
+		status, "HostConfig", "NetworkMode", network ? network : "default", "NetworkSettings",
+		"Networks", "Mounts");
+	struct listed *grown = doc ? realloc(l->v, (l->n + 1) * sizeof(*grown)) : NULL;
+	if (!grown) {
+		json_decref(doc);
+		l->out_of_memory = true;
+	} else {
+		l->v = grown;
+		l->v[l->n++] = (struct listed){.created = created, .doc = doc};
+	}
+	json_decref(config);
+	return 0;
+}
+
+static int newest_first(const void *a, const void *b)
+{
+	double x = ((const struct listed *)a)->created, y = ((const struct listed *)b)->created;
+	return x < y ? 1 : x > y ? -1 : 0;
+}
+
+bool rl_api_containers(const struct rl_api_request *r, struct rl_api_reply *out)
+{
+	if (strcmp(r->path, "/containers/json") || strcmp(r->method, "GET"))
+		return false;
+	struct listing l = {.all = rl_api_query_true(r, "all")};
+	struct rl_error err = {0};
+	int rc = rl_state_each(add, &l, &err);
+	json_t *list = json_array();
+	if (l.n)
+		qsort(l.v, l.n, sizeof(*l.v), newest_first);
+	for (size_t i = 0; i < l.n; i++)
+		json_array_append_new(list, l.v[i].doc);
+	free(l.v);
+	if (rc < 0 || l.out_of_memory) {
+		json_decref(list);
+		rl_api_error(out, 500, "%s", rc < 0 ? err.msg : "out of memory");
+		return true;
+	}
+	*out = (struct rl_api_reply){.status = 200, .body = list};
+	return true;
+}

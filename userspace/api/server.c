@@ -1,0 +1,220 @@
+/* rlbpf-api: serves the Docker Engine API on a unix socket of the user's
+ * (rlbpf system service starts it), with libmicrohttpd. Hardened as the
+ * agent is: bounded connections, request sizes and time, and nothing
+ * outside the user's own state and images (it runs as the user).
+ *
+ * Usage: rlbpf-api [--timeout SECONDS] SOCKET
+ * SOCKET: a path (made 0600), or "-" for a socket systemd passes
+ * (LISTEN_FDS). --timeout: exit after that long without a request (0, the
+ * default: never). */
+#include <errno.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <microhttpd.h>
+
+#include "api/api.h"
+
+#define PROG "rlbpf-api"
+#define MAX_CONNECTIONS 64
+#define CONNECTION_MEMORY (64 * 1024) /* a request's headers and body */
+#define CONNECTION_TIMEOUT 600        /* seconds idle */
+#define SYSTEMD_FIRST_FD 3
+
+static atomic_llong last_request; /* monotonic seconds */
+
+static long long now_s(void)
+{
+	struct timespec t;
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return t.tv_sec;
+}
+
+void rl_api_error(struct rl_api_reply *out, unsigned status, const char *fmt, ...)
+{
+	char msg[512];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	*out = (struct rl_api_reply){.status = status, .body = json_pack("{s:s}", "message", msg)};
+}
+
+static const char *query(const struct rl_api_request *r, const char *key)
+{
+	return MHD_lookup_connection_value(r->conn, MHD_GET_ARGUMENT_KIND, key);
+}
+
+bool rl_api_query_true(const struct rl_api_request *r, const char *key)
+{
+	const char *v = r->query(r, key);
+	return v && (!strcmp(v, "1") || !strcmp(v, "true") || !strcmp(v, "True"));
+}
+
+/* "/v1.44/containers/json" -> "/containers/json": the client's version
+ * prefix, which every route accepts alike. */
+static const char *strip_version(const char *url)
+{
+	if (url[0] == '/' && url[1] == 'v' && url[2] >= '0' && url[2] <= '9') {
+		const char *p = url + 2;
+		p += strspn(p, "0123456789.");
+		if (*p == '/')
+			return p;
+	}
+	return url;
+}
+
+static enum MHD_Result send_reply(struct MHD_Connection *c, const struct rl_api_reply *r)
+{
+	char *text = r->body ? json_dumps(r->body, JSON_COMPACT) : NULL;
+	const char *data = text ? text : r->text ? r->text : "";
+	struct MHD_Response *resp =
+		MHD_create_response_from_buffer(strlen(data), (void *)data, MHD_RESPMEM_MUST_COPY);
+	free(text);
+	if (!resp)
+		return MHD_NO;
+	MHD_add_response_header(resp, "Content-Type", r->body ? "application/json" : "text/plain; charset=utf-8");
+	MHD_add_response_header(resp, "Api-Version", RL_API_VERSION);
+	MHD_add_response_header(resp, "Ostype", "linux");
+	MHD_add_response_header(resp, "Server", RL_API_SERVER);
+	MHD_add_response_header(resp, "Docker-Experimental", "false");
+	MHD_add_response_header(resp, "Cache-Control", "no-cache, no-store, must-revalidate");
+	enum MHD_Result q = MHD_queue_response(c, r->status, resp);
+	MHD_destroy_response(resp);
+	return q;
+}
+
+static enum MHD_Result handle(void *cls, struct MHD_Connection *c, const char *url,
+			      const char *method, const char *version, const char *upload,
+			      size_t *upload_size, void **state)
+{
+	(void)cls;
+	(void)version;
+	(void)upload;
+	static int seen;
+	if (!*state) { /* headers only: the body, if any, comes next */
+		*state = &seen;
+		return MHD_YES;
+	}
+	if (*upload_size) {
+		/* no route here takes a body yet: what one sends is dropped */
+		*upload_size = 0;
+		return MHD_YES;
+	}
+	atomic_store(&last_request, now_s());
+	struct rl_api_request r = {.method = method, .path = strip_version(url), .query = query,
+				   .conn = c};
+	struct rl_api_reply out = {0};
+	if (!rl_api_system(&r, &out) && !rl_api_containers(&r, &out) && !rl_api_images(&r, &out))
+		/* 501, not Docker's 404: the CLI reads a 404 on create as "no such
+		 * image" and would go and pull it */
+		rl_api_error(&out, 501, "rlbpf's Docker API does not serve %s %s yet (it serves "
+			     "_ping, version, info, containers/json and images/json); use rlbpf "
+			     "for the rest", method, r.path);
+	enum MHD_Result q = send_reply(c, &out);
+	json_decref(out.body);
+	return q;
+}
+
+/* The socket: systemd's (socket activation), or one made here, 0600 and
+ * the user's, in place of a stale one nobody listens on. */
+static int listen_socket(const char *path)
+{
+	if (!strcmp(path, "-")) {
+		const char *pid = getenv("LISTEN_PID"), *fds = getenv("LISTEN_FDS");
+		if (!pid || !fds || atol(pid) != (long)getpid() || atoi(fds) != 1) {
+			fprintf(stderr, PROG ": no socket from systemd (LISTEN_PID, LISTEN_FDS); give a path\n");
+			return -1;
+		}
+		return SYSTEMD_FIRST_FD;
+	}
+	struct sockaddr_un a = {.sun_family = AF_UNIX};
+	if (strlen(path) >= sizeof(a.sun_path)) {
+		fprintf(stderr, PROG ": socket path too long: %s\n", path);
+		return -1;
+	}
+	strcpy(a.sun_path, path);
+	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return -1;
+	if (connect(fd, (struct sockaddr *)&a, sizeof(a)) == 0) {
+		fprintf(stderr, PROG ": %s is served already; stop that service first\n", path);
+		close(fd);
+		return -1;
+	}
+	close(fd);
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	unlink(path);
+	mode_t old = umask(0177);
+	int r = fd < 0 ? -1 : bind(fd, (struct sockaddr *)&a, sizeof(a));
+	umask(old);
+	if (r < 0 || listen(fd, 64) < 0) {
+		fprintf(stderr, PROG ": cannot listen on %s: %s\n", path, strerror(errno));
+		if (fd >= 0)
+			close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+int main(int argc, char **argv)
+{
+	static const struct option longs[] = {{"timeout", required_argument, NULL, 't'}, {0}};
+	long timeout = 0;
+	int c;
+	while ((c = getopt_long(argc, argv, "", longs, NULL)) != -1) {
+		char *end;
+		if (c != 't' || (timeout = strtol(optarg, &end, 10), *end || timeout < 0)) {
+			fprintf(stderr, PROG ": usage: " PROG " [--timeout SECONDS] SOCKET|-\n");
+			return 2;
+		}
+	}
+	if (optind + 1 != argc) {
+		fprintf(stderr, PROG ": usage: " PROG " [--timeout SECONDS] SOCKET|-\n");
+		return 2;
+	}
+	const char *path = argv[optind];
+	int fd = listen_socket(path);
+	if (fd < 0)
+		return 1;
+	sigset_t stop;
+	sigemptyset(&stop);
+	sigaddset(&stop, SIGTERM);
+	sigaddset(&stop, SIGINT);
+	sigaddset(&stop, SIGHUP);
+	sigprocmask(SIG_BLOCK, &stop, NULL); /* the server's thread inherits it */
+	signal(SIGPIPE, SIG_IGN);
+	atomic_store(&last_request, now_s());
+	struct MHD_Daemon *d = MHD_start_daemon(
+		MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL, 0, NULL, NULL, handle, NULL,
+		MHD_OPTION_LISTEN_SOCKET, fd, MHD_OPTION_CONNECTION_LIMIT, (unsigned)MAX_CONNECTIONS,
+		MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)CONNECTION_MEMORY,
+		MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)CONNECTION_TIMEOUT, MHD_OPTION_END);
+	if (!d) {
+		fprintf(stderr, PROG ": cannot start serving %s\n", path);
+		return 1;
+	}
+	fprintf(stderr, PROG ": serving the Docker API %s on %s\n", RL_API_VERSION, path);
+	for (;;) {
+		struct timespec wait = {.tv_sec = 1};
+		int sig = sigtimedwait(&stop, NULL, &wait);
+		if (sig > 0)
+			break;
+		if (timeout && now_s() - atomic_load(&last_request) >= timeout)
+			break;
+	}
+	MHD_stop_daemon(d);
+	if (strcmp(path, "-"))
+		unlink(path);
+	return 0;
+}
