@@ -51,10 +51,11 @@ PULL    := image/rlbpf_pull image/registry image/auth image/reference lib/boolop
 PULL_LIBS := -lcurl -lcrypto -ljansson
 # The Docker Engine API, served by `rlbpf system service` through this
 # helper: libmicrohttpd stays out of rlbpf's static start.
-API     := api/server api/system api/containers api/images supervise/state supervise/status \
+API     := api/server api/system api/containers api/images api/lifecycle api/attach api/rlbpf_cmd \
+	   supervise/state supervise/status supervise/logfile \
 	   image/store image/reference runtime/userns_exec runtime/idmap lib/subid lib/spawn \
 	   proto/agent_client proto/agent_proto lib/fsutil lib/humantime lib/error lib/paths lib/userdb
-API_LIBS := -lmicrohttpd -ljansson
+API_LIBS := -lmicrohttpd -ljansson -lpthread
 # The OCI runtime, runc's command line: oci/ over runtime/, proto/ and lib/.
 OCI     := oci/main oci/spec oci/state oci/process oci/rootfs oci/hooks oci/lifecycle oci/agent oci/oom_watch oci/cgroups oci/console \
 	   oci/commands oci/control oci/exec supervise/status runtime/seccomp runtime/seccomp_cache runtime/caps \

@@ -14,6 +14,11 @@ struct rl_api_reply {
 	unsigned status;
 	json_t *body;
 	const char *text;
+	/* wait: blocks until it has the body; attach: serves the hijacked
+	 * socket until the container's output ends */
+	json_t *(*late_body)(void *ctx);
+	void (*hijack)(void *ctx, int sock);
+	void *ctx; /* freed with free() after */
 };
 
 /* The request as the routes see it. query(): a query argument or NULL. */
@@ -22,7 +27,15 @@ struct rl_api_request {
 	const char *path; /* without the /v1.NN prefix */
 	const char *(*query)(const struct rl_api_request *r, const char *key);
 	void *conn;
+	const char *body; /* NUL-terminated; "" when none */
+	size_t body_len;
 };
+
+/* A route that streams (wait's late body, attach's hijacked connection)
+ * sets this instead of a reply body: server.c then calls it to make the
+ * response, in the connection's own thread. */
+struct rl_api_stream;
+struct rl_api_reply;
 
 /* Docker's error body, {"message": ...}. */
 void rl_api_error(struct rl_api_reply *out, unsigned status, const char *fmt, ...)
@@ -33,3 +46,14 @@ bool rl_api_query_true(const struct rl_api_request *r, const char *key);
 bool rl_api_system(const struct rl_api_request *r, struct rl_api_reply *out);
 bool rl_api_containers(const struct rl_api_request *r, struct rl_api_reply *out);
 bool rl_api_images(const struct rl_api_request *r, struct rl_api_reply *out);
+bool rl_api_lifecycle(const struct rl_api_request *r, struct rl_api_reply *out);
+bool rl_api_attach(const struct rl_api_request *r, struct rl_api_reply *out);
+
+/* Runs the rlbpf command (this installation's) with args; its stdout
+ * (trimmed) into out, its last line of stderr into why. The exit code. */
+int rl_api_rlbpf(char *const args[], char *out, size_t out_len, char *why, size_t why_len);
+
+/* Whether an attach of the container is still streaming its output: an
+ * auto-removed container is removed only after (its log goes with it). */
+void rl_api_attach_hold(const char *id, int delta);
+bool rl_api_attached(const char *id);

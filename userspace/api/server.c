@@ -12,6 +12,7 @@
 #include <signal.h>
 #include <stdarg.h>
 #include <stdatomic.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -30,6 +31,7 @@
 #define CONNECTION_MEMORY (64 * 1024) /* a request's headers and body */
 #define CONNECTION_TIMEOUT 600        /* seconds idle */
 #define SYSTEMD_FIRST_FD 3
+#define MAX_BODY (1024 * 1024) /* a create's JSON, with room to spare */
 
 static atomic_llong last_request; /* monotonic seconds */
 
@@ -74,24 +76,130 @@ static const char *strip_version(const char *url)
 	return url;
 }
 
-static enum MHD_Result send_reply(struct MHD_Connection *c, const struct rl_api_reply *r)
+static void common_headers(struct MHD_Response *resp)
 {
-	char *text = r->body ? json_dumps(r->body, JSON_COMPACT) : NULL;
-	const char *data = text ? text : r->text ? r->text : "";
-	struct MHD_Response *resp =
-		MHD_create_response_from_buffer(strlen(data), (void *)data, MHD_RESPMEM_MUST_COPY);
-	free(text);
-	if (!resp)
-		return MHD_NO;
-	MHD_add_response_header(resp, "Content-Type", r->body ? "application/json" : "text/plain; charset=utf-8");
 	MHD_add_response_header(resp, "Api-Version", RL_API_VERSION);
 	MHD_add_response_header(resp, "Ostype", "linux");
 	MHD_add_response_header(resp, "Server", RL_API_SERVER);
 	MHD_add_response_header(resp, "Docker-Experimental", "false");
 	MHD_add_response_header(resp, "Cache-Control", "no-cache, no-store, must-revalidate");
+}
+
+/* wait: the headers go at once, the body when late_body has it. */
+struct late {
+	struct rl_api_reply r;
+	char *text;
+	size_t off, len;
+	bool done;
+};
+
+static ssize_t late_read(void *cls, uint64_t pos, char *buf, size_t max)
+{
+	struct late *l = cls;
+	(void)pos;
+	if (!l->done) {
+		json_t *body = l->r.late_body(l->r.ctx);
+		l->text = body ? json_dumps(body, JSON_COMPACT) : NULL;
+		json_decref(body);
+		l->len = l->text ? strlen(l->text) : 0;
+		l->done = true;
+	}
+	if (l->off >= l->len)
+		return MHD_CONTENT_READER_END_OF_STREAM;
+	size_t n = l->len - l->off < max ? l->len - l->off : max;
+	memcpy(buf, l->text + l->off, n);
+	l->off += n;
+	return (ssize_t)n;
+}
+
+static void late_free(void *cls)
+{
+	struct late *l = cls;
+	free(l->text);
+	free(l->r.ctx);
+	free(l);
+}
+
+/* attach: the connection is the container's after the 101. */
+static void upgraded(void *cls, struct MHD_Connection *c, void *req, const char *extra,
+		     size_t extra_len, MHD_socket sock, struct MHD_UpgradeResponseHandle *urh)
+{
+	struct rl_api_reply *r = cls;
+	(void)c;
+	(void)req;
+	(void)extra;
+	(void)extra_len;
+	r->hijack(r->ctx, sock);
+	MHD_upgrade_action(urh, MHD_UPGRADE_ACTION_CLOSE);
+	free(r->ctx);
+	free(r);
+}
+
+static enum MHD_Result send_reply(struct MHD_Connection *c, struct rl_api_reply *r)
+{
+	struct MHD_Response *resp;
+	if (r->late_body) {
+		struct late *l = calloc(1, sizeof(*l));
+		if (!l)
+			return MHD_NO;
+		l->r = *r;
+		resp = MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, 4096, late_read, l,
+							 late_free);
+		if (!resp) {
+			late_free(l);
+			return MHD_NO;
+		}
+		MHD_add_response_header(resp, "Content-Type", "application/json");
+	} else if (r->hijack) {
+		struct rl_api_reply *kept = malloc(sizeof(*kept));
+		resp = kept ? MHD_create_response_for_upgrade(upgraded, kept) : NULL;
+		if (!resp) {
+			free(kept);
+			free(r->ctx);
+			return MHD_NO;
+		}
+		*kept = *r;
+		MHD_add_response_header(resp, "Connection", "Upgrade");
+		MHD_add_response_header(resp, "Upgrade", "tcp");
+		MHD_add_response_header(resp, "Content-Type", "application/vnd.docker.multiplexed-stream");
+	} else {
+		char *text = r->body ? json_dumps(r->body, JSON_COMPACT) : NULL;
+		const char *data = text ? text : r->text ? r->text : "";
+		resp = MHD_create_response_from_buffer(strlen(data), (void *)data,
+						       MHD_RESPMEM_MUST_COPY);
+		free(text);
+		if (!resp)
+			return MHD_NO;
+		if (r->body || !r->text)
+			MHD_add_response_header(resp, "Content-Type", "application/json");
+		else
+			MHD_add_response_header(resp, "Content-Type", "text/plain; charset=utf-8");
+	}
+	common_headers(resp);
 	enum MHD_Result q = MHD_queue_response(c, r->status, resp);
 	MHD_destroy_response(resp);
 	return q;
+}
+
+/* A request's body, gathered across the calls that bring it. */
+struct pending {
+	char *body;
+	size_t len;
+	bool too_big;
+};
+
+static void completed(void *cls, struct MHD_Connection *c, void **state,
+		      enum MHD_RequestTerminationCode why)
+{
+	(void)cls;
+	(void)c;
+	(void)why;
+	struct pending *p = *state;
+	if (p) {
+		free(p->body);
+		free(p);
+	}
+	*state = NULL;
 }
 
 static enum MHD_Result handle(void *cls, struct MHD_Connection *c, const char *url,
@@ -100,27 +208,40 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *c, const char *u
 {
 	(void)cls;
 	(void)version;
-	(void)upload;
-	static int seen;
-	if (!*state) { /* headers only: the body, if any, comes next */
-		*state = &seen;
+	struct pending *p = *state;
+	if (!p) { /* headers only: the body, if any, comes next */
+		if (!(p = calloc(1, sizeof(*p))))
+			return MHD_NO;
+		*state = p;
 		return MHD_YES;
 	}
 	if (*upload_size) {
-		/* no route here takes a body yet: what one sends is dropped */
+		if (p->len + *upload_size > MAX_BODY) {
+			p->too_big = true;
+		} else if (!p->too_big) {
+			char *grown = realloc(p->body, p->len + *upload_size + 1);
+			if (!grown)
+				return MHD_NO;
+			memcpy(grown + p->len, upload, *upload_size);
+			p->body = grown;
+			p->len += *upload_size;
+			p->body[p->len] = '\0';
+		}
 		*upload_size = 0;
 		return MHD_YES;
 	}
 	atomic_store(&last_request, now_s());
 	struct rl_api_request r = {.method = method, .path = strip_version(url), .query = query,
-				   .conn = c};
+				   .conn = c, .body = p->body ? p->body : "", .body_len = p->len};
 	struct rl_api_reply out = {0};
-	if (!rl_api_system(&r, &out) && !rl_api_containers(&r, &out) && !rl_api_images(&r, &out))
+	if (p->too_big)
+		rl_api_error(&out, 413, "the request body is larger than %d bytes", MAX_BODY);
+	else if (!rl_api_system(&r, &out) && !rl_api_containers(&r, &out) &&
+		 !rl_api_images(&r, &out) && !rl_api_lifecycle(&r, &out) && !rl_api_attach(&r, &out))
 		/* 501, not Docker's 404: the CLI reads a 404 on create as "no such
 		 * image" and would go and pull it */
-		rl_api_error(&out, 501, "rlbpf's Docker API does not serve %s %s yet (it serves "
-			     "_ping, version, info, containers/json and images/json); use rlbpf "
-			     "for the rest", method, r.path);
+		rl_api_error(&out, 501, "rlbpf's Docker API does not serve %s %s yet; use rlbpf "
+			     "for it", method, r.path);
 	enum MHD_Result q = send_reply(c, &out);
 	json_decref(out.body);
 	return q;
@@ -196,7 +317,10 @@ int main(int argc, char **argv)
 	signal(SIGPIPE, SIG_IGN);
 	atomic_store(&last_request, now_s());
 	struct MHD_Daemon *d = MHD_start_daemon(
-		MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL, 0, NULL, NULL, handle, NULL,
+		/* a thread a connection: wait and attach block for the
+		 * container's lifetime */
+		MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_THREAD_PER_CONNECTION | MHD_ALLOW_UPGRADE,
+		0, NULL, NULL, handle, NULL, MHD_OPTION_NOTIFY_COMPLETED, completed, NULL,
 		MHD_OPTION_LISTEN_SOCKET, fd, MHD_OPTION_CONNECTION_LIMIT, (unsigned)MAX_CONNECTIONS,
 		MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)CONNECTION_MEMORY,
 		MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)CONNECTION_TIMEOUT, MHD_OPTION_END);

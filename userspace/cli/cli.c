@@ -12,6 +12,8 @@ struct subcommand {
 
 static const struct subcommand subcommands[] = {
 	{"run", cmd_run, "run a command in a new rootless container"},
+	{"create", cmd_create, "create a container without starting it"},
+	{"start", cmd_start, "start created or stopped containers"},
 	{"exec", cmd_exec, "run a command in a running container"},
 	{"ps", cmd_ps, "list containers"},
 	{"inspect", cmd_inspect, "show containers in detail, as JSON or through a template"},

@@ -5,6 +5,8 @@
 #include "lib/error.h"
 
 int cmd_run(int argc, char **argv);
+int cmd_create(int argc, char **argv);
+int cmd_start(int argc, char **argv);
 int cmd_info(int argc, char **argv);
 int cmd_setup(int argc, char **argv);
 int cmd_system(int argc, char **argv);

@@ -197,6 +197,21 @@ static int restart_one(struct cmd_opts *c, const char *ref, const struct rl_stat
 	return 0;
 }
 
+/* Docker's start: a created or exited container runs again from its
+ * record; a running one is left as it is. */
+static int start_one(struct cmd_opts *c, const char *ref, const struct rl_state *st,
+		     struct rl_status *s, struct rl_error *err)
+{
+	(void)c;
+	if (s->state != RL_RUNNING) {
+		int r = rl_run_again(st, err);
+		if (r < 0)
+			return r;
+	}
+	printf("%s\n", ref);
+	return 0;
+}
+
 /* Parses the options, then applies `each` to every container named. */
 static int lifecycle_main(struct cmd_opts c, int argc, char **argv,
 			  int (*each)(struct cmd_opts *c, const char *ref, const struct rl_state *st,
@@ -206,6 +221,14 @@ static int lifecycle_main(struct cmd_opts c, int argc, char **argv,
 	if (first <= 0)
 		return first < 0 ? RL_EXIT_INTERNAL : 0;
 	return for_each_ref(&c, first, argc, argv, each);
+}
+
+int cmd_start(int argc, char **argv)
+{
+	struct cmd_opts c = {.name = "start", .flags = "",
+			     .usage = "Usage: rlbpf start CONTAINER...\n"
+				      "Start created or stopped containers, in the background.\n"};
+	return lifecycle_main(c, argc, argv, start_one);
 }
 
 int cmd_stop(int argc, char **argv)

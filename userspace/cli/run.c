@@ -733,6 +733,34 @@ int rl_run_again(const struct rl_state *st, struct rl_error *err)
 	return r < 0 ? r : 0;
 }
 
+/* rlbpf create: everything run does before the start (the image, the
+ * state and its record, every check of the options), and no start; the
+ * container is "created" until rlbpf start (or the Docker API) runs it
+ * from its record, as restart does. */
+int cmd_create(int argc, char **argv)
+{
+	struct launch l;
+	struct rl_error err = {0};
+	int r = launch_prepare(&l, argc, argv, NULL, &err);
+	if (r == 1) {
+		rl_run_usage(stdout);
+		launch_free(&l);
+		return 0;
+	}
+	if (r == 0 && l.o.detach)
+		r = rl_fail(&err, EINVAL, "-d is for run; a created container is started with "
+			    "rlbpf start");
+	if (r < 0) {
+		rl_error_print(&err, "rlbpf create");
+		launch_cleanup(&l, true);
+	} else {
+		printf("%s\n", l.st.id);
+	}
+	int code = r < 0 ? l.exit_code : 0;
+	launch_free(&l);
+	return code;
+}
+
 int cmd_run(int argc, char **argv)
 {
 	struct launch l;

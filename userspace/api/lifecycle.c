@@ -1,0 +1,344 @@
+/* Containers that change: create, start, wait, kill, stop, delete. Each
+ * runs this installation's rlbpf (rl_api_rlbpf), so the API and the CLI
+ * keep one state. A create's body becomes rlbpf create's arguments; a
+ * field rlbpf cannot honour is refused or named in Warnings. */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "api/api.h"
+#include "supervise/state.h"
+#include "supervise/status.h"
+
+#define MAX_ARGS 512
+#define AUTOREMOVE "api-autoremove" /* in the state directory: rm at exit */
+
+struct args {
+	char *v[MAX_ARGS + 1];
+	size_t n;
+	char *owned[MAX_ARGS];
+	size_t n_owned;
+	bool full;
+};
+
+static void add(struct args *a, const char *s)
+{
+	if (a->n < MAX_ARGS)
+		a->v[a->n++] = (char *)s;
+	else
+		a->full = true;
+}
+
+static void addf(struct args *a, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void addf(struct args *a, const char *fmt, ...)
+{
+	va_list ap;
+	char *s = NULL;
+	va_start(ap, fmt);
+	if (vasprintf(&s, fmt, ap) < 0)
+		s = NULL;
+	va_end(ap);
+	if (!s || a->n_owned >= MAX_ARGS) {
+		free(s);
+		a->full = true;
+		return;
+	}
+	a->owned[a->n_owned++] = s;
+	add(a, s);
+}
+
+static void args_free(struct args *a)
+{
+	for (size_t i = 0; i < a->n_owned; i++)
+		free(a->owned[i]);
+}
+
+/* Each string of a JSON array, after opt (when not NULL). false when it is
+ * not an array of strings (null counts as empty). */
+static bool strings(struct args *a, json_t *v, const char *opt)
+{
+	size_t i;
+	json_t *s;
+	if (json_is_null(v) || !v)
+		return true;
+	if (!json_is_array(v))
+		return false;
+	json_array_foreach(v, i, s) {
+		if (!json_is_string(s))
+			return false;
+		if (opt)
+			add(a, opt);
+		add(a, json_string_value(s));
+	}
+	return true;
+}
+
+static bool is_set(json_t *v)
+{
+	return v && !json_is_null(v) && !(json_is_false(v)) &&
+	       !(json_is_integer(v) && json_integer_value(v) == 0) &&
+	       !(json_is_string(v) && !json_string_value(v)[0]) &&
+	       !((json_is_array(v) && !json_array_size(v)) || (json_is_object(v) && !json_object_size(v)));
+}
+
+/* The create body as rlbpf create's arguments; false with why for what
+ * cannot be had. */
+static bool create_args(json_t *req, const char *name, struct args *a, json_t *warnings,
+			char *why, size_t len, bool *autoremove)
+{
+	json_t *hc = json_object_get(req, "HostConfig");
+	const char *image = json_string_value(json_object_get(req, "Image"));
+	add(a, "create");
+	add(a, "--pull");
+	add(a, "missing");
+	if (!image || !image[0])
+		return snprintf(why, len, "Image: a name is needed"), false;
+	if (name && name[0]) {
+		add(a, "--name");
+		add(a, name);
+	}
+	static const char *const refused[] = {"Tty", "OpenStdin", "AttachStdin", "Entrypoint"};
+	for (size_t i = 0; i < sizeof(refused) / sizeof(refused[0]); i++)
+		if (is_set(json_object_get(req, refused[i])))
+			return snprintf(why, len, "%s is not served by rlbpf's Docker API yet; use "
+					"rlbpf run for -i, -t and --entrypoint", refused[i]), false;
+	if (!strings(a, json_object_get(req, "Env"), "-e"))
+		return snprintf(why, len, "Env: an array of strings is needed"), false;
+	const char *s;
+	if ((s = json_string_value(json_object_get(req, "WorkingDir"))) && s[0])
+		add(a, "-w"), add(a, s);
+	if ((s = json_string_value(json_object_get(req, "User"))) && s[0])
+		add(a, "-u"), add(a, s);
+	if ((s = json_string_value(json_object_get(req, "Hostname"))) && s[0])
+		add(a, "--hostname"), add(a, s);
+	if (is_set(json_object_get(req, "Labels")))
+		json_array_append_new(warnings, json_string("Labels are not kept by rlbpf"));
+	*autoremove = json_is_true(json_object_get(hc, "AutoRemove"));
+	json_t *ports = json_object_get(hc, "PortBindings"), *list, *b;
+	const char *key;
+	size_t i;
+	json_object_foreach(ports, key, list) {
+		json_array_foreach(list, i, b) {
+			const char *ip = json_string_value(json_object_get(b, "HostIp"));
+			const char *port = json_string_value(json_object_get(b, "HostPort"));
+			add(a, "-p");
+			addf(a, "%s%s%s:%s", ip && ip[0] ? ip : "", ip && ip[0] ? ":" : "",
+			     port && port[0] ? port : "0", key);
+		}
+	}
+	if (!strings(a, json_object_get(hc, "Binds"), "-v") ||
+	    !strings(a, json_object_get(hc, "CapAdd"), "--cap-add") ||
+	    !strings(a, json_object_get(hc, "CapDrop"), "--cap-drop") ||
+	    !strings(a, json_object_get(hc, "SecurityOpt"), "--security-opt"))
+		return snprintf(why, len, "HostConfig: Binds, CapAdd, CapDrop and SecurityOpt take "
+				"arrays of strings"), false;
+	json_int_t mem = json_integer_value(json_object_get(hc, "Memory"));
+	json_int_t swap = json_integer_value(json_object_get(hc, "MemorySwap"));
+	json_int_t pids = json_integer_value(json_object_get(hc, "PidsLimit"));
+	json_int_t cpus = json_integer_value(json_object_get(hc, "NanoCpus"));
+	if (mem < 0 || pids < -1 || cpus < 0)
+		return snprintf(why, len, "HostConfig: Memory, PidsLimit and NanoCpus cannot be "
+				"negative"), false;
+	if (mem)
+		add(a, "--memory"), addf(a, "%lld", (long long)mem);
+	if (swap > 0 && swap != mem && swap != 2 * mem)
+		json_array_append_new(warnings, json_string("MemorySwap is not kept: rlbpf's "
+							    "--memory counts memory and swap alike"));
+	if (pids > 0)
+		add(a, "--pids-limit"), addf(a, "%lld", (long long)pids);
+	if (cpus)
+		add(a, "--cpus"), addf(a, "%.3f", (double)cpus / 1e9);
+	if (json_is_true(json_object_get(hc, "ReadonlyRootfs")))
+		add(a, "--read-only");
+	if (json_is_true(json_object_get(hc, "Init")))
+		add(a, "--init");
+	if (json_is_true(json_object_get(hc, "Privileged")))
+		return snprintf(why, len, "--privileged is not for rootless containers"), false;
+	const char *net = json_string_value(json_object_get(hc, "NetworkMode"));
+	if (net && net[0] && strcmp(net, "default") && strcmp(net, "bridge"))
+		add(a, "--network"), add(a, net);
+	static const char *const ignored[] = {"Devices", "Dns", "ExtraHosts", "Ulimits",
+					      "RestartPolicy", "VolumesFrom", "Links"};
+	for (size_t k = 0; k < sizeof(ignored) / sizeof(ignored[0]); k++) {
+		json_t *v = json_object_get(hc, ignored[k]);
+		if (!strcmp(ignored[k], "RestartPolicy"))
+			v = json_object_get(v, "Name");
+		if (is_set(v) && !(json_is_string(v) && !strcmp(json_string_value(v), "no")))
+			json_array_append_new(warnings, json_sprintf("HostConfig.%s is not kept by "
+								     "rlbpf", ignored[k]));
+	}
+	add(a, "--");
+	add(a, image);
+	if (!strings(a, json_object_get(req, "Cmd"), NULL))
+		return snprintf(why, len, "Cmd: an array of strings is needed"), false;
+	if (a->full)
+		return snprintf(why, len, "too many arguments"), false;
+	return true;
+}
+
+static unsigned status_for(const char *why)
+{
+	if (strstr(why, "no such container") || strstr(why, "No such container"))
+		return 404;
+	if (strstr(why, "already in use") || strstr(why, "is taken"))
+		return 409;
+	return 500;
+}
+
+static void create(const struct rl_api_request *r, struct rl_api_reply *out)
+{
+	json_error_t jerr;
+	json_t *req = json_loadb(r->body, r->body_len, 0, &jerr);
+	if (!json_is_object(req)) {
+		json_decref(req);
+		return rl_api_error(out, 400, "the body is not a JSON object: %s", jerr.text);
+	}
+	struct args a = {0};
+	json_t *warnings = json_array();
+	char why[512], id[256];
+	bool autoremove = false;
+	if (!create_args(req, r->query(r, "name"), &a, warnings, why, sizeof(why), &autoremove)) {
+		rl_api_error(out, 400, "%s", why);
+	} else if (rl_api_rlbpf(a.v, id, sizeof(id), why, sizeof(why)) != 0) {
+		rl_api_error(out, strstr(why, "No such image") || strstr(why, "not found") ? 404
+										       : status_for(why),
+			     "%s", why[0] ? why : "rlbpf create failed");
+	} else {
+		struct rl_state st;
+		struct rl_error ignored;
+		if (autoremove && rl_state_find(id, &st, &ignored) == 0) {
+			char path[sizeof(st.dir) + 32];
+			snprintf(path, sizeof(path), "%s/" AUTOREMOVE, st.dir);
+			FILE *f = fopen(path, "we");
+			if (f)
+				fclose(f);
+		}
+		*out = (struct rl_api_reply){.status = 201,
+					     .body = json_pack("{s:s,s:O}", "Id", id, "Warnings",
+							       warnings)};
+	}
+	json_decref(warnings);
+	json_decref(req);
+	args_free(&a);
+}
+
+/* The container named in /containers/REF/...: REF, and ACTION after it. */
+static bool split(const char *path, char *ref, size_t len, const char **action)
+{
+	const char *p = path + strlen("/containers/");
+	const char *slash = strchr(p, '/');
+	size_t n = slash ? (size_t)(slash - p) : strlen(p);
+	if (!n || n >= len)
+		return false;
+	memcpy(ref, p, n);
+	ref[n] = '\0';
+	*action = slash ? slash + 1 : "";
+	return true;
+}
+
+static void simple(struct rl_api_reply *out, char *const args[], unsigned ok)
+{
+	char got[256], why[512];
+	if (rl_api_rlbpf(args, got, sizeof(got), why, sizeof(why)) != 0)
+		return rl_api_error(out, status_for(why), "%s", why[0] ? why : "rlbpf failed");
+	*out = (struct rl_api_reply){.status = ok};
+}
+
+struct waiting {
+	struct rl_state st;
+	bool removed; /* condition=removed: answer once it is gone */
+};
+
+static bool autoremoved(const struct rl_state *st)
+{
+	char path[sizeof(st->dir) + 32];
+	snprintf(path, sizeof(path), "%s/" AUTOREMOVE, st->dir);
+	return access(path, F_OK) == 0;
+}
+
+/* Removes an exited container that was created with AutoRemove, once no
+ * attach is still reading its log. */
+static void remove_if_auto(const struct rl_state *st)
+{
+	if (!autoremoved(st))
+		return;
+	for (int i = 0; i < 500 && rl_api_attached(st->id); i++)
+		usleep(10000);
+	char got[128], why[256];
+	char *args[] = {"rm", "-f", (char *)st->id, NULL};
+	rl_api_rlbpf(args, got, sizeof(got), why, sizeof(why));
+}
+
+static json_t *wait_body(void *ctx)
+{
+	struct waiting *w = ctx;
+	struct rl_status s;
+	struct rl_error ignored;
+	for (;;) {
+		if (access(w->st.dir, F_OK) < 0)
+			return json_pack("{s:i,s:n}", "StatusCode", 0, "Error");
+		if (rl_status_read(&w->st, &s, &ignored) == 0 && s.state == RL_EXITED)
+			break;
+		struct timespec t = {.tv_nsec = 20 * 1000000};
+		nanosleep(&t, NULL);
+	}
+	if (w->removed)
+		remove_if_auto(&w->st);
+	return json_pack("{s:i,s:n}", "StatusCode", s.exit_code, "Error");
+}
+
+bool rl_api_lifecycle(const struct rl_api_request *r, struct rl_api_reply *out)
+{
+	if (!strcmp(r->path, "/containers/create") && !strcmp(r->method, "POST")) {
+		create(r, out);
+		return true;
+	}
+	if (strncmp(r->path, "/containers/", 12) != 0)
+		return false;
+	char ref[160];
+	const char *action;
+	struct rl_state st;
+	struct rl_error err = {0};
+	if (!split(r->path, ref, sizeof(ref), &action))
+		return false;
+	bool post = !strcmp(r->method, "POST"), del = !strcmp(r->method, "DELETE");
+	if (!(post && (!strcmp(action, "start") || !strcmp(action, "wait") ||
+		       !strcmp(action, "kill") || !strcmp(action, "stop"))) &&
+	    !(del && !action[0]))
+		return false;
+	if (rl_state_find(ref, &st, &err) < 0) {
+		rl_api_error(out, 404, "No such container: %s", ref);
+		return true;
+	}
+	if (!strcmp(action, "start")) {
+		char *args[] = {"start", st.id, NULL};
+		simple(out, args, 204);
+	} else if (!strcmp(action, "kill")) {
+		const char *sig = r->query(r, "signal");
+		char *args[] = {"kill", "-s", (char *)(sig && sig[0] ? sig : "KILL"), st.id, NULL};
+		simple(out, args, 204);
+	} else if (!strcmp(action, "stop")) {
+		const char *t = r->query(r, "t");
+		char *args[] = {"stop", "-t", (char *)(t && t[0] ? t : "10"), st.id, NULL};
+		simple(out, args, 204);
+	} else if (del) {
+		bool force = rl_api_query_true(r, "force");
+		char *args[] = {"rm", force ? "-f" : st.id, force ? st.id : NULL, NULL};
+		simple(out, args, 204);
+	} else {
+		const char *cond = r->query(r, "condition");
+		struct waiting *w = calloc(1, sizeof(*w));
+		if (!w) {
+			rl_api_error(out, 500, "out of memory");
+			return true;
+		}
+		w->st = st;
+		w->removed = cond && !strcmp(cond, "removed");
+		*out = (struct rl_api_reply){.status = 200, .late_body = wait_body, .ctx = w};
+	}
+	return true;
+}
