@@ -33,7 +33,7 @@ COMMON  := lib/error lib/paths lib/userdb lib/bpf_features lib/cgroup_mounts lib
 RLBPF   := cli/cli cli/run cli/exec cli/ps cli/inspect cli/logs cli/lifecycle cli/top cli/stats \
 	   cli/trace cli/images cli/pull cli/info cli/setup cli/system \
 	   supervise/supervise supervise/detach supervise/state supervise/status supervise/logfile \
-	   supervise/trace_register \
+	   supervise/trace_register supervise/inspect_doc \
 	   image/image image/store image/reference \
 	   runtime/run_opts runtime/idmap runtime/mounts runtime/passwd runtime/caps runtime/seccomp \
 	   runtime/seccomp_cache \
@@ -52,7 +52,8 @@ PULL_LIBS := -lcurl -lcrypto -ljansson
 # The Docker Engine API, served by `rlbpf system service` through this
 # helper: libmicrohttpd stays out of rlbpf's static start.
 API     := api/server api/system api/containers api/images api/lifecycle api/attach api/rlbpf_cmd \
-	   supervise/state supervise/status supervise/logfile \
+	   api/logs api/log_reader \
+	   supervise/state supervise/status supervise/logfile supervise/inspect_doc \
 	   image/store image/reference runtime/userns_exec runtime/idmap lib/subid lib/spawn \
 	   proto/agent_client proto/agent_proto lib/fsutil lib/humantime lib/error lib/paths lib/userdb
 API_LIBS := -lmicrohttpd -ljansson -lpthread

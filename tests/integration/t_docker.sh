@@ -47,12 +47,94 @@ test_docker_version_info_ps_images() {
 	_service_stop
 }
 
+test_docker_run_attached_and_removed() {
+	local before
+	before=$(snapshot "$T1")
+	_service_start
+	_docker run --rm busybox echo hi
+	assert_eq 0 "$RC" "docker run --rm busybox echo hi (stderr $(_show "$ERR"))"
+	assert_eq hi "$OUT" "its output, through attach"
+	_docker run --rm busybox sh -c 'echo out; echo err >&2; exit 3'
+	assert_eq 3 "$RC" "the container's exit status is docker run's"
+	assert_eq out "$OUT" "stdout on stdout"
+	assert_eq err "$ERR" "stderr on stderr"
+	_docker run --rm busybox whoami
+	assert_eq root "$OUT" "whoami inside"
+	_docker ps -a -q
+	assert_eq "" "$OUT" "AutoRemove: nothing left in docker ps -a"
+	_docker run --rm -p 80:80 busybox true
+	assert_eq 125 "$RC" "exit status of -p 80:80"
+	assert_contains "$ERR" "ports below 1024" "the privileged-port message"
+	_docker ps -a -q
+	assert_eq "" "$OUT" "nothing left after the refused start"
+	_service_stop
+	assert_nothing_left "$T1" "$before" "after the attached runs and the service"
+}
+
+test_docker_detached_logs_stop_kill_rm() {
+	_service_start
+	_docker run -d --name dk-httpd -p 18082:80 busybox httpd -f -p 80
+	assert_eq 0 "$RC" "docker run -d (stderr $(_show "$ERR"))"
+	assert_match "$OUT" '^[0-9a-f]{64}$' "docker run -d prints the id"
+	local code
+	code=$(curl -s -o /dev/null -w '%{http_code}' --retry 20 --retry-connrefused --retry-delay 0 \
+		--max-time 5 http://127.0.0.1:18082/)
+	assert_eq 404 "$code" "busybox httpd answers through the published port"
+	_docker stop -t 1 dk-httpd
+	assert_eq 0 "$RC" "docker stop (stderr $(_show "$ERR"))"
+	_docker inspect -f '{{.State.Status}}' dk-httpd
+	assert_eq exited "$OUT" "docker inspect after stop"
+	_docker rm dk-httpd
+	assert_eq 0 "$RC" "docker rm"
+	_docker run -d --name dk-sig busybox sh -c 'trap "echo got usr1" USR1; echo ready; while true; do sleep 0.1; done'
+	wait_until 50 eval 'as_user "$T1" "$RLBPF" logs dk-sig 2>/dev/null | grep -q ready'
+	_docker kill -s USR1 dk-sig
+	assert_eq 0 "$RC" "docker kill -s USR1"
+	wait_until 50 eval 'as_user "$T1" "$RLBPF" logs dk-sig 2>/dev/null | grep -q "got usr1"' ||
+		fail "the trap did not run: $(_show "$(as_user "$T1" "$RLBPF" logs dk-sig 2>&1)")"
+	_docker rm -f dk-sig
+	assert_eq 0 "$RC" "docker rm -f of a running container"
+	_docker run -d --name dk-logs busybox sh -c 'for i in 1 2 3; do echo line $i; echo err $i >&2; sleep 0.2; done'
+	_docker logs -f dk-logs
+	assert_eq 0 "$RC" "docker logs -f ends with the container"
+	assert_eq "line 1
+line 2
+line 3" "$OUT" "docker logs -f: stdout"
+	assert_eq "err 1
+err 2
+err 3" "$ERR" "docker logs -f: stderr"
+	# the last two lines of both streams, as Docker's tail counts them
+	_docker logs --tail 2 dk-logs
+	assert_eq "line 3/err 3" "$OUT/$ERR" "docker logs --tail 2"
+	_docker logs -t dk-logs
+	assert_match "$OUT" '^20[0-9-]+T[0-9:.]+Z line 1' "docker logs -t"
+	_docker rm dk-logs
+	_service_stop
+}
+
+test_docker_memory_cap_oomkilled() {
+	_need_mem_cap
+	_service_start
+	_docker run -d --name dk-hog --memory 32m busybox hog -r 500000 -n 20 -p 50
+	assert_eq 0 "$RC" "docker run -d --memory 32m (stderr $(_show "$ERR"))"
+	_docker wait dk-hog
+	assert_eq 137 "$OUT" "docker wait: the hog was killed at its cap"
+	_docker inspect -f '{{.State.OOMKilled}} {{.HostConfig.Memory}}' dk-hog
+	assert_eq "true 33554432" "$OUT" "docker inspect: OOMKilled and the cap"
+	_docker rm dk-hog
+	_service_stop
+}
+
 test_docker_what_is_not_served_says_so() {
 	_service_start
-	_docker run --rm busybox true
-	assert_eq 125 "$RC" "docker run's exit status"
-	assert_contains "$ERR" "does not serve POST /containers/create yet" "the refusal names the route"
-	assert_not_contains "$ERR" "Unable to find image" "not taken for a missing image (no pull)"
+	_docker run --rm -t busybox true
+	assert_eq 125 "$RC" "docker run -t's exit status"
+	assert_contains "$ERR" "Tty is not served by rlbpf's Docker API yet" "the refusal names what"
+	_docker exec dk-none true
+	assert_ne 0 "$RC" "docker exec of nothing"
+	_docker volume ls
+	assert_ne 0 "$RC" "docker volume ls"
+	assert_contains "$ERR" "does not serve GET /volumes yet" "the refusal names the route"
 	_service_stop
 }
 

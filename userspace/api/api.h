@@ -18,6 +18,9 @@ struct rl_api_reply {
 	 * socket until the container's output ends */
 	json_t *(*late_body)(void *ctx);
 	void (*hijack)(void *ctx, int sock);
+	/* logs: the body as it comes, in Docker's multiplexed frames; 0 ends */
+	size_t (*stream)(void *ctx, char *buf, size_t max);
+	void (*stream_done)(void *ctx);
 	void *ctx; /* freed with free() after */
 };
 
@@ -48,10 +51,15 @@ bool rl_api_containers(const struct rl_api_request *r, struct rl_api_reply *out)
 bool rl_api_images(const struct rl_api_request *r, struct rl_api_reply *out);
 bool rl_api_lifecycle(const struct rl_api_request *r, struct rl_api_reply *out);
 bool rl_api_attach(const struct rl_api_request *r, struct rl_api_reply *out);
+bool rl_api_logs(const struct rl_api_request *r, struct rl_api_reply *out);
 
 /* Runs the rlbpf command (this installation's) with args; its stdout
  * (trimmed) into out, its last line of stderr into why. The exit code. */
 int rl_api_rlbpf(char *const args[], char *out, size_t out_len, char *why, size_t why_len);
+
+/* Whether the last start of container id failed: its attach and wait
+ * end then, as Docker's do. */
+bool rl_api_start_failed(const char *id);
 
 /* Whether an attach of the container is still streaming its output: an
  * auto-removed container is removed only after (its log goes with it). */

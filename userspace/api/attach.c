@@ -15,9 +15,7 @@
 #include <unistd.h>
 
 #include "api/api.h"
-#include "supervise/logfile.h"
-#include "supervise/state.h"
-#include "supervise/status.h"
+#include "api/log_reader.h"
 
 #define HOLDS 64
 
@@ -72,79 +70,28 @@ static bool send_all(int sock, const void *p, size_t n)
 	return true;
 }
 
-static bool frame(int sock, bool is_stderr, const char *data, size_t len, bool newline)
-{
-	size_t n = len + (newline ? 1 : 0);
-	unsigned char h[8] = {is_stderr ? 2 : 1, 0, 0, 0, (unsigned char)(n >> 24),
-			      (unsigned char)(n >> 16), (unsigned char)(n >> 8), (unsigned char)n};
-	return send_all(sock, h, sizeof(h)) && send_all(sock, data, len) &&
-	       (!newline || send_all(sock, "\n", 1));
-}
-
 struct attach {
-	struct rl_state st;
+	struct rl_log_reader log;
 	bool out, err;
 };
-
-static bool ended(const struct rl_state *st)
-{
-	struct rl_status s;
-	struct rl_error ignored;
-	return access(st->dir, F_OK) < 0 ||
-	       (rl_status_read(st, &s, &ignored) == 0 && s.state == RL_EXITED);
-}
-
-static void pause_ms(long ms)
-{
-	struct timespec t = {.tv_sec = ms / 1000, .tv_nsec = ms % 1000 * 1000000};
-	nanosleep(&t, NULL);
-}
-
-/* Follows the log from its start: the attach comes before the start. */
-static void follow(const struct attach *a, int sock)
-{
-	char path[sizeof(a->st.dir) + 32];
-	snprintf(path, sizeof(path), "%s/container.log", a->st.dir);
-	int fd = -1;
-	FILE *f = NULL;
-	char *line = NULL;
-	size_t cap = 0;
-	for (;;) {
-		if (!f && (fd = open(path, O_RDONLY | O_CLOEXEC)) >= 0)
-			f = fdopen(fd, "re");
-		bool over = ended(&a->st); /* asked before the read: nothing is missed */
-		ssize_t n;
-		while (f && (n = getline(&line, &cap, f)) > 0) {
-			if (line[n - 1] != '\n') { /* a line still being written */
-				fseek(f, -n, SEEK_CUR);
-				break;
-			}
-			line[n - 1] = '\0';
-			struct rl_log_record rec;
-			if (!rl_log_parse(line, &rec) || (rec.is_stderr ? !a->err : !a->out))
-				continue;
-			if (!frame(sock, rec.is_stderr, rec.text, rec.len, !rec.partial))
-				goto out;
-		}
-		if (f)
-			clearerr(f);
-		if (over)
-			break;
-		pause_ms(20);
-	}
-out:
-	free(line);
-	if (f)
-		fclose(f);
-}
 
 static void serve(void *ctx, int sock)
 {
 	struct attach *a = ctx;
-	follow(a, sock);
+	struct rl_log_record rec;
+	char buf[8 + RL_LOG_PIECE + 64];
+	while (rl_log_reader_next(&a->log, &rec) == 1) {
+		if (rec.is_stderr ? !a->err : !a->out)
+			continue;
+		size_t n = rl_log_frame(&rec, false, buf, sizeof(buf));
+		if (n && !send_all(sock, buf, n))
+			break;
+	}
+	rl_log_reader_close(&a->log);
 	shutdown(sock, SHUT_WR);
-	rl_api_attach_hold(a->st.id, -1);
+	rl_api_attach_hold(a->log.st.id, -1);
 }
+
 
 bool rl_api_attach(const struct rl_api_request *r, struct rl_api_reply *out)
 {
@@ -166,7 +113,7 @@ bool rl_api_attach(const struct rl_api_request *r, struct rl_api_reply *out)
 		rl_api_error(out, 500, "out of memory");
 		return true;
 	}
-	if (rl_state_find(ref, &a->st, &err) < 0) {
+	if (rl_state_find(ref, &a->log.st, &err) < 0) {
 		free(a);
 		rl_api_error(out, 404, "No such container: %s", ref);
 		return true;
@@ -178,7 +125,9 @@ bool rl_api_attach(const struct rl_api_request *r, struct rl_api_reply *out)
 	}
 	a->out = rl_api_query_true(r, "stdout");
 	a->err = rl_api_query_true(r, "stderr");
-	rl_api_attach_hold(a->st.id, 1);
+	a->log.follow = true;
+	a->log.gone = rl_api_start_failed;
+	rl_api_attach_hold(a->log.st.id, 1);
 	*out = (struct rl_api_reply){.status = 101, .hijack = serve, .ctx = a};
 	return true;
 }

@@ -1,9 +1,11 @@
-/* /containers/json: the list docker ps shows. */
+/* /containers/json, the list docker ps shows, and /containers/ID/json,
+ * what docker inspect shows (rlbpf inspect's own document). */
 #include <stdlib.h>
 #include <string.h>
 
 #include "api/api.h"
 #include "lib/humantime.h"
+#include "supervise/inspect_doc.h"
 #include "supervise/state.h"
 #include "supervise/status.h"
 
@@ -116,8 +118,41 @@ static int newest_first(const void *a, const void *b)
 	return x < y ? 1 : x > y ? -1 : 0;
 }
 
+static bool inspect(const struct rl_api_request *r, struct rl_api_reply *out)
+{
+	const char *p = r->path;
+	size_t n = strlen(p);
+	if (strcmp(r->method, "GET") || strncmp(p, "/containers/", 12) || n <= 12 + 5 ||
+	    strcmp(p + n - 5, "/json"))
+		return false;
+	char ref[160];
+	size_t len = n - 12 - 5;
+	if (len >= sizeof(ref) || memchr(p + 12, '/', len))
+		return false;
+	memcpy(ref, p + 12, len);
+	ref[len] = '\0';
+	struct rl_state st;
+	struct rl_status s;
+	struct rl_error err = {0};
+	json_t *config;
+	if (rl_state_find(ref, &st, &err) < 0) {
+		rl_api_error(out, 404, "No such container: %s", ref);
+		return true;
+	}
+	if (rl_status_read(&st, &s, &err) < 0 || rl_state_config(&st, &config, &err) < 0) {
+		rl_api_error(out, 500, "%s", err.msg);
+		return true;
+	}
+	json_t *doc = rl_inspect_doc(&st, config, &s);
+	json_decref(config);
+	*out = (struct rl_api_reply){.status = 200, .body = doc};
+	return true;
+}
+
 bool rl_api_containers(const struct rl_api_request *r, struct rl_api_reply *out)
 {
+	if (inspect(r, out))
+		return true;
 	if (strcmp(r->path, "/containers/json") || strcmp(r->method, "GET"))
 		return false;
 	struct listing l = {.all = rl_api_query_true(r, "all")};

@@ -3,6 +3,7 @@
  * keep one state. A create's body becomes rlbpf create's arguments; a
  * field rlbpf cannot honour is refused or named in Warnings. */
 #include <errno.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -248,6 +249,33 @@ static void simple(struct rl_api_reply *out, char *const args[], unsigned ok)
 	*out = (struct rl_api_reply){.status = ok};
 }
 
+/* The containers whose last start failed, for their attach and wait. */
+#define FAILED_STARTS 64
+static pthread_mutex_t failed_lock = PTHREAD_MUTEX_INITIALIZER;
+static char failed[FAILED_STARTS][72];
+static unsigned failed_next;
+
+static void start_failed(const char *id, bool yes)
+{
+	pthread_mutex_lock(&failed_lock);
+	for (unsigned i = 0; i < FAILED_STARTS; i++)
+		if (!strcmp(failed[i], id))
+			failed[i][0] = '\0';
+	if (yes)
+		snprintf(failed[failed_next++ % FAILED_STARTS], sizeof(failed[0]), "%s", id);
+	pthread_mutex_unlock(&failed_lock);
+}
+
+bool rl_api_start_failed(const char *id)
+{
+	bool yes = false;
+	pthread_mutex_lock(&failed_lock);
+	for (unsigned i = 0; i < FAILED_STARTS && !yes; i++)
+		yes = !strcmp(failed[i], id);
+	pthread_mutex_unlock(&failed_lock);
+	return yes;
+}
+
 struct waiting {
 	struct rl_state st;
 	bool removed; /* condition=removed: answer once it is gone */
@@ -283,6 +311,9 @@ static json_t *wait_body(void *ctx)
 			return json_pack("{s:i,s:n}", "StatusCode", 0, "Error");
 		if (rl_status_read(&w->st, &s, &ignored) == 0 && s.state == RL_EXITED)
 			break;
+		if (rl_api_start_failed(w->st.id))
+			return json_pack("{s:i,s:{s:s}}", "StatusCode", 125, "Error", "Message",
+					 "the container did not start");
 		struct timespec t = {.tv_nsec = 20 * 1000000};
 		nanosleep(&t, NULL);
 	}
@@ -317,6 +348,13 @@ bool rl_api_lifecycle(const struct rl_api_request *r, struct rl_api_reply *out)
 	if (!strcmp(action, "start")) {
 		char *args[] = {"start", st.id, NULL};
 		simple(out, args, 204);
+		start_failed(st.id, out->status != 204);
+		/* Docker's run --rm leaves nothing after a start that failed */
+		if (out->status != 204 && autoremoved(&st)) {
+			char got[128], why[256];
+			char *rm[] = {"rm", "-f", st.id, NULL};
+			rl_api_rlbpf(rm, got, sizeof(got), why, sizeof(why));
+		}
 	} else if (!strcmp(action, "kill")) {
 		const char *sig = r->query(r, "signal");
 		char *args[] = {"kill", "-s", (char *)(sig && sig[0] ? sig : "KILL"), st.id, NULL};

@@ -120,6 +120,23 @@ static void late_free(void *cls)
 	free(l);
 }
 
+static ssize_t stream_read(void *cls, uint64_t pos, char *buf, size_t max)
+{
+	struct rl_api_reply *r = cls;
+	(void)pos;
+	size_t n = r->stream(r->ctx, buf, max);
+	return n ? (ssize_t)n : MHD_CONTENT_READER_END_OF_STREAM;
+}
+
+static void stream_free(void *cls)
+{
+	struct rl_api_reply *r = cls;
+	if (r->stream_done)
+		r->stream_done(r->ctx);
+	free(r->ctx);
+	free(r);
+}
+
 /* attach: the connection is the container's after the 101. */
 static void upgraded(void *cls, struct MHD_Connection *c, void *req, const char *extra,
 		     size_t extra_len, MHD_socket sock, struct MHD_UpgradeResponseHandle *urh)
@@ -150,6 +167,20 @@ static enum MHD_Result send_reply(struct MHD_Connection *c, struct rl_api_reply 
 			return MHD_NO;
 		}
 		MHD_add_response_header(resp, "Content-Type", "application/json");
+	} else if (r->stream) {
+		struct rl_api_reply *kept = malloc(sizeof(*kept));
+		resp = kept ? MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, 32 * 1024,
+								 stream_read, kept, stream_free)
+			    : NULL;
+		if (!resp) {
+			if (kept) {
+				*kept = *r;
+				stream_free(kept);
+			}
+			return MHD_NO;
+		}
+		*kept = *r;
+		MHD_add_response_header(resp, "Content-Type", "application/vnd.docker.multiplexed-stream");
 	} else if (r->hijack) {
 		struct rl_api_reply *kept = malloc(sizeof(*kept));
 		resp = kept ? MHD_create_response_for_upgrade(upgraded, kept) : NULL;
@@ -237,7 +268,8 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *c, const char *u
 	if (p->too_big)
 		rl_api_error(&out, 413, "the request body is larger than %d bytes", MAX_BODY);
 	else if (!rl_api_system(&r, &out) && !rl_api_containers(&r, &out) &&
-		 !rl_api_images(&r, &out) && !rl_api_lifecycle(&r, &out) && !rl_api_attach(&r, &out))
+		 !rl_api_images(&r, &out) && !rl_api_lifecycle(&r, &out) && !rl_api_attach(&r, &out) &&
+		 !rl_api_logs(&r, &out))
 		/* 501, not Docker's 404: the CLI reads a 404 on create as "no such
 		 * image" and would go and pull it */
 		rl_api_error(&out, 501, "rlbpf's Docker API does not serve %s %s yet; use rlbpf "
@@ -337,8 +369,10 @@ int main(int argc, char **argv)
 		if (timeout && now_s() - atomic_load(&last_request) >= timeout)
 			break;
 	}
-	MHD_stop_daemon(d);
+	/* no MHD_stop_daemon: it would join every connection's thread, and a
+	 * wait or an attach lasts as long as its container; they end with us */
+	MHD_quiesce_daemon(d);
 	if (strcmp(path, "-"))
 		unlink(path);
-	return 0;
+	_exit(0);
 }

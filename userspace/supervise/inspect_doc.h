@@ -1,4 +1,5 @@
-/* The Docker-shaped description of a container (`rlbpf inspect`). */
+/* The Docker-shaped description of a container: `rlbpf inspect`, and the
+ * Docker API's /containers/ID/json. */
 #pragma once
 #include <jansson.h>
 

@@ -1,0 +1,102 @@
+/* /containers/ID/logs: the log as docker logs reads it (stdout, stderr,
+ * tail, timestamps, follow), in multiplexed frames. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "api/api.h"
+#include "api/log_reader.h"
+
+#define FRAME_MAX (8 + RL_LOG_PIECE + 64)
+
+struct logs {
+	struct rl_log_reader log;
+	bool out, err, timestamps;
+	long skip;       /* records to leave out first, for tail */
+	char frame[FRAME_MAX];
+	size_t len, off; /* what is left of the frame being sent */
+};
+
+static size_t next(void *ctx, char *buf, size_t max)
+{
+	struct logs *l = ctx;
+	struct rl_log_record rec;
+	while (l->off >= l->len) {
+		if (rl_log_reader_next(&l->log, &rec) != 1)
+			return 0;
+		if (rec.is_stderr ? !l->err : !l->out)
+			continue;
+		if (l->skip > 0) {
+			l->skip--;
+			continue;
+		}
+		l->len = rl_log_frame(&rec, l->timestamps, l->frame, sizeof(l->frame));
+		l->off = 0;
+	}
+	size_t n = l->len - l->off < max ? l->len - l->off : max;
+	memcpy(buf, l->frame + l->off, n);
+	l->off += n;
+	return n;
+}
+
+static void done(void *ctx)
+{
+	rl_log_reader_close(&((struct logs *)ctx)->log);
+}
+
+/* How many of the log's records (of the streams asked for) to leave out
+ * so that the last `tail` remain. */
+static long records_before_tail(struct logs *l, long tail)
+{
+	struct rl_log_reader count = {.st = l->log.st};
+	struct rl_log_record rec;
+	long n = 0;
+	while (rl_log_reader_next(&count, &rec) == 1)
+		n += rec.is_stderr ? l->err : l->out;
+	rl_log_reader_close(&count);
+	return n > tail ? n - tail : 0;
+}
+
+bool rl_api_logs(const struct rl_api_request *r, struct rl_api_reply *out)
+{
+	const char *p = r->path;
+	size_t n = strlen(p);
+	static const char tail_part[] = "/logs";
+	if (strcmp(r->method, "GET") || strncmp(p, "/containers/", 12) ||
+	    n <= 12 + sizeof(tail_part) - 1 || strcmp(p + n - (sizeof(tail_part) - 1), tail_part))
+		return false;
+	char ref[160];
+	size_t len = n - 12 - (sizeof(tail_part) - 1);
+	if (len >= sizeof(ref) || memchr(p + 12, '/', len))
+		return false;
+	memcpy(ref, p + 12, len);
+	ref[len] = '\0';
+	struct logs *l = calloc(1, sizeof(*l));
+	struct rl_error err = {0};
+	if (!l) {
+		rl_api_error(out, 500, "out of memory");
+		return true;
+	}
+	if (rl_state_find(ref, &l->log.st, &err) < 0) {
+		free(l);
+		rl_api_error(out, 404, "No such container: %s", ref);
+		return true;
+	}
+	l->out = rl_api_query_true(r, "stdout");
+	l->err = rl_api_query_true(r, "stderr");
+	l->timestamps = rl_api_query_true(r, "timestamps");
+	l->log.follow = rl_api_query_true(r, "follow");
+	const char *tail = r->query(r, "tail");
+	if (tail && strcmp(tail, "all") && tail[0]) {
+		char *end;
+		long t = strtol(tail, &end, 10);
+		if (*end || t < 0) {
+			free(l);
+			rl_api_error(out, 400, "tail: a number of lines, or all, is needed, not '%s'",
+				     tail);
+			return true;
+		}
+		l->skip = records_before_tail(l, t);
+	}
+	*out = (struct rl_api_reply){.status = 200, .stream = next, .stream_done = done, .ctx = l};
+	return true;
+}
