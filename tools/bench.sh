@@ -265,3 +265,7 @@ awk -v p="$published" -v l="$loopback" -v i="$iperf" 'BEGIN {
 # rlbpf pull from a local registry: a 4-layer image into a cold store,
 # against skopeo copy of the same image, and with two layers already there.
 "$repo/tools/bench_pull.sh" "$tmp/prefix" "$user"
+
+# The Docker API: docker run --rm through rlbpf system service against
+# rlbpf run --rm, as the same user.
+"$repo/tools/bench_api.sh" "$tmp/prefix" "$user"
