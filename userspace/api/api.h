@@ -44,6 +44,9 @@ struct rl_api_reply;
 void rl_api_error(struct rl_api_reply *out, unsigned status, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 bool rl_api_query_true(const struct rl_api_request *r, const char *key);
+/* Whether path is /containers/REF/ACTION (ACTION "": /containers/REF),
+ * with REF into ref. */
+bool rl_api_container_ref(const char *path, const char *action, char *ref, size_t len);
 
 /* The routes, by concern: each returns false when the path is not its. */
 bool rl_api_system(const struct rl_api_request *r, struct rl_api_reply *out);

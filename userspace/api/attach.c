@@ -95,18 +95,9 @@ static void serve(void *ctx, int sock)
 
 bool rl_api_attach(const struct rl_api_request *r, struct rl_api_reply *out)
 {
-	const char *p = r->path;
-	size_t n = strlen(p);
-	static const char tail[] = "/attach";
-	if (strcmp(r->method, "POST") || strncmp(p, "/containers/", 12) ||
-	    n <= 12 + sizeof(tail) - 1 || strcmp(p + n - (sizeof(tail) - 1), tail))
-		return false;
 	char ref[160];
-	size_t len = n - 12 - (sizeof(tail) - 1);
-	if (len >= sizeof(ref) || memchr(p + 12, '/', len))
+	if (strcmp(r->method, "POST") || !rl_api_container_ref(r->path, "attach", ref, sizeof(ref)))
 		return false;
-	memcpy(ref, p + 12, len);
-	ref[len] = '\0';
 	struct attach *a = calloc(1, sizeof(*a));
 	struct rl_error err = {0};
 	if (!a) {

@@ -120,17 +120,9 @@ static int newest_first(const void *a, const void *b)
 
 static bool inspect(const struct rl_api_request *r, struct rl_api_reply *out)
 {
-	const char *p = r->path;
-	size_t n = strlen(p);
-	if (strcmp(r->method, "GET") || strncmp(p, "/containers/", 12) || n <= 12 + 5 ||
-	    strcmp(p + n - 5, "/json"))
-		return false;
 	char ref[160];
-	size_t len = n - 12 - 5;
-	if (len >= sizeof(ref) || memchr(p + 12, '/', len))
+	if (strcmp(r->method, "GET") || !rl_api_container_ref(r->path, "json", ref, sizeof(ref)))
 		return false;
-	memcpy(ref, p + 12, len);
-	ref[len] = '\0';
 	struct rl_state st;
 	struct rl_status s;
 	struct rl_error err = {0};

@@ -227,20 +227,6 @@ static void create(const struct rl_api_request *r, struct rl_api_reply *out)
 	args_free(&a);
 }
 
-/* The container named in /containers/REF/...: REF, and ACTION after it. */
-static bool split(const char *path, char *ref, size_t len, const char **action)
-{
-	const char *p = path + strlen("/containers/");
-	const char *slash = strchr(p, '/');
-	size_t n = slash ? (size_t)(slash - p) : strlen(p);
-	if (!n || n >= len)
-		return false;
-	memcpy(ref, p, n);
-	ref[n] = '\0';
-	*action = slash ? slash + 1 : "";
-	return true;
-}
-
 static void simple(struct rl_api_reply *out, char *const args[], unsigned ok)
 {
 	char got[256], why[512];
@@ -328,18 +314,18 @@ bool rl_api_lifecycle(const struct rl_api_request *r, struct rl_api_reply *out)
 		create(r, out);
 		return true;
 	}
-	if (strncmp(r->path, "/containers/", 12) != 0)
-		return false;
+	static const char *const actions[] = {"start", "wait", "kill", "stop"};
+	bool post = !strcmp(r->method, "POST"), del = !strcmp(r->method, "DELETE");
+	const char *action = NULL;
 	char ref[160];
-	const char *action;
 	struct rl_state st;
 	struct rl_error err = {0};
-	if (!split(r->path, ref, sizeof(ref), &action))
-		return false;
-	bool post = !strcmp(r->method, "POST"), del = !strcmp(r->method, "DELETE");
-	if (!(post && (!strcmp(action, "start") || !strcmp(action, "wait") ||
-		       !strcmp(action, "kill") || !strcmp(action, "stop"))) &&
-	    !(del && !action[0]))
+	for (size_t i = 0; post && !action && i < sizeof(actions) / sizeof(actions[0]); i++)
+		if (rl_api_container_ref(r->path, actions[i], ref, sizeof(ref)))
+			action = actions[i];
+	if (del && rl_api_container_ref(r->path, "", ref, sizeof(ref)))
+		action = "";
+	if (!action)
 		return false;
 	if (rl_state_find(ref, &st, &err) < 0) {
 		rl_api_error(out, 404, "No such container: %s", ref);

@@ -58,18 +58,9 @@ static long records_before_tail(struct logs *l, long tail)
 
 bool rl_api_logs(const struct rl_api_request *r, struct rl_api_reply *out)
 {
-	const char *p = r->path;
-	size_t n = strlen(p);
-	static const char tail_part[] = "/logs";
-	if (strcmp(r->method, "GET") || strncmp(p, "/containers/", 12) ||
-	    n <= 12 + sizeof(tail_part) - 1 || strcmp(p + n - (sizeof(tail_part) - 1), tail_part))
-		return false;
 	char ref[160];
-	size_t len = n - 12 - (sizeof(tail_part) - 1);
-	if (len >= sizeof(ref) || memchr(p + 12, '/', len))
+	if (strcmp(r->method, "GET") || !rl_api_container_ref(r->path, "logs", ref, sizeof(ref)))
 		return false;
-	memcpy(ref, p + 12, len);
-	ref[len] = '\0';
 	struct logs *l = calloc(1, sizeof(*l));
 	struct rl_error err = {0};
 	if (!l) {

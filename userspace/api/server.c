@@ -42,25 +42,9 @@ static long long now_s(void)
 	return t.tv_sec;
 }
 
-void rl_api_error(struct rl_api_reply *out, unsigned status, const char *fmt, ...)
-{
-	char msg[512];
-	va_list ap;
-	va_start(ap, fmt);
-	vsnprintf(msg, sizeof(msg), fmt, ap);
-	va_end(ap);
-	*out = (struct rl_api_reply){.status = status, .body = json_pack("{s:s}", "message", msg)};
-}
-
 static const char *query(const struct rl_api_request *r, const char *key)
 {
 	return MHD_lookup_connection_value(r->conn, MHD_GET_ARGUMENT_KIND, key);
-}
-
-bool rl_api_query_true(const struct rl_api_request *r, const char *key)
-{
-	const char *v = r->query(r, key);
-	return v && (!strcmp(v, "1") || !strcmp(v, "true") || !strcmp(v, "True"));
 }
 
 /* "/v1.44/containers/json" -> "/containers/json": the client's version

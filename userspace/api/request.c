@@ -1,0 +1,39 @@
+/* What every route does with its request: errors in Docker's shape, true
+ * query arguments, and the container a path names. */
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "api/api.h"
+
+void rl_api_error(struct rl_api_reply *out, unsigned status, const char *fmt, ...)
+{
+	char msg[512];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	*out = (struct rl_api_reply){.status = status, .body = json_pack("{s:s}", "message", msg)};
+}
+
+
+bool rl_api_query_true(const struct rl_api_request *r, const char *key)
+{
+	const char *v = r->query(r, key);
+	return v && (!strcmp(v, "1") || !strcmp(v, "true") || !strcmp(v, "True"));
+}
+
+bool rl_api_container_ref(const char *path, const char *action, char *ref, size_t len)
+{
+	static const char prefix[] = "/containers/";
+	size_t p = sizeof(prefix) - 1, a = strlen(action);
+	if (strncmp(path, prefix, p))
+		return false;
+	const char *start = path + p, *slash = strchr(start, '/');
+	size_t n = slash ? (size_t)(slash - start) : strlen(start);
+	if (!n || n >= len || (a ? !slash || strcmp(slash + 1, action) : slash != NULL))
+		return false;
+	memcpy(ref, start, n);
+	ref[n] = '\0';
+	return true;
+}
