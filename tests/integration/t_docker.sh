@@ -125,6 +125,29 @@ test_docker_memory_cap_oomkilled() {
 	_service_stop
 }
 
+test_docker_tag_rmi_restart() {
+	_service_start
+	_docker tag busybox dk-box:v2
+	assert_eq 0 "$RC" "docker tag (stderr $(_show "$ERR"))"
+	_docker images --format '{{.Repository}}:{{.Tag}} {{.ID}}'
+	assert_match "$OUT" "dk-box:v2 $(as_user "$T1" "$RLBPF" images -q busybox)" "the new tag names busybox's image"
+	_docker rmi dk-box:v2
+	assert_eq "Untagged: dk-box:v2" "$OUT" "docker rmi of a second tag untags it"
+	_docker rmi dk-none:1
+	assert_eq 1 "$RC" "docker rmi of nothing"
+	assert_contains "$ERR" "no such image" "the message"
+	_docker run -d --name dk-rs busybox sleep 60
+	local pid1 pid2
+	pid1=$(as_user "$T1" "$RLBPF" inspect -f '{{.State.Pid}}' dk-rs)
+	_docker restart -t 1 dk-rs
+	assert_eq 0 "$RC" "docker restart (stderr $(_show "$ERR"))"
+	pid2=$(as_user "$T1" "$RLBPF" inspect -f '{{.State.Pid}} {{.State.Status}}' dk-rs)
+	assert_ne "$pid1 running" "$pid2" "a new init after the restart"
+	assert_match "$pid2" ' running$' "running after the restart"
+	_docker rm -f dk-rs
+	_service_stop
+}
+
 test_docker_what_is_not_served_says_so() {
 	_service_start
 	_docker run --rm -t busybox true

@@ -314,7 +314,7 @@ bool rl_api_lifecycle(const struct rl_api_request *r, struct rl_api_reply *out)
 		create(r, out);
 		return true;
 	}
-	static const char *const actions[] = {"start", "wait", "kill", "stop"};
+	static const char *const actions[] = {"start", "wait", "kill", "stop", "restart"};
 	bool post = !strcmp(r->method, "POST"), del = !strcmp(r->method, "DELETE");
 	const char *action = NULL;
 	char ref[160];
@@ -345,9 +345,9 @@ bool rl_api_lifecycle(const struct rl_api_request *r, struct rl_api_reply *out)
 		const char *sig = r->query(r, "signal");
 		char *args[] = {"kill", "-s", (char *)(sig && sig[0] ? sig : "KILL"), st.id, NULL};
 		simple(out, args, 204);
-	} else if (!strcmp(action, "stop")) {
+	} else if (!strcmp(action, "stop") || !strcmp(action, "restart")) {
 		const char *t = r->query(r, "t");
-		char *args[] = {"stop", "-t", (char *)(t && t[0] ? t : "10"), st.id, NULL};
+		char *args[] = {(char *)action, "-t", (char *)(t && t[0] ? t : "10"), st.id, NULL};
 		simple(out, args, 204);
 	} else if (del) {
 		bool force = rl_api_query_true(r, "force");
