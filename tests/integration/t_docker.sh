@@ -125,8 +125,9 @@ test_docker_memory_cap_oomkilled() {
 	_service_stop
 }
 
-test_docker_tag_rmi_restart() {
+test_docker_tag_rmi_restart_top() {
 	_service_start
+	rlbpf_run "$T1" --rm busybox true # the built-in image, in the store
 	_docker tag busybox dk-box:v2
 	assert_eq 0 "$RC" "docker tag (stderr $(_show "$ERR"))"
 	_docker images --format '{{.Repository}}:{{.Tag}} {{.ID}}'
@@ -144,6 +145,11 @@ test_docker_tag_rmi_restart() {
 	pid2=$(as_user "$T1" "$RLBPF" inspect -f '{{.State.Pid}} {{.State.Status}}' dk-rs)
 	assert_ne "$pid1 running" "$pid2" "a new init after the restart"
 	assert_match "$pid2" ' running$' "running after the restart"
+	_docker top dk-rs
+	assert_eq 0 "$RC" "docker top (stderr $(_show "$ERR"))"
+	assert_match "$OUT" '^PID +CPID +USER +HUSER +TIME +COMMAND' "docker top's titles: rlbpf top's"
+	assert_match "$OUT" "
+[0-9]+ +1 +root +$T1 +[0-9:]+ +sleep 60" "PID 1 inside is root inside and $T1 outside"
 	_docker rm -f dk-rs
 	_service_stop
 }

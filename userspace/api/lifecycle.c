@@ -1,4 +1,5 @@
-/* Containers that change: create, start, wait, kill, stop, delete. Each
+/* Containers that change: create, start, wait, kill, stop, restart,
+ * delete; and their processes (top). Each
  * runs this installation's rlbpf (rl_api_rlbpf), so the API and the CLI
  * keep one state. A create's body becomes rlbpf create's arguments; a
  * field rlbpf cannot honour is refused or named in Warnings. */
@@ -308,8 +309,54 @@ static json_t *wait_body(void *ctx)
 	return json_pack("{s:i,s:n}", "StatusCode", s.exit_code, "Error");
 }
 
+/* rlbpf top's table as Docker's {"Titles", "Processes"}: the columns are
+ * split at runs of spaces, and the last (the command) keeps its own. */
+static void top(const struct rl_state *st, struct rl_api_reply *out)
+{
+	char got[64 * 1024], why[512];
+	char *args[] = {"top", (char *)st->id, NULL};
+	if (rl_api_rlbpf(args, got, sizeof(got), why, sizeof(why)) != 0)
+		return rl_api_error(out, status_for(why), "%s", why[0] ? why : "rlbpf top failed");
+	json_t *titles = json_array(), *rows = json_array();
+	size_t columns = 0;
+	for (char *save = NULL, *line = strtok_r(got, "\n", &save); line;
+	     line = strtok_r(NULL, "\n", &save)) {
+		json_t *row = json_array();
+		char *p = line;
+		for (size_t c = 0; *p; c++) {
+			p += strspn(p, " ");
+			if (!*p)
+				break;
+			size_t n = columns && c + 1 == columns ? strlen(p) : strcspn(p, " ");
+			json_array_append_new(row, json_stringn(p, n));
+			p += n;
+		}
+		if (!columns) {
+			columns = json_array_size(row);
+			json_array_extend(titles, row);
+			json_decref(row);
+		} else {
+			json_array_append_new(rows, row);
+		}
+	}
+	*out = (struct rl_api_reply){.status = 200,
+				     .body = json_pack("{s:o,s:o}", "Titles", titles, "Processes",
+						       rows)};
+}
+
 bool rl_api_lifecycle(const struct rl_api_request *r, struct rl_api_reply *out)
 {
+	char top_ref[160];
+	if (!strcmp(r->method, "GET") &&
+	    rl_api_container_ref(r->path, "top", top_ref, sizeof(top_ref))) {
+		struct rl_state st;
+		struct rl_error err = {0};
+		if (rl_state_find(top_ref, &st, &err) < 0)
+			rl_api_error(out, 404, "No such container: %s", top_ref);
+		else
+			top(&st, out);
+		return true;
+	}
 	if (!strcmp(r->path, "/containers/create") && !strcmp(r->method, "POST")) {
 		create(r, out);
 		return true;
