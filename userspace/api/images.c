@@ -41,7 +41,8 @@ static void tag(const struct rl_api_request *r, const char *name, struct rl_api_
 	if (!repo || !repo[0])
 		return rl_api_error(out, 400, "repo: the new name is needed");
 	snprintf(target, sizeof(target), "%s:%s", repo, t && t[0] ? t : "latest");
-	char *args[] = {"tag", (char *)name, target, NULL};
+	/* "--": a name that starts with '-' is a name, not an option */
+	char *args[] = {"tag", "--", (char *)name, target, NULL};
 	if (rl_api_rlbpf(args, got, sizeof(got), why, sizeof(why)) != 0)
 		return rl_api_error(out, status_for(why), "%s", why[0] ? why : "rlbpf tag failed");
 	*out = (struct rl_api_reply){.status = 201};
@@ -53,7 +54,8 @@ static void remove_image(const struct rl_api_request *r, const char *name,
 {
 	char got[4096], why[512];
 	bool force = rl_api_query_true(r, "force");
-	char *args[] = {"rmi", force ? "-f" : (char *)name, force ? (char *)name : NULL, NULL};
+	char *args[] = {"rmi", force ? "-f" : "--", force ? "--" : (char *)name,
+			force ? (char *)name : NULL, NULL};
 	if (rl_api_rlbpf(args, got, sizeof(got), why, sizeof(why)) != 0)
 		return rl_api_error(out, status_for(why), "%s", why[0] ? why : "rlbpf rmi failed");
 	json_t *list = json_array();
