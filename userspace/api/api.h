@@ -4,6 +4,8 @@
 #include <jansson.h>
 #include <stdbool.h>
 
+#include "supervise/state.h"
+
 #define RL_API_VERSION "1.44"
 #define RL_API_MIN_VERSION "1.24"
 #define RL_API_SERVER "rlbpf/0.1.0"
@@ -47,6 +49,8 @@ bool rl_api_query_true(const struct rl_api_request *r, const char *key);
 /* Whether path is /containers/REF/ACTION (ACTION "": /containers/REF),
  * with REF into ref. */
 bool rl_api_container_ref(const char *path, const char *action, char *ref, size_t len);
+/* The container ref names, into st; false after a 404 into out. */
+bool rl_api_find_container(const char *ref, struct rl_state *st, struct rl_api_reply *out);
 
 /* The routes, by concern: each returns false when the path is not its. */
 bool rl_api_system(const struct rl_api_request *r, struct rl_api_reply *out);

@@ -99,14 +99,12 @@ bool rl_api_attach(const struct rl_api_request *r, struct rl_api_reply *out)
 	if (strcmp(r->method, "POST") || !rl_api_container_ref(r->path, "attach", ref, sizeof(ref)))
 		return false;
 	struct attach *a = calloc(1, sizeof(*a));
-	struct rl_error err = {0};
 	if (!a) {
 		rl_api_error(out, 500, "out of memory");
 		return true;
 	}
-	if (rl_state_find(ref, &a->log.st, &err) < 0) {
+	if (!rl_api_find_container(ref, &a->log.st, out)) {
 		free(a);
-		rl_api_error(out, 404, "No such container: %s", ref);
 		return true;
 	}
 	if (rl_api_query_true(r, "stdin")) {

@@ -127,10 +127,8 @@ static bool inspect(const struct rl_api_request *r, struct rl_api_reply *out)
 	struct rl_status s;
 	struct rl_error err = {0};
 	json_t *config;
-	if (rl_state_find(ref, &st, &err) < 0) {
-		rl_api_error(out, 404, "No such container: %s", ref);
+	if (!rl_api_find_container(ref, &st, out))
 		return true;
-	}
 	if (rl_status_read(&st, &s, &err) < 0 || rl_state_config(&st, &config, &err) < 0) {
 		rl_api_error(out, 500, "%s", err.msg);
 		return true;

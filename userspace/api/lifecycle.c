@@ -350,10 +350,7 @@ bool rl_api_lifecycle(const struct rl_api_request *r, struct rl_api_reply *out)
 	if (!strcmp(r->method, "GET") &&
 	    rl_api_container_ref(r->path, "top", top_ref, sizeof(top_ref))) {
 		struct rl_state st;
-		struct rl_error err = {0};
-		if (rl_state_find(top_ref, &st, &err) < 0)
-			rl_api_error(out, 404, "No such container: %s", top_ref);
-		else
+		if (rl_api_find_container(top_ref, &st, out))
 			top(&st, out);
 		return true;
 	}
@@ -366,7 +363,6 @@ bool rl_api_lifecycle(const struct rl_api_request *r, struct rl_api_reply *out)
 	const char *action = NULL;
 	char ref[160];
 	struct rl_state st;
-	struct rl_error err = {0};
 	for (size_t i = 0; post && !action && i < sizeof(actions) / sizeof(actions[0]); i++)
 		if (rl_api_container_ref(r->path, actions[i], ref, sizeof(ref)))
 			action = actions[i];
@@ -374,10 +370,8 @@ bool rl_api_lifecycle(const struct rl_api_request *r, struct rl_api_reply *out)
 		action = "";
 	if (!action)
 		return false;
-	if (rl_state_find(ref, &st, &err) < 0) {
-		rl_api_error(out, 404, "No such container: %s", ref);
+	if (!rl_api_find_container(ref, &st, out))
 		return true;
-	}
 	if (!strcmp(action, "start")) {
 		char *args[] = {"start", st.id, NULL};
 		simple(out, args, 204);

@@ -62,14 +62,12 @@ bool rl_api_logs(const struct rl_api_request *r, struct rl_api_reply *out)
 	if (strcmp(r->method, "GET") || !rl_api_container_ref(r->path, "logs", ref, sizeof(ref)))
 		return false;
 	struct logs *l = calloc(1, sizeof(*l));
-	struct rl_error err = {0};
 	if (!l) {
 		rl_api_error(out, 500, "out of memory");
 		return true;
 	}
-	if (rl_state_find(ref, &l->log.st, &err) < 0) {
+	if (!rl_api_find_container(ref, &l->log.st, out)) {
 		free(l);
-		rl_api_error(out, 404, "No such container: %s", ref);
 		return true;
 	}
 	l->out = rl_api_query_true(r, "stdout");
