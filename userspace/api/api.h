@@ -19,7 +19,9 @@ struct rl_api_reply {
 	/* wait: blocks until it has the body; attach: serves the hijacked
 	 * socket until the container's output ends */
 	json_t *(*late_body)(void *ctx);
-	void (*hijack)(void *ctx, int sock);
+	/* early: what the client sent after its request, before the 101 */
+	void (*hijack)(void *ctx, int sock, const char *early, size_t early_len);
+	bool raw; /* the hijacked stream is a terminal's (not multiplexed) */
 	/* logs: the body as it comes, in Docker's multiplexed frames; 0 ends */
 	size_t (*stream)(void *ctx, char *buf, size_t max);
 	void (*stream_done)(void *ctx);
@@ -72,3 +74,8 @@ bool rl_api_start_failed(const char *id);
  * auto-removed container is removed only after (its log goes with it). */
 void rl_api_attach_hold(const char *id, int delta);
 bool rl_api_attached(const char *id);
+
+/* Sets a running container's terminal size: 200, or an HTTP status with
+ * why. */
+int rl_api_resize(const struct rl_state *st, unsigned height, unsigned width, char *why,
+		  size_t len);

@@ -103,11 +103,20 @@ static bool create_args(json_t *req, const char *name, struct args *a, json_t *w
 		add(a, "--name");
 		add(a, name);
 	}
-	static const char *const refused[] = {"Tty", "OpenStdin", "AttachStdin", "Entrypoint"};
-	for (size_t i = 0; i < sizeof(refused) / sizeof(refused[0]); i++)
-		if (is_set(json_object_get(req, refused[i])))
-			return snprintf(why, len, "%s is not served by rlbpf's Docker API yet; use "
-					"rlbpf run for -i, -t and --entrypoint", refused[i]), false;
+	if (json_is_true(json_object_get(req, "Tty")))
+		add(a, "-t");
+	/* AttachStdin and StdinOnce are the attach's: a pipe's input is
+	 * given to the first attach, whose end of input is the container's. */
+	if (json_is_true(json_object_get(req, "OpenStdin")))
+		add(a, "-i");
+	/* A string (the old API's form) or an array; [""] clears the image's. */
+	json_t *entrypoint = json_object_get(req, "Entrypoint");
+	json_t *first = json_is_string(entrypoint) ? entrypoint : json_array_get(entrypoint, 0);
+	struct args checked = {0};
+	if (entrypoint && !json_is_string(entrypoint) && !strings(&checked, entrypoint, NULL))
+		return snprintf(why, len, "Entrypoint: an array of strings is needed"), false;
+	if (first)
+		add(a, "--entrypoint"), add(a, json_string_value(first));
 	if (!strings(a, json_object_get(req, "Env"), "-e"))
 		return snprintf(why, len, "Env: an array of strings is needed"), false;
 	const char *s;
@@ -120,6 +129,15 @@ static bool create_args(json_t *req, const char *name, struct args *a, json_t *w
 	if (is_set(json_object_get(req, "Labels")))
 		json_array_append_new(warnings, json_string("Labels are not kept by rlbpf"));
 	*autoremove = json_is_true(json_object_get(hc, "AutoRemove"));
+	json_int_t height = 0, width = 0;
+	json_t *console = json_object_get(hc, "ConsoleSize");
+	if (console && !json_is_null(console) &&
+	    (json_unpack(console, "[II!]", &height, &width) < 0 || height < 0 || width < 0 ||
+	     height > 65535 || width > 65535))
+		return snprintf(why, len, "HostConfig.ConsoleSize: [height, width] from 0 to "
+				"65535 is needed"), false;
+	if (height && width && json_is_true(json_object_get(req, "Tty")))
+		add(a, "--tty-size"), addf(a, "%lldx%lld", (long long)height, (long long)width);
 	json_t *ports = json_object_get(hc, "PortBindings"), *list, *b;
 	const char *key;
 	size_t i;
@@ -175,6 +193,9 @@ static bool create_args(json_t *req, const char *name, struct args *a, json_t *w
 	}
 	add(a, "--");
 	add(a, image);
+	/* The entrypoint's own arguments come before Cmd. */
+	for (size_t k = 1; k < json_array_size(entrypoint); k++)
+		add(a, json_string_value(json_array_get(entrypoint, k)));
 	if (!strings(a, json_object_get(req, "Cmd"), NULL))
 		return snprintf(why, len, "Cmd: an array of strings is needed"), false;
 	if (a->full)

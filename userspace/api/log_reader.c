@@ -76,3 +76,14 @@ size_t rl_log_frame(const struct rl_log_record *rec, bool timestamps, char *buf,
 		buf[8 + n - 1] = '\n';
 	return 8 + n;
 }
+
+size_t rl_log_raw(const struct rl_log_record *rec, char *buf, size_t len)
+{
+	size_t n = rec->len + (rec->partial ? 0 : 1);
+	if (n > len)
+		return 0;
+	memcpy(buf, rec->text, rec->len);
+	if (!rec->partial)
+		buf[n - 1] = '\n';
+	return n;
+}

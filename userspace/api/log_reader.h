@@ -24,3 +24,5 @@ void rl_log_reader_close(struct rl_log_reader *r);
 /* Docker's multiplexed frame of a record into buf (at least 8 + the
  * record's length + 1 + the time's length + 1): its length. */
 size_t rl_log_frame(const struct rl_log_record *rec, bool timestamps, char *buf, size_t len);
+/* A terminal's record as its bytes alone (no frame): its length. */
+size_t rl_log_raw(const struct rl_log_record *rec, char *buf, size_t len);

@@ -5,7 +5,6 @@
 #include <string.h>
 
 #include "api/api.h"
-#include "lib/error.h"
 
 void rl_api_error(struct rl_api_reply *out, unsigned status, const char *fmt, ...)
 {
@@ -37,13 +36,4 @@ bool rl_api_container_ref(const char *path, const char *action, char *ref, size_
 	memcpy(ref, start, n);
 	ref[n] = '\0';
 	return true;
-}
-
-bool rl_api_find_container(const char *ref, struct rl_state *st, struct rl_api_reply *out)
-{
-	struct rl_error ignored;
-	if (rl_state_find(ref, st, &ignored) == 0)
-		return true;
-	rl_api_error(out, 404, "No such container: %s", ref);
-	return false;
 }

@@ -128,9 +128,7 @@ static void upgraded(void *cls, struct MHD_Connection *c, void *req, const char 
 	struct rl_api_reply *r = cls;
 	(void)c;
 	(void)req;
-	(void)extra;
-	(void)extra_len;
-	r->hijack(r->ctx, sock);
+	r->hijack(r->ctx, sock, extra, extra_len);
 	MHD_upgrade_action(urh, MHD_UPGRADE_ACTION_CLOSE);
 	free(r->ctx);
 	free(r);
@@ -176,7 +174,9 @@ static enum MHD_Result send_reply(struct MHD_Connection *c, struct rl_api_reply 
 		*kept = *r;
 		MHD_add_response_header(resp, "Connection", "Upgrade");
 		MHD_add_response_header(resp, "Upgrade", "tcp");
-		MHD_add_response_header(resp, "Content-Type", "application/vnd.docker.multiplexed-stream");
+		MHD_add_response_header(resp, "Content-Type",
+					r->raw ? "application/vnd.docker.raw-stream"
+					       : "application/vnd.docker.multiplexed-stream");
 	} else {
 		char *text = r->body ? json_dumps(r->body, JSON_COMPACT) : NULL;
 		const char *data = text ? text : r->text ? r->text : "";
