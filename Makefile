@@ -33,7 +33,7 @@ COMMON  := lib/error lib/paths lib/userdb lib/bpf_features lib/cgroup_mounts lib
 RLBPF   := cli/cli cli/run cli/exec cli/ps cli/inspect cli/logs cli/lifecycle cli/top cli/stats \
 	   cli/trace cli/images cli/pull cli/info cli/setup cli/system \
 	   supervise/supervise supervise/detach supervise/state supervise/status supervise/logfile \
-	   supervise/trace_register supervise/inspect_doc supervise/attach_socket \
+	   supervise/trace_register supervise/inspect_doc supervise/attach_socket supervise/state_watch \
 	   image/image image/store image/reference \
 	   runtime/run_opts runtime/idmap runtime/mounts runtime/passwd runtime/caps runtime/seccomp \
 	   runtime/seccomp_cache \
@@ -54,7 +54,7 @@ PULL_LIBS := -lcurl -lcrypto -ljansson
 API     := api/server api/system api/containers api/images api/lifecycle api/attach api/rlbpf_cmd \
 	   api/logs api/log_reader api/request \
 	   supervise/state supervise/status supervise/logfile supervise/inspect_doc supervise/attach_socket \
-	   image/store image/reference runtime/userns_exec runtime/idmap lib/subid lib/spawn lib/pty \
+	   supervise/state_watch image/store image/reference runtime/userns_exec runtime/idmap lib/subid lib/spawn lib/pty \
 	   proto/agent_client proto/agent_proto lib/fsutil lib/humantime lib/error lib/paths lib/userdb
 API_LIBS := -lmicrohttpd -ljansson -lpthread
 # The OCI runtime, runc's command line: oci/ over runtime/, proto/ and lib/.
@@ -70,7 +70,7 @@ PULL_O   := $(PULL:%=$(B)/obj/%.o)
 API_O    := $(API:%=$(B)/obj/%.o)
 OCI_O    := $(OCI:%=$(B)/obj/%.o)
 # The detached supervisor's long-lived half: static, so it stays small.
-MONITOR  := supervise/rlbpf_monitor supervise/detach supervise/attach_socket supervise/logfile supervise/status \
+MONITOR  := supervise/rlbpf_monitor supervise/detach supervise/attach_socket supervise/state_watch supervise/logfile supervise/status \
 	    supervise/supervise runtime/cgroup2 net/network net/portfwd \
 	    proto/agent_client proto/agent_proto lib/fsutil lib/pty lib/error lib/cgroup_mounts lib/humantime
 MONITOR_O := $(MONITOR:%=$(B)/obj/%.o)

@@ -70,10 +70,6 @@ int rl_api_rlbpf(char *const args[], char *out, size_t out_len, char *why, size_
  * end then, as Docker's do. */
 bool rl_api_start_failed(const char *id);
 
-/* Whether an attach of the container is still streaming its output: an
- * auto-removed container is removed only after (its log goes with it). */
-void rl_api_attach_hold(const char *id, int delta);
-bool rl_api_attached(const char *id);
 
 /* Sets a running container's terminal size: 200, or an HTTP status with
  * why. */

@@ -22,45 +22,8 @@
 #include "api/api.h"
 #include "api/log_reader.h"
 #include "supervise/attach_socket.h"
+#include "supervise/state_watch.h"
 #include "supervise/status.h"
-
-#define HOLDS 64
-
-static pthread_mutex_t holds_lock = PTHREAD_MUTEX_INITIALIZER;
-static struct {
-	char id[72];
-	int n;
-} holds[HOLDS];
-
-void rl_api_attach_hold(const char *id, int delta)
-{
-	pthread_mutex_lock(&holds_lock);
-	int free_slot = -1;
-	for (int i = 0; i < HOLDS; i++) {
-		if (holds[i].n && !strcmp(holds[i].id, id)) {
-			holds[i].n += delta;
-			pthread_mutex_unlock(&holds_lock);
-			return;
-		}
-		if (!holds[i].n && free_slot < 0)
-			free_slot = i;
-	}
-	if (delta > 0 && free_slot >= 0) {
-		snprintf(holds[free_slot].id, sizeof(holds[free_slot].id), "%s", id);
-		holds[free_slot].n = delta;
-	}
-	pthread_mutex_unlock(&holds_lock);
-}
-
-bool rl_api_attached(const char *id)
-{
-	bool held = false;
-	pthread_mutex_lock(&holds_lock);
-	for (int i = 0; i < HOLDS && !held; i++)
-		held = holds[i].n > 0 && !strcmp(holds[i].id, id);
-	pthread_mutex_unlock(&holds_lock);
-	return held;
-}
 
 static bool send_all(int sock, const void *p, size_t n)
 {
@@ -79,6 +42,7 @@ static bool send_all(int sock, const void *p, size_t n)
 
 struct attach {
 	struct rl_log_reader log;
+	int hold; /* the record is kept for us until the log is read */
 	bool out, err, in, tty;
 	int stop; /* an eventfd: the output has ended, input is over too */
 	int sock;
@@ -177,7 +141,8 @@ static void serve(void *ctx, int sock, const char *early, size_t early_len)
 	if (a->stop > 0)
 		close(a->stop);
 	free(a->early);
-	rl_api_attach_hold(a->log.st.id, -1);
+	if (a->hold >= 0)
+		close(a->hold);
 }
 
 static bool configured_tty(const struct rl_state *st)
@@ -263,7 +228,7 @@ bool rl_api_attach(const struct rl_api_request *r, struct rl_api_reply *out)
 	a->stop = -1;
 	a->log.follow = true;
 	a->log.gone = rl_api_start_failed;
-	rl_api_attach_hold(a->log.st.id, 1);
+	a->hold = rl_state_hold(&a->log.st);
 	*out = (struct rl_api_reply){.status = 101, .hijack = serve, .ctx = a, .raw = a->tty};
 	return true;
 }

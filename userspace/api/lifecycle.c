@@ -14,10 +14,10 @@
 
 #include "api/api.h"
 #include "supervise/state.h"
+#include "supervise/state_watch.h"
 #include "supervise/status.h"
 
 #define MAX_ARGS 512
-#define AUTOREMOVE "api-autoremove" /* in the state directory: rm at exit */
 
 struct args {
 	char *v[MAX_ARGS + 1];
@@ -90,7 +90,7 @@ static bool is_set(json_t *v)
 /* The create body as rlbpf create's arguments; false with why for what
  * cannot be had. */
 static bool create_args(json_t *req, const char *name, struct args *a, json_t *warnings,
-			char *why, size_t len, bool *autoremove)
+			char *why, size_t len)
 {
 	json_t *hc = json_object_get(req, "HostConfig");
 	const char *image = json_string_value(json_object_get(req, "Image"));
@@ -128,7 +128,9 @@ static bool create_args(json_t *req, const char *name, struct args *a, json_t *w
 		add(a, "--hostname"), add(a, s);
 	if (is_set(json_object_get(req, "Labels")))
 		json_array_append_new(warnings, json_string("Labels are not kept by rlbpf"));
-	*autoremove = json_is_true(json_object_get(hc, "AutoRemove"));
+	/* The supervisor removes it, once attach and wait have read it. */
+	if (json_is_true(json_object_get(hc, "AutoRemove")))
+		add(a, "--rm");
 	json_int_t height = 0, width = 0;
 	json_t *console = json_object_get(hc, "ConsoleSize");
 	if (console && !json_is_null(console) &&
@@ -223,23 +225,13 @@ static void create(const struct rl_api_request *r, struct rl_api_reply *out)
 	struct args a = {0};
 	json_t *warnings = json_array();
 	char why[512], id[256];
-	bool autoremove = false;
-	if (!create_args(req, r->query(r, "name"), &a, warnings, why, sizeof(why), &autoremove)) {
+	if (!create_args(req, r->query(r, "name"), &a, warnings, why, sizeof(why))) {
 		rl_api_error(out, 400, "%s", why);
 	} else if (rl_api_rlbpf(a.v, id, sizeof(id), why, sizeof(why)) != 0) {
 		rl_api_error(out, strstr(why, "No such image") || strstr(why, "not found") ? 404
 										       : status_for(why),
 			     "%s", why[0] ? why : "rlbpf create failed");
 	} else {
-		struct rl_state st;
-		struct rl_error ignored;
-		if (autoremove && rl_state_find(id, &st, &ignored) == 0) {
-			char path[sizeof(st.dir) + 32];
-			snprintf(path, sizeof(path), "%s/" AUTOREMOVE, st.dir);
-			FILE *f = fopen(path, "we");
-			if (f)
-				fclose(f);
-		}
 		*out = (struct rl_api_reply){.status = 201,
 					     .body = json_pack("{s:s,s:O}", "Id", id, "Warnings",
 							       warnings)};
@@ -291,43 +283,45 @@ struct waiting {
 
 static bool autoremoved(const struct rl_state *st)
 {
-	char path[sizeof(st->dir) + 32];
-	snprintf(path, sizeof(path), "%s/" AUTOREMOVE, st->dir);
-	return access(path, F_OK) == 0;
+	json_t *config;
+	struct rl_error ignored;
+	if (rl_state_config(st, &config, &ignored) < 0)
+		return false;
+	bool yes = json_is_true(json_object_get(json_object_get(config, "HostConfig"), "AutoRemove"));
+	json_decref(config);
+	return yes;
 }
 
-/* Removes an exited container that was created with AutoRemove, once no
- * attach is still reading its log. */
-static void remove_if_auto(const struct rl_state *st)
-{
-	if (!autoremoved(st))
-		return;
-	for (int i = 0; i < 500 && rl_api_attached(st->id); i++)
-		usleep(10000);
-	char got[128], why[256];
-	char *args[] = {"rm", "-f", (char *)st->id, NULL};
-	rl_api_rlbpf(args, got, sizeof(got), why, sizeof(why));
-}
-
+/* The exit code, read under a hold, so that an --rm container's
+ * supervisor keeps it until it is read; with condition=removed, the answer
+ * comes once the supervisor has removed it. */
 static json_t *wait_body(void *ctx)
 {
 	struct waiting *w = ctx;
 	struct rl_status s;
 	struct rl_error ignored;
-	for (;;) {
-		if (access(w->st.dir, F_OK) < 0)
-			return json_pack("{s:i,s:n}", "StatusCode", 0, "Error");
-		if (rl_status_read(&w->st, &s, &ignored) == 0 && s.state == RL_EXITED)
-			break;
+	struct rl_state_watch watch;
+	rl_state_watch_open(&watch, &w->st);
+	int hold = rl_state_hold(&w->st);
+	json_t *body = NULL;
+	while (!body) {
 		if (rl_api_start_failed(w->st.id))
-			return json_pack("{s:i,s:{s:s}}", "StatusCode", 125, "Error", "Message",
+			body = json_pack("{s:i,s:{s:s}}", "StatusCode", 125, "Error", "Message",
 					 "the container did not start");
-		struct timespec t = {.tv_nsec = 20 * 1000000};
-		nanosleep(&t, NULL);
+		else if (access(w->st.dir, F_OK) < 0)
+			body = json_pack("{s:i,s:n}", "StatusCode", 0, "Error");
+		else if (rl_status_read(&w->st, &s, &ignored) == 0 && s.state == RL_EXITED)
+			body = json_pack("{s:i,s:n}", "StatusCode", s.exit_code, "Error");
+		else
+			rl_state_watch_wait(&watch, 100);
 	}
-	if (w->removed)
-		remove_if_auto(&w->st);
-	return json_pack("{s:i,s:n}", "StatusCode", s.exit_code, "Error");
+	bool removing = w->removed && autoremoved(&w->st);
+	if (hold >= 0)
+		close(hold);
+	while (removing && access(w->st.dir, F_OK) == 0)
+		rl_state_watch_wait(&watch, 100);
+	rl_state_watch_close(&watch);
+	return body;
 }
 
 /* rlbpf top's table as Docker's {"Titles", "Processes"}: the columns are

@@ -20,6 +20,11 @@ int rl_log_reader_next(struct rl_log_reader *r, struct rl_log_record *rec)
 {
 	char path[sizeof(r->st.dir) + 32];
 	snprintf(path, sizeof(path), "%s/container.log", r->st.dir);
+	/* watched before it is read: no change falls between */
+	if (r->follow && !r->watching) {
+		rl_state_watch_open(&r->watch, &r->st);
+		r->watching = true;
+	}
 	for (;;) {
 		if (!r->f)
 			r->f = fopen(path, "re");
@@ -40,8 +45,8 @@ int rl_log_reader_next(struct rl_log_reader *r, struct rl_log_record *rec)
 			clearerr(r->f);
 		if (over)
 			return 0;
-		struct timespec t = {.tv_nsec = 20 * 1000000};
-		nanosleep(&t, NULL);
+		/* a failed start is not in the directory: asked again soon */
+		rl_state_watch_wait(&r->watch, 100);
 	}
 }
 
@@ -49,6 +54,9 @@ void rl_log_reader_close(struct rl_log_reader *r)
 {
 	if (r->f)
 		fclose(r->f);
+	if (r->watching)
+		rl_state_watch_close(&r->watch);
+	r->watching = false;
 	free(r->line);
 	r->f = NULL;
 	r->line = NULL;

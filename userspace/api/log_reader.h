@@ -7,12 +7,15 @@
 
 #include "supervise/logfile.h"
 #include "supervise/state.h"
+#include "supervise/state_watch.h"
 
 struct rl_log_reader {
 	struct rl_state st;
 	bool follow;
 	bool (*gone)(const char *id); /* also ends a follow: a start that failed */
 	void *f;    /* the log, once it exists */
+	struct rl_state_watch watch;
+	bool watching; /* watch is open: a follow has waited once */
 	char *line; /* the last record's line (rec points into it) */
 	size_t cap;
 };

@@ -24,6 +24,7 @@
 #include "lib/spawn.h"
 #include "supervise/attach_socket.h"
 #include "supervise/state.h"
+#include "supervise/state_watch.h"
 #include "supervise/status.h"
 #include "supervise/supervise.h"
 #include "supervise/trace_register.h"
@@ -689,6 +690,8 @@ static int supervise_detached(struct launch *l, int ready)
 	rl_portfwd_free(pf);
 	rl_slirp_stop(&l->c.slirp);
 	launch_finish(l, code);
+	if (l->o.rm)
+		rl_state_wait_unheld(l->st.dir);
 	launch_cleanup(l, false);
 	return code;
 }

@@ -23,6 +23,7 @@
 #include "net/network.h"
 #include "net/portfwd.h"
 #include "supervise/state.h"
+#include "supervise/state_watch.h"
 #include "supervise/status.h"
 
 static int number(const char *s)
@@ -110,6 +111,9 @@ int main(int argc, char **argv)
 	rl_status_record_exit(&st, code, oom || rl_agent_oom_killed(st.id));
 	if (n[6]) {
 		struct rl_error err = {0};
+		/* An attach still reading the log, or a wait not yet told the
+		 * exit code, keeps the record until it is done. */
+		rl_state_wait_unheld(st.dir);
 		rl_remove_tree_as_owner(st.dir, n[5], &err);
 	}
 	return code;
