@@ -51,7 +51,7 @@ PULL    := image/rlbpf_pull image/registry image/auth image/reference lib/boolop
 PULL_LIBS := -lcurl -lcrypto -ljansson
 # The Docker Engine API, served by `rlbpf system service` through this
 # helper: libmicrohttpd stays out of rlbpf's static start.
-API     := api/server api/system api/containers api/images api/lifecycle api/attach api/rlbpf_cmd \
+API     := api/server api/system api/containers api/images api/lifecycle api/create_args api/attach api/rlbpf_cmd \
 	   api/logs api/log_reader api/request \
 	   supervise/state supervise/status supervise/logfile supervise/inspect_doc supervise/attach_socket \
 	   supervise/state_watch image/store image/reference runtime/userns_exec runtime/idmap lib/subid lib/spawn lib/pty \
@@ -194,15 +194,21 @@ vmtest:
 	@$(MAKE) --no-print-directory all
 	@vmtest/run.sh
 
-# libFuzzer on the agent's protocol decoder (what any local user can send it)
+# libFuzzer on what a hostile local client can send: the agent's protocol
+# decoder, and rlbpf-api's reading of a request (path and create body).
 FUZZ_SECONDS ?= 60
+FUZZ_CC = $(CLANG) -g -O1 -std=gnu11 -Wall -Wextra -Werror -D_GNU_SOURCE -iquote userspace -Ibpf \
+	-fsanitize=fuzzer,address,undefined
 $(B)/fuzz/fuzz_agent_proto: tests/fuzz/fuzz_agent_proto.c userspace/proto/agent_proto.c userspace/proto/agent_proto.h bpf/events.h
 	mkdir -p $(B)/fuzz
-	$(CLANG) -g -O1 -std=gnu11 -Wall -Wextra -Werror -D_GNU_SOURCE -iquote userspace -Ibpf \
-		-fsanitize=fuzzer,address,undefined $< userspace/proto/agent_proto.c -o $@
-fuzz: $(B)/fuzz/fuzz_agent_proto
-	mkdir -p $(B)/fuzz/corpus
-	$< -max_total_time=$(FUZZ_SECONDS) -max_len=8192 $(B)/fuzz/corpus tests/fuzz/corpus
+	$(FUZZ_CC) $< userspace/proto/agent_proto.c -o $@
+$(B)/fuzz/fuzz_api_request: tests/fuzz/fuzz_api_request.c userspace/api/request.c userspace/api/create_args.c userspace/api/api.h userspace/api/create_args.h
+	mkdir -p $(B)/fuzz
+	$(FUZZ_CC) $< userspace/api/request.c userspace/api/create_args.c -o $@ -ljansson
+fuzz: $(B)/fuzz/fuzz_agent_proto $(B)/fuzz/fuzz_api_request
+	mkdir -p $(B)/fuzz/corpus $(B)/fuzz/corpus_api
+	$(B)/fuzz/fuzz_agent_proto -max_total_time=$(FUZZ_SECONDS) -max_len=8192 $(B)/fuzz/corpus tests/fuzz/corpus
+	$(B)/fuzz/fuzz_api_request -max_total_time=$(FUZZ_SECONDS) -max_len=16384 $(B)/fuzz/corpus_api tests/fuzz/corpus_api
 
 install: all
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/rlbpf

@@ -197,6 +197,60 @@ test_docker_what_is_not_served_says_so() {
 	_service_stop
 }
 
+# _api METHOD PATH [curl args...]: the HTTP status into $STATUS, the body
+# into $BODY
+_api() {
+	local method=$1 path=$2 out
+	shift 2
+	out=$(as_user "$T1" curl -s --path-as-is -w '\n%{http_code}' --unix-socket "$(_sock)" \
+		-X "$method" "$@" "http://d$path")
+	STATUS=${out##*$'\n'}
+	BODY=${out%$'\n'*}
+}
+
+test_docker_api_refuses_bad_requests() {
+	_service_start
+	head -c 2000000 /dev/zero | tr '\0' x >"$T_CASE_DIR/big"
+	chmod 644 "$T_CASE_DIR/big"
+	_api POST /v1.44/containers/create -H 'Content-Type: application/json' --data-binary @"$T_CASE_DIR/big"
+	assert_eq 413 "$STATUS" "a create body over 1 MiB"
+	_api POST /v1.44/containers/create -H 'Content-Type: application/json' -d '{'
+	assert_eq 400 "$STATUS" "a create body that is not JSON"
+	assert_contains "$BODY" '"message":"the body is not a JSON object' "its message"
+	_api POST /v1.44/containers/create -d '{"Image":"busybox","Cmd":"ls"}'
+	assert_eq "400 {\"message\":\"Cmd: an array of strings is needed\"}" "$STATUS $BODY" \
+		"a Cmd that is not an array"
+	_api GET '/v1.44/containers/..%2F..%2F..%2Fetc/json'
+	assert_eq 501 "$STATUS" "a ref with slashes is no container's path"
+	_api GET '/v1.44/containers/../../etc/passwd'
+	assert_eq 501 "$STATUS" "a path that climbs is not served"
+	_api GET '/v1.44/containers/../json'
+	assert_eq "404 {\"message\":\"No such container: ..\"}" "$STATUS $BODY" "the ref .. is only a name"
+	_api GET /_ping -H "X-Big: $(head -c 100000 /dev/zero | tr '\0' y)"
+	[ "$STATUS" != 200 ] || fail "headers over the connection's 64 KiB were served"
+	# 70 connections at once: at most 64 are taken (a thread each); the
+	# service serves again once they are gone
+	local pid
+	pid=$(pgrep -u "$T1" -f rlbpf-api | head -n 1)
+	as_user "$T1" python3 - "$(_sock)" "$pid" >"$T_CASE_DIR/conns" 2>&1 <<'PY'
+import os, socket, sys, time
+held = []
+for _ in range(70):
+    s = socket.socket(socket.AF_UNIX)
+    s.connect(sys.argv[1])
+    held.append(s)
+time.sleep(1)
+print(len(os.listdir(f"/proc/{sys.argv[2]}/task")))
+PY
+	local threads
+	threads=$(cat "$T_CASE_DIR/conns")
+	[[ $threads =~ ^[0-9]+$ ]] && [ "$threads" -le 66 ] && [ "$threads" -ge 60 ] ||
+		fail "threads with 70 connections open: $(_show "$threads") (expected 64 and the service's own)"
+	_api GET /_ping
+	assert_eq "200 OK" "$STATUS $BODY" "the service serves after them"
+	_service_stop
+}
+
 test_docker_other_users_cannot_connect() {
 	_service_start
 	capture as_user "$T2" DOCKER_HOST="unix://$(_sock)" docker ps

@@ -48,6 +48,9 @@ struct rl_api_reply;
 void rl_api_error(struct rl_api_reply *out, unsigned status, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 bool rl_api_query_true(const struct rl_api_request *r, const char *key);
+/* "/v1.44/containers/json" -> "/containers/json": the client's version
+ * prefix, which every route accepts alike. */
+const char *rl_api_strip_version(const char *url);
 /* Whether path is /containers/REF/ACTION (ACTION "": /containers/REF),
  * with REF into ref. */
 bool rl_api_container_ref(const char *path, const char *action, char *ref, size_t len);

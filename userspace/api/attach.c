@@ -25,11 +25,16 @@
 #include "supervise/state_watch.h"
 #include "supervise/status.h"
 
+/* The hijacked socket is non-blocking (libmicrohttpd's): a full buffer
+ * is waited out. */
 static bool send_all(int sock, const void *p, size_t n)
 {
 	const char *c = p;
 	while (n) {
 		ssize_t w = send(sock, c, n, MSG_NOSIGNAL);
+		struct pollfd out = {.fd = sock, .events = POLLOUT};
+		if (w < 0 && errno == EAGAIN && poll(&out, 1, -1) >= 0)
+			continue;
 		if (w < 0 && errno == EINTR)
 			continue;
 		if (w <= 0)
@@ -102,7 +107,7 @@ static void *pump_input(void *p)
 	char buf[8192];
 	while (open && ready_unless_stopped(a->sock, POLLIN, a->stop, -1)) {
 		ssize_t n = recv(a->sock, buf, sizeof(buf), 0);
-		if (n < 0 && errno == EINTR)
+		if (n < 0 && (errno == EINTR || errno == EAGAIN))
 			continue;
 		open = n > 0 && write_unless_stopped(fd, buf, (size_t)n, a->stop);
 	}

@@ -37,3 +37,16 @@ bool rl_api_container_ref(const char *path, const char *action, char *ref, size_
 	ref[n] = '\0';
 	return true;
 }
+
+/* "/v1.44/containers/json" -> "/containers/json": the client's version
+ * prefix, which every route accepts alike. */
+const char *rl_api_strip_version(const char *url)
+{
+	if (url[0] == '/' && url[1] == 'v' && url[2] >= '0' && url[2] <= '9') {
+		const char *p = url + 2;
+		p += strspn(p, "0123456789.");
+		if (*p == '/')
+			return p;
+	}
+	return url;
+}

@@ -47,19 +47,6 @@ static const char *query(const struct rl_api_request *r, const char *key)
 	return MHD_lookup_connection_value(r->conn, MHD_GET_ARGUMENT_KIND, key);
 }
 
-/* "/v1.44/containers/json" -> "/containers/json": the client's version
- * prefix, which every route accepts alike. */
-static const char *strip_version(const char *url)
-{
-	if (url[0] == '/' && url[1] == 'v' && url[2] >= '0' && url[2] <= '9') {
-		const char *p = url + 2;
-		p += strspn(p, "0123456789.");
-		if (*p == '/')
-			return p;
-	}
-	return url;
-}
-
 static void common_headers(struct MHD_Response *resp)
 {
 	MHD_add_response_header(resp, "Api-Version", RL_API_VERSION);
@@ -246,7 +233,7 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *c, const char *u
 		return MHD_YES;
 	}
 	atomic_store(&last_request, now_s());
-	struct rl_api_request r = {.method = method, .path = strip_version(url), .query = query,
+	struct rl_api_request r = {.method = method, .path = rl_api_strip_version(url), .query = query,
 				   .conn = c, .body = p->body ? p->body : "", .body_len = p->len};
 	struct rl_api_reply out = {0};
 	if (p->too_big)
