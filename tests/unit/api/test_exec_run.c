@@ -1,0 +1,196 @@
+/* links: api/exec_run api/attach api/log_reader api/request supervise/state supervise/status supervise/logfile runtime/userns_exec runtime/idmap lib/subid lib/pty lib/spawn lib/error lib/paths lib/userdb lib/fsutil lib/humantime proto/agent_client proto/agent_proto */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <poll.h>
+#include <signal.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "api/api.h"
+#include "api/exec_run.h"
+
+/* attach.c's link to the lifecycle routes, not exercised here */
+bool rl_api_start_failed(const char *id)
+{
+	(void)id;
+	return false;
+}
+
+static int spawn_sh(const char *script, const struct rl_exec_stdio *how, struct rl_exec_io *io)
+{
+	char *argv[] = {"sh", "-c", (char *)script, NULL};
+	struct rl_error err = {0};
+	int r = rl_exec_spawn("/bin/sh", argv, how, io, &err);
+	if (r < 0)
+		print_error("%s\n", err.msg);
+	return r;
+}
+
+/* Everything the client end has until the relay's end. */
+static size_t read_all(int fd, char *buf, size_t len)
+{
+	size_t n = 0;
+	ssize_t r;
+	while (n < len && (r = read(fd, buf + n, len - n)) > 0)
+		n += (size_t)r;
+	return n;
+}
+
+/* Demultiplexes Docker's frames into out and err (NUL-terminated). */
+static void demux(const char *buf, size_t n, char *out, char *err, size_t cap)
+{
+	size_t o = 0, e = 0;
+	for (size_t at = 0; at + 8 <= n;) {
+		const unsigned char *h = (const unsigned char *)buf + at;
+		size_t len = (size_t)h[4] << 24 | (size_t)h[5] << 16 | (size_t)h[6] << 8 | h[7];
+		assert_true(h[0] == 1 || h[0] == 2);
+		assert_true(at + 8 + len <= n);
+		char *to = h[0] == 1 ? out : err;
+		size_t *used = h[0] == 1 ? &o : &e;
+		assert_true(*used + len < cap);
+		memcpy(to + *used, buf + at + 8, len);
+		*used += len;
+		at += 8 + len;
+	}
+	out[o] = err[e] = '\0';
+}
+
+static void pipes_stdin_half_close_and_exit_code(void **state)
+{
+	(void)state;
+	int sp[2];
+	assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM, 0, sp), 0);
+	struct rl_exec_stdio how = {.in = true, .out = true, .err = true};
+	struct rl_exec_io io;
+	assert_int_equal(spawn_sh("cat; echo err >&2; exit 7", &how, &io), 0);
+	assert_int_equal(io.term, -1);
+	/* the client's stdin, then its half-close: cat's EOF */
+	assert_int_equal(write(sp[1], "data\n", 5), 5);
+	shutdown(sp[1], SHUT_WR);
+	assert_int_equal(rl_exec_relay(&io, sp[0], false, 5), 7);
+	assert_int_equal(io.in, -1);
+	assert_int_equal(io.out, -1);
+	assert_int_equal(io.pidfd, -1);
+	shutdown(sp[0], SHUT_WR);
+	char buf[4096], out[256], err[256];
+	demux(buf, read_all(sp[1], buf, sizeof(buf)), out, err, sizeof(out));
+	assert_string_equal(out, "data\n");
+	assert_string_equal(err, "err\n");
+	close(sp[0]);
+	close(sp[1]);
+}
+
+static void stdin_not_attached_is_dropped(void **state)
+{
+	(void)state;
+	int sp[2];
+	assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM, 0, sp), 0);
+	struct rl_exec_stdio how = {.out = true};
+	struct rl_exec_io io;
+	assert_int_equal(spawn_sh("cat; echo done", &how, &io), 0);
+	assert_int_equal(io.in, -1);
+	assert_int_equal(write(sp[1], "ignored\n", 8), 8);
+	assert_int_equal(rl_exec_relay(&io, sp[0], false, 5), 0);
+	shutdown(sp[0], SHUT_WR);
+	char buf[4096], out[256], err[256];
+	demux(buf, read_all(sp[1], buf, sizeof(buf)), out, err, sizeof(out));
+	assert_string_equal(out, "done\n");
+	assert_string_equal(err, "");
+	close(sp[0]);
+	close(sp[1]);
+}
+
+static void terminal_is_controlling_and_sized(void **state)
+{
+	(void)state;
+	int sp[2];
+	assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM, 0, sp), 0);
+	struct rl_exec_stdio how = {.tty = true, .in = true, .out = true, .err = true,
+				    .rows = 33, .cols = 77};
+	struct rl_exec_io io;
+	/* its own session, the terminal its controlling one: /dev/tty opens */
+	assert_int_equal(spawn_sh("tty; stty size; echo x >/dev/tty; exit 3", &how, &io), 0);
+	assert_true(io.term >= 0);
+	assert_int_equal(rl_exec_relay(&io, sp[0], true, 5), 3);
+	close(io.term);
+	shutdown(sp[0], SHUT_WR);
+	char buf[4096];
+	size_t n = read_all(sp[1], buf, sizeof(buf) - 1);
+	buf[n] = '\0';
+	/* raw bytes, no frames; raw mode: no \r added */
+	assert_non_null(strstr(buf, "/dev/pts/"));
+	assert_non_null(strstr(buf, "\n33 77\nx\n"));
+	close(sp[0]);
+	close(sp[1]);
+}
+
+static void client_gone_hangs_up(void **state)
+{
+	(void)state;
+	int sp[2];
+	assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM, 0, sp), 0);
+	struct rl_exec_stdio how = {.in = true, .out = true, .err = true};
+	struct rl_exec_io io;
+	assert_int_equal(spawn_sh("exec sleep 100", &how, &io), 0);
+	close(sp[1]);
+	assert_int_equal(rl_exec_relay(&io, sp[0], false, 5), 128 + SIGHUP);
+	close(sp[0]);
+}
+
+static void hangup_ignored_gets_killed(void **state)
+{
+	(void)state;
+	int sp[2];
+	assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM, 0, sp), 0);
+	struct rl_exec_stdio how = {.tty = true, .in = true, .out = true};
+	struct rl_exec_io io;
+	assert_int_equal(spawn_sh("trap '' HUP; echo ready; exec sleep 100", &how, &io), 0);
+	/* not before the trap is set */
+	char buf[64] = "";
+	size_t n = 0;
+	while (!strstr(buf, "ready") && n < sizeof(buf) - 1) {
+		struct pollfd p = {.fd = io.out, .events = POLLIN};
+		assert_int_equal(poll(&p, 1, 10000), 1);
+		ssize_t r = read(io.out, buf + n, sizeof(buf) - 1 - n);
+		assert_true(r > 0);
+		n += (size_t)r;
+		buf[n] = '\0';
+	}
+	close(sp[1]);
+	assert_int_equal(rl_exec_relay(&io, sp[0], true, 0), 128 + SIGKILL);
+	close(io.term);
+	close(sp[0]);
+}
+
+static void detached_and_missing_program(void **state)
+{
+	(void)state;
+	struct rl_exec_stdio how = {0};
+	struct rl_exec_io io;
+	assert_int_equal(spawn_sh("echo nobody reads this; exit 4", &how, &io), 0);
+	assert_int_equal(io.out, -1);
+	assert_int_equal(rl_exec_relay(&io, -1, false, 5), 4);
+	char *argv[] = {"missing", NULL};
+	struct rl_error err = {0};
+	assert_int_equal(rl_exec_spawn("/nonexistent/rlbpf", argv, &how, &io, &err), 0);
+	assert_int_equal(rl_exec_relay(&io, -1, false, 5), 127);
+}
+
+int main(void)
+{
+	signal(SIGPIPE, SIG_IGN); /* as in the service */
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(pipes_stdin_half_close_and_exit_code),
+		cmocka_unit_test(stdin_not_attached_is_dropped),
+		cmocka_unit_test(terminal_is_controlling_and_sized),
+		cmocka_unit_test(client_gone_hangs_up),
+		cmocka_unit_test(hangup_ignored_gets_killed),
+		cmocka_unit_test(detached_and_missing_program),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
