@@ -125,7 +125,11 @@ int rl_exec_spawn(const char *path, char *const argv[], const struct rl_exec_std
 		sigset_t none;
 		sigemptyset(&none);
 		sigprocmask(SIG_SETMASK, &none, NULL);
-		signal(SIGPIPE, SIG_DFL); /* the service ignores it; the command must not */
+		/* the service ignores SIGPIPE, and may have been started with
+		 * SIGINT ignored (a shell's background job): the command gets
+		 * the defaults, as Docker's do */
+		for (int sig = 1; sig < NSIG; sig++)
+			signal(sig, SIG_DFL);
 		execv(path, argv);
 		_exit(RL_EXIT_NOT_FOUND);
 	}
@@ -186,6 +190,10 @@ int rl_exec_relay(struct rl_exec_io *io, int sock, bool tty, int grace_s)
 	bool reading = sock >= 0; /* until the client's half-close */
 	long long kill_at = 0;
 	bool exited = false;
+	/* libmicrohttpd hands the socket over non-blocking: a send to a
+	 * client that reads slower than the process writes waits */
+	if (sock >= 0)
+		fcntl(sock, F_SETFL, fcntl(sock, F_GETFL) & ~O_NONBLOCK);
 	while (!exited) {
 		struct pollfd p[5] = {
 			{.fd = sock, .events = reading && !in_len ? POLLIN : 0},

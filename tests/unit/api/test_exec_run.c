@@ -3,10 +3,13 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <fcntl.h>
 #include <poll.h>
+#include <pthread.h>
 #include <signal.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -105,6 +108,49 @@ static void stdin_not_attached_is_dropped(void **state)
 	close(sp[1]);
 }
 
+struct slow_reader {
+	int fd;
+	size_t payload;
+};
+
+/* Starts reading late, after the socket's buffer has filled. */
+static void *read_late(void *arg)
+{
+	struct slow_reader *r = arg;
+	nanosleep(&(struct timespec){.tv_nsec = 200 * 1000 * 1000}, NULL);
+	static char buf[1 << 21];
+	size_t n = read_all(r->fd, buf, sizeof(buf));
+	for (size_t at = 0; at + 8 <= n;) {
+		const unsigned char *h = (const unsigned char *)buf + at;
+		size_t len = (size_t)h[4] << 24 | (size_t)h[5] << 16 | (size_t)h[6] << 8 | h[7];
+		r->payload += len;
+		at += 8 + len;
+	}
+	return NULL;
+}
+
+/* libmicrohttpd's sockets are non-blocking: a slow client still gets
+ * every byte. */
+static void slow_client_gets_all_the_output(void **state)
+{
+	(void)state;
+	int sp[2];
+	assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM, 0, sp), 0);
+	fcntl(sp[0], F_SETFL, fcntl(sp[0], F_GETFL) | O_NONBLOCK);
+	struct rl_exec_stdio how = {.out = true, .err = true};
+	struct rl_exec_io io;
+	assert_int_equal(spawn_sh("head -c 1000000 /dev/zero", &how, &io), 0);
+	struct slow_reader r = {.fd = sp[1]};
+	pthread_t t;
+	assert_int_equal(pthread_create(&t, NULL, read_late, &r), 0);
+	assert_int_equal(rl_exec_relay(&io, sp[0], false, 5), 0);
+	shutdown(sp[0], SHUT_WR);
+	pthread_join(t, NULL);
+	assert_int_equal(r.payload, 1000000);
+	close(sp[0]);
+	close(sp[1]);
+}
+
 static void terminal_is_controlling_and_sized(void **state)
 {
 	(void)state;
@@ -187,6 +233,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(pipes_stdin_half_close_and_exit_code),
 		cmocka_unit_test(stdin_not_attached_is_dropped),
+		cmocka_unit_test(slow_client_gets_all_the_output),
 		cmocka_unit_test(terminal_is_controlling_and_sized),
 		cmocka_unit_test(client_gone_hangs_up),
 		cmocka_unit_test(hangup_ignored_gets_killed),
