@@ -183,10 +183,12 @@ static void hang_up(struct rl_exec_io *io, int *sock, long long *kill_at, int gr
 	*kill_at = now_ms() + grace_s * 1000LL;
 }
 
-int rl_exec_relay(struct rl_exec_io *io, int sock, bool tty, int grace_s)
+int rl_exec_relay(struct rl_exec_io *io, int sock, const char *early, size_t early_len, bool tty,
+		  int grace_s)
 {
 	char in[CHUNK];
-	size_t in_len = 0, in_off = 0;
+	const char *pending = early; /* what the process is still to get */
+	size_t in_len = io->in >= 0 ? early_len : 0, in_off = 0;
 	bool reading = sock >= 0; /* until the client's half-close */
 	long long kill_at = 0;
 	bool exited = false;
@@ -214,6 +216,7 @@ int rl_exec_relay(struct rl_exec_io *io, int sock, bool tty, int grace_s)
 		if (p[0].revents & POLLIN) {
 			ssize_t n = read(sock, in, sizeof(in));
 			if (n > 0 && io->in >= 0) {
+				pending = in;
 				in_len = (size_t)n;
 				in_off = 0;
 			} else if (n == 0) {
@@ -226,7 +229,7 @@ int rl_exec_relay(struct rl_exec_io *io, int sock, bool tty, int grace_s)
 			gone = true;
 		}
 		if (p[1].revents) {
-			ssize_t w = write(io->in, in + in_off, in_len - in_off);
+			ssize_t w = write(io->in, pending + in_off, in_len - in_off);
 			if (w > 0 && (in_off += (size_t)w) == in_len)
 				in_len = 0;
 			else if (w < 0 && errno != EAGAIN && errno != EINTR) {

@@ -30,11 +30,13 @@ struct rl_exec_io {
 int rl_exec_spawn(const char *path, char *const argv[], const struct rl_exec_stdio *how,
 		  struct rl_exec_io *io, struct rl_error *err);
 
-/* Relays until the process has exited and its output is read: sock's
- * bytes to its stdin (the client's half-close is its stdin's end), its
+/* Relays until the process has exited and its output is read: early
+ * (what the client sent with its request), then sock's bytes, to its
+ * stdin (the client's half-close is its stdin's end), its
  * output to sock, raw with a terminal, else in Docker's multiplexed
  * frames. sock -1 (detached), or a client that goes away: the output is
  * read and dropped; a client gone gets the process SIGHUP, and SIGKILL
  * after grace_s seconds. Reaps it and closes in, out, err and pidfd (not
  * term: the caller's, for resize). Its exit code, 128+N for signal N. */
-int rl_exec_relay(struct rl_exec_io *io, int sock, bool tty, int grace_s);
+int rl_exec_relay(struct rl_exec_io *io, int sock, const char *early, size_t early_len, bool tty,
+		  int grace_s);

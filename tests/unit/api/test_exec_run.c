@@ -1,4 +1,4 @@
-/* links: api/exec_run api/attach api/log_reader api/request supervise/state supervise/status supervise/logfile runtime/userns_exec runtime/idmap lib/subid lib/pty lib/spawn lib/error lib/paths lib/userdb lib/fsutil lib/humantime proto/agent_client proto/agent_proto */
+/* links: api/exec_run api/attach api/log_reader api/request supervise/state supervise/status supervise/logfile supervise/attach_socket runtime/userns_exec runtime/idmap lib/subid lib/pty lib/spawn lib/error lib/paths lib/userdb lib/fsutil lib/humantime proto/agent_client proto/agent_proto */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -17,10 +17,18 @@
 #include "api/api.h"
 #include "api/exec_run.h"
 
-/* attach.c's link to the lifecycle routes, not exercised here */
+/* attach.c's links to the container routes, not exercised here */
 bool rl_api_start_failed(const char *id)
 {
 	(void)id;
+	return false;
+}
+
+bool rl_api_find_container(const char *ref, struct rl_state *st, struct rl_api_reply *out)
+{
+	(void)ref;
+	(void)st;
+	(void)out;
 	return false;
 }
 
@@ -72,17 +80,18 @@ static void pipes_stdin_half_close_and_exit_code(void **state)
 	struct rl_exec_io io;
 	assert_int_equal(spawn_sh("cat; echo err >&2; exit 7", &how, &io), 0);
 	assert_int_equal(io.term, -1);
-	/* the client's stdin, then its half-close: cat's EOF */
+	/* what came with the request first, then the client's stdin, then
+	 * its half-close: cat's EOF */
 	assert_int_equal(write(sp[1], "data\n", 5), 5);
 	shutdown(sp[1], SHUT_WR);
-	assert_int_equal(rl_exec_relay(&io, sp[0], false, 5), 7);
+	assert_int_equal(rl_exec_relay(&io, sp[0], "early ", 6, false, 5), 7);
 	assert_int_equal(io.in, -1);
 	assert_int_equal(io.out, -1);
 	assert_int_equal(io.pidfd, -1);
 	shutdown(sp[0], SHUT_WR);
 	char buf[4096], out[256], err[256];
 	demux(buf, read_all(sp[1], buf, sizeof(buf)), out, err, sizeof(out));
-	assert_string_equal(out, "data\n");
+	assert_string_equal(out, "early data\n");
 	assert_string_equal(err, "err\n");
 	close(sp[0]);
 	close(sp[1]);
@@ -98,7 +107,7 @@ static void stdin_not_attached_is_dropped(void **state)
 	assert_int_equal(spawn_sh("cat; echo done", &how, &io), 0);
 	assert_int_equal(io.in, -1);
 	assert_int_equal(write(sp[1], "ignored\n", 8), 8);
-	assert_int_equal(rl_exec_relay(&io, sp[0], false, 5), 0);
+	assert_int_equal(rl_exec_relay(&io, sp[0], NULL, 0, false, 5), 0);
 	shutdown(sp[0], SHUT_WR);
 	char buf[4096], out[256], err[256];
 	demux(buf, read_all(sp[1], buf, sizeof(buf)), out, err, sizeof(out));
@@ -143,7 +152,7 @@ static void slow_client_gets_all_the_output(void **state)
 	struct slow_reader r = {.fd = sp[1]};
 	pthread_t t;
 	assert_int_equal(pthread_create(&t, NULL, read_late, &r), 0);
-	assert_int_equal(rl_exec_relay(&io, sp[0], false, 5), 0);
+	assert_int_equal(rl_exec_relay(&io, sp[0], NULL, 0, false, 5), 0);
 	shutdown(sp[0], SHUT_WR);
 	pthread_join(t, NULL);
 	assert_int_equal(r.payload, 1000000);
@@ -162,7 +171,7 @@ static void terminal_is_controlling_and_sized(void **state)
 	/* its own session, the terminal its controlling one: /dev/tty opens */
 	assert_int_equal(spawn_sh("tty; stty size; echo x >/dev/tty; exit 3", &how, &io), 0);
 	assert_true(io.term >= 0);
-	assert_int_equal(rl_exec_relay(&io, sp[0], true, 5), 3);
+	assert_int_equal(rl_exec_relay(&io, sp[0], NULL, 0, true, 5), 3);
 	close(io.term);
 	shutdown(sp[0], SHUT_WR);
 	char buf[4096];
@@ -184,7 +193,7 @@ static void client_gone_hangs_up(void **state)
 	struct rl_exec_io io;
 	assert_int_equal(spawn_sh("exec sleep 100", &how, &io), 0);
 	close(sp[1]);
-	assert_int_equal(rl_exec_relay(&io, sp[0], false, 5), 128 + SIGHUP);
+	assert_int_equal(rl_exec_relay(&io, sp[0], NULL, 0, false, 5), 128 + SIGHUP);
 	close(sp[0]);
 }
 
@@ -208,7 +217,7 @@ static void hangup_ignored_gets_killed(void **state)
 		buf[n] = '\0';
 	}
 	close(sp[1]);
-	assert_int_equal(rl_exec_relay(&io, sp[0], true, 0), 128 + SIGKILL);
+	assert_int_equal(rl_exec_relay(&io, sp[0], NULL, 0, true, 0), 128 + SIGKILL);
 	close(io.term);
 	close(sp[0]);
 }
@@ -220,11 +229,11 @@ static void detached_and_missing_program(void **state)
 	struct rl_exec_io io;
 	assert_int_equal(spawn_sh("echo nobody reads this; exit 4", &how, &io), 0);
 	assert_int_equal(io.out, -1);
-	assert_int_equal(rl_exec_relay(&io, -1, false, 5), 4);
+	assert_int_equal(rl_exec_relay(&io, -1, NULL, 0, false, 5), 4);
 	char *argv[] = {"missing", NULL};
 	struct rl_error err = {0};
 	assert_int_equal(rl_exec_spawn("/nonexistent/rlbpf", argv, &how, &io, &err), 0);
-	assert_int_equal(rl_exec_relay(&io, -1, false, 5), 127);
+	assert_int_equal(rl_exec_relay(&io, -1, NULL, 0, false, 5), 127);
 }
 
 int main(void)
