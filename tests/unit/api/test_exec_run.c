@@ -32,6 +32,32 @@ bool rl_api_find_container(const char *ref, struct rl_state *st, struct rl_api_r
 	return false;
 }
 
+/* The hijacked socket: the relay's end sp[0], the client's sp[1]. */
+static int sp[2] = {-1, -1};
+
+static int pair_up(void **state)
+{
+	(void)state;
+	return socketpair(AF_UNIX, SOCK_STREAM, 0, sp);
+}
+
+static int close_both(void **state)
+{
+	(void)state;
+	for (int i = 0; i < 2; i++)
+		if (sp[i] >= 0)
+			close(sp[i]);
+	sp[0] = sp[1] = -1;
+	return 0;
+}
+
+/* The client goes away. */
+static void close_client(void)
+{
+	close(sp[1]);
+	sp[1] = -1;
+}
+
 static int spawn_sh(const char *script, const struct rl_exec_stdio *how, struct rl_exec_io *io)
 {
 	char *argv[] = {"sh", "-c", (char *)script, NULL};
@@ -74,8 +100,6 @@ static void demux(const char *buf, size_t n, char *out, char *err, size_t cap)
 static void pipes_stdin_half_close_and_exit_code(void **state)
 {
 	(void)state;
-	int sp[2];
-	assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM, 0, sp), 0);
 	struct rl_exec_stdio how = {.in = true, .out = true, .err = true};
 	struct rl_exec_io io;
 	assert_int_equal(spawn_sh("cat; echo err >&2; exit 7", &how, &io), 0);
@@ -93,15 +117,11 @@ static void pipes_stdin_half_close_and_exit_code(void **state)
 	demux(buf, read_all(sp[1], buf, sizeof(buf)), out, err, sizeof(out));
 	assert_string_equal(out, "early data\n");
 	assert_string_equal(err, "err\n");
-	close(sp[0]);
-	close(sp[1]);
 }
 
 static void stdin_not_attached_is_dropped(void **state)
 {
 	(void)state;
-	int sp[2];
-	assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM, 0, sp), 0);
 	struct rl_exec_stdio how = {.out = true};
 	struct rl_exec_io io;
 	assert_int_equal(spawn_sh("cat; echo done", &how, &io), 0);
@@ -113,8 +133,6 @@ static void stdin_not_attached_is_dropped(void **state)
 	demux(buf, read_all(sp[1], buf, sizeof(buf)), out, err, sizeof(out));
 	assert_string_equal(out, "done\n");
 	assert_string_equal(err, "");
-	close(sp[0]);
-	close(sp[1]);
 }
 
 struct slow_reader {
@@ -143,8 +161,6 @@ static void *read_late(void *arg)
 static void slow_client_gets_all_the_output(void **state)
 {
 	(void)state;
-	int sp[2];
-	assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM, 0, sp), 0);
 	fcntl(sp[0], F_SETFL, fcntl(sp[0], F_GETFL) | O_NONBLOCK);
 	struct rl_exec_stdio how = {.out = true, .err = true};
 	struct rl_exec_io io;
@@ -156,15 +172,11 @@ static void slow_client_gets_all_the_output(void **state)
 	shutdown(sp[0], SHUT_WR);
 	pthread_join(t, NULL);
 	assert_int_equal(r.payload, 1000000);
-	close(sp[0]);
-	close(sp[1]);
 }
 
 static void terminal_is_controlling_and_sized(void **state)
 {
 	(void)state;
-	int sp[2];
-	assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM, 0, sp), 0);
 	struct rl_exec_stdio how = {.tty = true, .in = true, .out = true, .err = true,
 				    .rows = 33, .cols = 77};
 	struct rl_exec_io io;
@@ -180,28 +192,21 @@ static void terminal_is_controlling_and_sized(void **state)
 	/* raw bytes, no frames; raw mode: no \r added */
 	assert_non_null(strstr(buf, "/dev/pts/"));
 	assert_non_null(strstr(buf, "\n33 77\nx\n"));
-	close(sp[0]);
-	close(sp[1]);
 }
 
 static void client_gone_hangs_up(void **state)
 {
 	(void)state;
-	int sp[2];
-	assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM, 0, sp), 0);
 	struct rl_exec_stdio how = {.in = true, .out = true, .err = true};
 	struct rl_exec_io io;
 	assert_int_equal(spawn_sh("exec sleep 100", &how, &io), 0);
-	close(sp[1]);
+	close_client();
 	assert_int_equal(rl_exec_relay(&io, sp[0], NULL, 0, false, 5), 128 + SIGHUP);
-	close(sp[0]);
 }
 
 static void hangup_ignored_gets_killed(void **state)
 {
 	(void)state;
-	int sp[2];
-	assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM, 0, sp), 0);
 	struct rl_exec_stdio how = {.tty = true, .in = true, .out = true};
 	struct rl_exec_io io;
 	assert_int_equal(spawn_sh("trap '' HUP; echo ready; exec sleep 100", &how, &io), 0);
@@ -216,10 +221,9 @@ static void hangup_ignored_gets_killed(void **state)
 		n += (size_t)r;
 		buf[n] = '\0';
 	}
-	close(sp[1]);
+	close_client();
 	assert_int_equal(rl_exec_relay(&io, sp[0], NULL, 0, true, 0), 128 + SIGKILL);
 	close(io.term);
-	close(sp[0]);
 }
 
 static void detached_and_missing_program(void **state)
@@ -240,13 +244,13 @@ int main(void)
 {
 	signal(SIGPIPE, SIG_IGN); /* as in the service */
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(pipes_stdin_half_close_and_exit_code),
-		cmocka_unit_test(stdin_not_attached_is_dropped),
-		cmocka_unit_test(slow_client_gets_all_the_output),
-		cmocka_unit_test(terminal_is_controlling_and_sized),
-		cmocka_unit_test(client_gone_hangs_up),
-		cmocka_unit_test(hangup_ignored_gets_killed),
-		cmocka_unit_test(detached_and_missing_program),
+		cmocka_unit_test_setup_teardown(pipes_stdin_half_close_and_exit_code, pair_up, close_both),
+		cmocka_unit_test_setup_teardown(stdin_not_attached_is_dropped, pair_up, close_both),
+		cmocka_unit_test_setup_teardown(slow_client_gets_all_the_output, pair_up, close_both),
+		cmocka_unit_test_setup_teardown(terminal_is_controlling_and_sized, pair_up, close_both),
+		cmocka_unit_test_setup_teardown(client_gone_hangs_up, pair_up, close_both),
+		cmocka_unit_test_setup_teardown(hangup_ignored_gets_killed, pair_up, close_both),
+		cmocka_unit_test_setup_teardown(detached_and_missing_program, pair_up, close_both),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
