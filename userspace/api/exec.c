@@ -28,6 +28,8 @@
 #define RESIZE_WAIT_S 10      /* as Docker: a resize may come before the start */
 #define HANGUP_GRACE_S 10     /* a client gone: SIGHUP, then SIGKILL after this */
 #define ID_LEN 64
+#define ID_BUF 128 /* a longer one in a path is nobody's: 404 */
+#define BODY_MAX (256 * 1024) /* a create's, kept while the exec is */
 #define MAX_ARGS 1024
 
 enum exec_state { EXEC_FREE, EXEC_CREATED, EXEC_STARTING, EXEC_RUNNING, EXEC_ENDED };
@@ -54,8 +56,8 @@ static time_t now_s(void)
 	return t.tv_sec;
 }
 
-/* Whether path is /exec/ID/ACTION, with ID into id. */
-static bool exec_ref(const char *path, const char *action, char id[ID_LEN + 1])
+/* Whether path is /exec/ID/ACTION, with ID into id (ID_BUF bytes). */
+static bool exec_ref(const char *path, const char *action, char *id)
 {
 	static const char prefix[] = "/exec/";
 	size_t p = sizeof(prefix) - 1;
@@ -63,7 +65,7 @@ static bool exec_ref(const char *path, const char *action, char id[ID_LEN + 1])
 		return false;
 	const char *start = path + p, *slash = strchr(start, '/');
 	size_t n = slash ? (size_t)(slash - start) : 0;
-	if (!n || n > ID_LEN || strcmp(slash + 1, action))
+	if (!n || n >= ID_BUF || strcmp(slash + 1, action))
 		return false;
 	memcpy(id, start, n);
 	id[n] = '\0';
@@ -194,7 +196,9 @@ static void create(const char *ref, const struct rl_api_request *r, struct rl_ap
 	char why[256];
 	struct rl_state st;
 	unsigned char bytes[ID_LEN / 2];
-	if (!json_is_object(config)) {
+	if (r->body_len > BODY_MAX) {
+		rl_api_error(out, 413, "an exec's body can have at most %d bytes", BODY_MAX);
+	} else if (!json_is_object(config)) {
 		rl_api_error(out, 400, "the body is not a JSON object: %s", jerr.text);
 	} else if (!valid_config(config, why, sizeof(why))) {
 		rl_api_error(out, 400, "%s", why);
@@ -496,10 +500,12 @@ static void inspect(const char *id, struct rl_api_reply *out)
 	for (size_t i = 1; i < json_array_size(cmd); i++)
 		json_array_append_new(args, json_string(json_string_value(json_array_get(cmd, i))));
 	const char *user = json_string_value(json_object_get(c, "User"));
-	json_t *process = json_pack("{s:b,s:s,s:o,s:b,s:s}", "tty",
+	json_t *process = json_pack("{s:b,s:s,s:o,s:b}", "tty",
 				    json_is_true(json_object_get(c, "Tty")), "entrypoint",
 				    json_string_value(json_array_get(cmd, 0)), "arguments", args,
-				    "privileged", 0, "user", user ? user : "");
+				    "privileged", 0);
+	if (user && user[0]) /* omitted when empty, as Docker does */
+		json_object_set_new(process, "user", json_string(user));
 	json_t *body = json_pack(
 		"{s:s,s:b,s:o,s:o,s:b,s:b,s:b,s:b,s:s,s:n,s:i}", "ID", e->id, "Running",
 		e->state == EXEC_RUNNING, "ExitCode",
@@ -518,7 +524,7 @@ static void inspect(const char *id, struct rl_api_reply *out)
 
 bool rl_api_exec(const struct rl_api_request *r, struct rl_api_reply *out)
 {
-	char ref[160], id[ID_LEN + 1];
+	char ref[160], id[ID_BUF];
 	bool post = !strcmp(r->method, "POST");
 	if (post && rl_api_container_ref(r->path, "exec", ref, sizeof(ref)))
 		create(ref, r, out);
