@@ -222,8 +222,8 @@ static void create(const char *ref, const struct rl_api_request *r, struct rl_ap
 		}
 		pthread_mutex_unlock(&execs_lock);
 		if (!e)
-			rl_api_error(out, 503, "%d execs are running already; wait for one to end",
-				     EXECS);
+			rl_api_error(out, 503, "%d execs are running or waiting for their start "
+				     "already; wait for one to end", EXECS);
 	}
 	json_decref(config);
 }
@@ -274,7 +274,7 @@ static void exec_args(const struct exec *e, const struct start *s, const char *a
 }
 
 /* Starts the exec that s names, which start() left STARTING: RUNNING
- * with io, or ENDED (125) and NULL with why. */
+ * with io, or ENDED (125) and NULL with err. */
 static struct exec *launch(const struct start *s, struct rl_exec_io *io, bool *tty,
 			   struct rl_error *err)
 {
