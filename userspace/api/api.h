@@ -64,10 +64,16 @@ bool rl_api_images(const struct rl_api_request *r, struct rl_api_reply *out);
 bool rl_api_lifecycle(const struct rl_api_request *r, struct rl_api_reply *out);
 bool rl_api_attach(const struct rl_api_request *r, struct rl_api_reply *out);
 bool rl_api_logs(const struct rl_api_request *r, struct rl_api_reply *out);
+bool rl_api_exec(const struct rl_api_request *r, struct rl_api_reply *out);
 
 /* Runs the rlbpf command (this installation's) with args; its stdout
  * (trimmed) into out, its last line of stderr into why. The exit code. */
 int rl_api_rlbpf(char *const args[], char *out, size_t out_len, char *why, size_t why_len);
+/* That command's path: 0, or -1 when rlbpf-api is not in an installation. */
+int rl_api_rlbpf_path(char *buf, size_t len);
+
+/* Sends all of p on a hijacked socket; false when the client is gone. */
+bool rl_api_send_all(int sock, const void *p, size_t n);
 
 /* Whether the last start of container id failed: its attach and wait
  * end then, as Docker's do. */

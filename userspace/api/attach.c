@@ -27,7 +27,7 @@
 
 /* The hijacked socket is non-blocking (libmicrohttpd's): a full buffer
  * is waited out. */
-static bool send_all(int sock, const void *p, size_t n)
+bool rl_api_send_all(int sock, const void *p, size_t n)
 {
 	const char *c = p;
 	while (n) {
@@ -134,7 +134,7 @@ static void serve(void *ctx, int sock, const char *early, size_t early_len)
 		/* A terminal's bytes go raw: it has one stream. */
 		size_t n = a->tty ? rl_log_raw(&rec, buf, sizeof(buf))
 				  : rl_log_frame(&rec, false, buf, sizeof(buf));
-		if (n && !send_all(sock, buf, n))
+		if (n && !rl_api_send_all(sock, buf, n))
 			break;
 	}
 	rl_log_reader_close(&a->log);
