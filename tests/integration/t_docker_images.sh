@@ -13,16 +13,24 @@
 # _forget REF: removes the image from $T1's store when the case ends.
 _forget() { reg_at_exit "as_user '$T1' '$RLBPF' rmi -f '$1' >/dev/null 2>&1"; }
 
-test_docker_pull_run_and_inspect() {
+# _app_registry [REG_START-OPTION...]: the service, and a registry of
+# t_pull.sh's holding test/app:v1 (its /marker says "app"), named in REF,
+# which leaves $T1's store when the case ends.
+_app_registry() {
 	userspace_only
 	reg_need
 	reg_images || exit 0
 	_service_start
-	reg_start || return
+	reg_start "$@" || return
 	reg_push "oci:$REG_IMAGES/lay:app" test/app:v1 || return
-	local ref=$REG/test/app:v1 digest
+	REF=$REG/test/app:v1
+	_forget "$REF"
+}
+
+test_docker_pull_run_and_inspect() {
+	_app_registry || return
+	local ref=$REF digest
 	digest=$(reg_digest test/app v1)
-	_forget "$ref"
 
 	_docker pull "$ref"
 	assert_eq 0 "$RC" "docker pull from a plain-HTTP registry on 127.0.0.1 (stderr $(_show "$ERR"))"
@@ -63,14 +71,8 @@ test_docker_pull_run_and_inspect() {
 # through /images/create (plain HTTP: the registry is on 127.0.0.1), then
 # creates again.
 test_docker_run_pulls_a_missing_image() {
-	userspace_only
-	reg_need
-	reg_images || exit 0
-	_service_start
-	reg_start || return
-	reg_push "oci:$REG_IMAGES/lay:app" test/app:v1 || return
-	local ref=$REG/test/app:v1
-	_forget "$ref"
+	_app_registry || return
+	local ref=$REF
 	_docker create "$REG/test/absent:v1"
 	if [[ $ERR != *"Unable to find image"* ]]; then
 		_service_stop
@@ -83,15 +85,31 @@ test_docker_run_pulls_a_missing_image() {
 	_service_stop
 }
 
+# A pull that fails after its layers started: the stream is under way (200
+# sent), so the error comes as Docker's last errorDetail message, which the
+# CLI prints and fails on.
+test_docker_pull_fails_mid_stream() {
+	_app_registry || return
+	# a layer of m1's that app lacks (random bytes): not in $T1's blob
+	# store, where a layer found is not fetched again
+	reg_push "oci:$REG_IMAGES/lay:m1" test/multi:v1 || return
+	local bad
+	bad=$(comm -23 <(reg_layers test/multi v1 | sort) <(reg_layers test/app v1 | sort) | head -n 1)
+	reg_fault_proxy --corrupt "$bad"
+	_forget "$PROXY/test/multi:v1"
+	_docker pull "$PROXY/test/multi:v1"
+	assert_eq 1 "$RC" "docker pull of a corrupt layer (stdout $(_show "$OUT"))"
+	assert_contains "$OUT" "Pulling fs layer" "docker pull of a corrupt layer: the progress before"
+	local h=${bad#sha256:}
+	assert_contains "$ERR" "${h:0:12}" "docker pull of a corrupt layer: the error names the layer"
+	_docker images --format '{{.Repository}}:{{.Tag}}'
+	assert_not_contains "$OUT" "$PROXY/test/multi" "docker images after the failed pull"
+	_service_stop
+}
+
 test_docker_pull_with_credentials() {
-	userspace_only
-	reg_need
-	reg_images || exit 0
-	_service_start
-	reg_start --htpasswd u:p || return
-	reg_push "oci:$REG_IMAGES/lay:app" test/app:v1 || return
-	local ref=$REG/test/app:v1 dcfg
-	_forget "$ref"
+	_app_registry --htpasswd u:p || return
+	local ref=$REF dcfg
 	_docker pull "$ref"
 	assert_eq 1 "$RC" "docker pull without credentials (stdout $(_show "$OUT"))"
 	assert_contains "$ERR" "Error response from daemon" "docker pull without credentials"

@@ -263,7 +263,7 @@ void rl_api_image_pull(const struct rl_api_request *r, struct rl_api_reply *out)
 		if (p->exit_code) {
 			const char *e = p->error[0] ? p->error : "rlbpf pull failed";
 			bool missing = strstr(e, "unknown") || strstr(e, "not found") || strstr(e, "NOT_FOUND");
-			rl_api_error(out, missing ? 404 : 500, "%s", e);
+			rl_api_error(out, missing ? 404 : strstr(e, "invalid") ? 400 : 500, "%s", e);
 			free(p->out);
 			free(p);
 			return;

@@ -253,6 +253,7 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *c, const char *u
 	}
 	if (*upload_size) {
 		if (p->uploading) {
+			atomic_store(&last_request, now_s()); /* a long upload is no idle time */
 			if (p->up.write && !p->up.write(p->up.ctx, upload, *upload_size))
 				p->up.write = NULL; /* the route has what it needs to answer */
 		} else if (p->len + *upload_size > MAX_BODY) {
