@@ -98,8 +98,10 @@ static bool advance(struct pull *p, bool hold)
 	char line[LINE_MAX_LEN];
 	bool more = false;
 	while (!more && read_line(p, line, sizeof(line))) {
-		if (!strncmp(line, "rlbpf pull: ", 12) || !strncmp(line, "rlbpf: ", 7)) {
-			if (!p->error[0])
+		/* its error, rather than a warning of rlbpf's before it */
+		bool error = !strncmp(line, "rlbpf pull: ", 12);
+		if (error || !strncmp(line, "rlbpf: ", 7)) {
+			if (error || !p->error[0])
 				snprintf(p->error, sizeof(p->error), "%s", strstr(line, ": ") + 2);
 			continue;
 		}
