@@ -56,6 +56,8 @@ API     := api/server api/system api/containers api/images api/lifecycle api/cre
 	   supervise/state supervise/status supervise/logfile supervise/inspect_doc supervise/attach_socket \
 	   supervise/state_watch image/store image/reference runtime/userns_exec runtime/idmap lib/subid lib/spawn lib/pty \
 	   proto/agent_client proto/agent_proto lib/fsutil lib/humantime lib/error lib/paths lib/userdb
+API     += api/image_pull api/image_load api/image_inspect api/image_registry api/image_progress \
+	   api/image_spawn
 API_LIBS := -lmicrohttpd -ljansson -lpthread
 # The OCI runtime, runc's command line: oci/ over runtime/, proto/ and lib/.
 OCI     := oci/main oci/spec oci/state oci/process oci/rootfs oci/hooks oci/lifecycle oci/agent oci/oom_watch oci/cgroups oci/console \

@@ -26,13 +26,18 @@ struct rl_api_reply {
 	size_t (*stream)(void *ctx, char *buf, size_t max);
 	void (*stream_done)(void *ctx);
 	void *ctx; /* freed with free() after */
+	/* text's or stream's Content-Type (NULL: text/plain; Docker's
+	 * multiplexed stream) */
+	const char *type;
 };
 
-/* The request as the routes see it. query(): a query argument or NULL. */
+/* The request as the routes see it. query(), header(): a query argument,
+ * a request header, or NULL. */
 struct rl_api_request {
 	const char *method;
 	const char *path; /* without the /v1.NN prefix */
 	const char *(*query)(const struct rl_api_request *r, const char *key);
+	const char *(*header)(const struct rl_api_request *r, const char *name);
 	void *conn;
 	const char *body; /* NUL-terminated; "" when none */
 	size_t body_len;
@@ -65,6 +70,19 @@ bool rl_api_lifecycle(const struct rl_api_request *r, struct rl_api_reply *out);
 bool rl_api_attach(const struct rl_api_request *r, struct rl_api_reply *out);
 bool rl_api_logs(const struct rl_api_request *r, struct rl_api_reply *out);
 bool rl_api_exec(const struct rl_api_request *r, struct rl_api_reply *out);
+
+/* A route that takes its body as it arrives rather than whole (load's
+ * archive may be any size). Asked at the headers: false when the request
+ * is not its; else up is set, or out holds the answer (the body is then
+ * dropped). write takes each piece (false: drop the rest); finish makes
+ * the reply and frees ctx, and is called once, also when the client
+ * goes away (out is then discarded). */
+struct rl_api_upload {
+	bool (*write)(void *ctx, const char *data, size_t len);
+	void (*finish)(void *ctx, struct rl_api_reply *out);
+	void *ctx;
+};
+bool rl_api_image_load(const struct rl_api_request *r, struct rl_api_upload *up, struct rl_api_reply *out);
 
 /* Runs the rlbpf command (this installation's) with args; its stdout
  * (trimmed) into out, its last line of stderr into why. The exit code. */

@@ -71,8 +71,10 @@ bool rl_api_create_args(json_t *req, const char *name, struct rl_api_args *a, js
 	json_t *hc = json_object_get(req, "HostConfig");
 	const char *image = json_string_value(json_object_get(req, "Image"));
 	add(a, "create");
+	/* never: a missing image is a 404, and the client pulls it through
+	 * /images/create, with its own credentials and progress */
 	add(a, "--pull");
-	add(a, "missing");
+	add(a, "never");
 	if (!image || !image[0])
 		return snprintf(why, len, "Image: a name is needed"), false;
 	if (name && name[0]) {

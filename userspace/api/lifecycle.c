@@ -41,7 +41,8 @@ static void create(const struct rl_api_request *r, struct rl_api_reply *out)
 	if (!rl_api_create_args(req, r->query(r, "name"), &a, warnings, why, sizeof(why))) {
 		rl_api_error(out, 400, "%s", why);
 	} else if (rl_api_rlbpf(a.v, id, sizeof(id), why, sizeof(why)) != 0) {
-		rl_api_error(out, strstr(why, "No such image") || strstr(why, "not found") ? 404
+		rl_api_error(out, strstr(why, "No such image") || strstr(why, "unknown image") ||
+					 strstr(why, "not found") ? 404
 										       : status_for(why),
 			     "%s", why[0] ? why : "rlbpf create failed");
 	} else {

@@ -39,19 +39,19 @@ static void docker_run_it_with_an_entrypoint(void **state)
 			"\"HostConfig\":{\"AutoRemove\":true,\"ConsoleSize\":[33,101],"
 			"\"Memory\":33554432,\"PidsLimit\":5}}",
 			why, sizeof(why)),
-		"create --pull missing --name web -t -i --entrypoint sh --rm --tty-size 33x101 "
+		"create --pull never --name web -t -i --entrypoint sh --rm --tty-size 33x101 "
 		"--memory 33554432 --pids-limit 5 -- busybox -c echo hi");
 	/* Docker's --entrypoint "": [""] clears the image's */
 	assert_string_equal(args_of("{\"Image\":\"b\",\"Entrypoint\":[\"\"],\"Cmd\":[\"ls\"]}", why,
 				    sizeof(why)),
-			    "create --pull missing --name web --entrypoint  -- b ls");
+			    "create --pull never --name web --entrypoint  -- b ls");
 	/* the old API's string form */
 	assert_string_equal(args_of("{\"Image\":\"b\",\"Entrypoint\":\"top\"}", why, sizeof(why)),
-			    "create --pull missing --name web --entrypoint top -- b");
+			    "create --pull never --name web --entrypoint top -- b");
 	/* no terminal: the console size is not an option */
 	assert_string_equal(args_of("{\"Image\":\"b\",\"HostConfig\":{\"ConsoleSize\":[0,0]}}", why,
 				    sizeof(why)),
-			    "create --pull missing --name web -- b");
+			    "create --pull never --name web -- b");
 }
 
 static void refusals_say_what(void **state)
