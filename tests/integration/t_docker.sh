@@ -47,6 +47,14 @@ test_docker_run_attached_and_removed() {
 	assert_eq root "$OUT" "whoami inside"
 	_docker ps -a -q
 	assert_eq "" "$OUT" "AutoRemove: nothing left in docker ps -a"
+	# the container's root is not the host's: a root-owned host file stays
+	local victim=$T_CASE_DIR/root-owned
+	echo keep >"$victim"
+	chmod 644 "$victim"
+	_docker run --rm -v /:/host busybox rm -f "/host$victim"
+	assert_ne 0 "$RC" "rm of a host file under -v /:/host"
+	assert_contains "$ERR" "Permission denied" "what rm says"
+	assert_eq keep "$(cat "$victim")" "the host file is still there"
 	_docker run --rm -p 80:80 busybox true
 	assert_eq 125 "$RC" "exit status of -p 80:80"
 	assert_contains "$ERR" "ports below 1024" "the privileged-port message"
