@@ -3,6 +3,7 @@
 #pragma once
 #include <jansson.h>
 #include <stdbool.h>
+#include <sys/ioctl.h>
 
 #include "supervise/state.h"
 
@@ -53,6 +54,9 @@ struct rl_api_reply;
 void rl_api_error(struct rl_api_reply *out, unsigned status, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 bool rl_api_query_true(const struct rl_api_request *r, const char *key);
+/* A resize's h and w (rows and columns, 0 to 65535) into ws. */
+bool rl_api_query_size(const struct rl_api_request *r, struct winsize *ws);
+#define RL_API_SIZE_NEEDED "resize needs h and w: whole numbers of rows and columns, 0 to 65535"
 /* "/v1.44/containers/json" -> "/containers/json": the client's version
  * prefix, which every route accepts alike. */
 const char *rl_api_strip_version(const char *url);

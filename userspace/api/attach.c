@@ -180,27 +180,16 @@ int rl_api_resize(const struct rl_state *st, unsigned height, unsigned width, ch
 	return status;
 }
 
-static bool dimension(const struct rl_api_request *r, const char *key, unsigned *v)
-{
-	const char *s = r->query(r, key);
-	char *end;
-	unsigned long n = s ? strtoul(s, &end, 10) : 0;
-	if (!s || !*s || *end || n > 65535)
-		return false;
-	*v = (unsigned)n;
-	return true;
-}
-
 static void resize(const struct rl_api_request *r, const char *ref, struct rl_api_reply *out)
 {
 	struct rl_state st;
-	unsigned h, w;
+	struct winsize ws;
 	char why[256];
-	if (!dimension(r, "h", &h) || !dimension(r, "w", &w))
-		return rl_api_error(out, 400, "resize needs h and w, numbers from 0 to 65535");
+	if (!rl_api_query_size(r, &ws))
+		return rl_api_error(out, 400, RL_API_SIZE_NEEDED);
 	if (!rl_api_find_container(ref, &st, out))
 		return;
-	unsigned status = (unsigned)rl_api_resize(&st, h, w, why, sizeof(why));
+	unsigned status = (unsigned)rl_api_resize(&st, ws.ws_row, ws.ws_col, why, sizeof(why));
 	if (status != 200)
 		return rl_api_error(out, status, "%s", why);
 	*out = (struct rl_api_reply){.status = 200};

@@ -445,26 +445,11 @@ static void start(const char *id, const struct rl_api_request *r, struct rl_api_
 	pthread_attr_destroy(&attr);
 }
 
-/* h or w of a resize: a whole number of rows or columns. */
-static bool dimension(const char *v, unsigned short *n)
-{
-	char *end;
-	if (!v || !v[0] || v[0] < '0' || v[0] > '9')
-		return false;
-	errno = 0;
-	unsigned long x = strtoul(v, &end, 10);
-	if (*end || errno || x > 65535)
-		return false;
-	*n = (unsigned short)x;
-	return true;
-}
-
 static void resize(const char *id, const struct rl_api_request *r, struct rl_api_reply *out)
 {
 	struct winsize ws = {0};
-	if (!dimension(r->query(r, "h"), &ws.ws_row) || !dimension(r->query(r, "w"), &ws.ws_col))
-		return rl_api_error(out, 400, "resize needs h and w: whole numbers of rows and "
-				    "columns, 0 to 65535");
+	if (!rl_api_query_size(r, &ws))
+		return rl_api_error(out, 400, RL_API_SIZE_NEEDED);
 	struct timespec until;
 	clock_gettime(CLOCK_REALTIME, &until);
 	until.tv_sec += RESIZE_WAIT_S;

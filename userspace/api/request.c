@@ -1,6 +1,8 @@
 /* What every route does with its request: errors in Docker's shape, true
  * query arguments, and the container a path names. */
+#include <errno.h>
 #include <stdarg.h>
+#include <stdlib.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -21,6 +23,25 @@ bool rl_api_query_true(const struct rl_api_request *r, const char *key)
 {
 	const char *v = r->query(r, key);
 	return v && (!strcmp(v, "1") || !strcmp(v, "true") || !strcmp(v, "True"));
+}
+
+/* h or w of a resize: a whole number of rows or columns. */
+static bool dimension(const char *v, unsigned short *n)
+{
+	char *end;
+	if (!v || v[0] < '0' || v[0] > '9')
+		return false;
+	errno = 0;
+	unsigned long x = strtoul(v, &end, 10);
+	if (*end || errno || x > 65535)
+		return false;
+	*n = (unsigned short)x;
+	return true;
+}
+
+bool rl_api_query_size(const struct rl_api_request *r, struct winsize *ws)
+{
+	return dimension(r->query(r, "h"), &ws->ws_row) && dimension(r->query(r, "w"), &ws->ws_col);
 }
 
 bool rl_api_container_ref(const char *path, const char *action, char *ref, size_t len)

@@ -44,6 +44,31 @@ static void query_truth(void **state)
 	assert_false(rl_api_query_true(&r, "missing"));
 }
 
+static const char *size_h, *size_w;
+static const char *sized(const struct rl_api_request *r, const char *key)
+{
+	(void)r;
+	return !strcmp(key, "h") ? size_h : !strcmp(key, "w") ? size_w : NULL;
+}
+
+static void resize_sizes(void **state)
+{
+	(void)state;
+	struct rl_api_request r = {.query = sized};
+	struct winsize ws;
+	size_h = "33", size_w = "101";
+	assert_true(rl_api_query_size(&r, &ws));
+	assert_int_equal(ws.ws_row, 33);
+	assert_int_equal(ws.ws_col, 101);
+	static const char *const bad[][2] = {{"x", "1"}, {"1", ""}, {NULL, "1"}, {"-1", "1"},
+					     {" 1", "1"}, {"65536", "1"}, {"1", "2x"},
+					     {"99999999999999999999", "1"}};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		size_h = bad[i][0], size_w = bad[i][1];
+		assert_false(rl_api_query_size(&r, &ws));
+	}
+}
+
 static void errors_are_docker_shaped(void **state)
 {
 	(void)state;
@@ -61,6 +86,7 @@ int main(void)
 		cmocka_unit_test(container_paths),
 		cmocka_unit_test(query_truth),
 		cmocka_unit_test(errors_are_docker_shaped),
+		cmocka_unit_test(resize_sizes),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
