@@ -33,7 +33,7 @@ COMMON  := lib/error lib/paths lib/userdb lib/bpf_features lib/cgroup_mounts lib
 RLBPF   := cli/cli cli/run cli/exec cli/ps cli/inspect cli/logs cli/lifecycle cli/top cli/stats \
 	   cli/trace cli/images cli/pull cli/info cli/setup cli/system \
 	   supervise/supervise supervise/detach supervise/state supervise/status supervise/logfile \
-	   supervise/trace_register supervise/inspect_doc \
+	   supervise/trace_register supervise/inspect_doc supervise/stats_sample \
 	   image/image image/store image/reference \
 	   runtime/run_opts runtime/idmap runtime/mounts runtime/passwd runtime/caps runtime/seccomp \
 	   runtime/seccomp_cache \
