@@ -60,6 +60,7 @@ bool rl_api_lifecycle(const struct rl_api_request *r, struct rl_api_reply *out);
 bool rl_api_attach(const struct rl_api_request *r, struct rl_api_reply *out);
 bool rl_api_logs(const struct rl_api_request *r, struct rl_api_reply *out);
 bool rl_api_stats(const struct rl_api_request *r, struct rl_api_reply *out);
+bool rl_api_events(const struct rl_api_request *r, struct rl_api_reply *out); /* first: watches from the first request */
 
 /* Runs the rlbpf command (this installation's) with args; its stdout
  * (trimmed) into out, its last line of stderr into why. The exit code. */
