@@ -52,7 +52,7 @@ PULL_LIBS := -lcurl -lcrypto -ljansson
 # The Docker Engine API, served by `rlbpf system service` through this
 # helper: libmicrohttpd stays out of rlbpf's static start.
 API     := api/server api/system api/containers api/images api/lifecycle api/attach api/rlbpf_cmd \
-	   api/logs api/log_reader api/request api/stats api/events api/container_event \
+	   api/logs api/log_reader api/request api/stats api/events api/container_event api/json_lines \
 	   supervise/state supervise/status supervise/logfile supervise/inspect_doc supervise/stats_sample \
 	   image/store image/reference runtime/userns_exec runtime/idmap lib/subid lib/spawn \
 	   proto/agent_client proto/agent_proto lib/fsutil lib/humantime lib/error lib/paths lib/userdb

@@ -20,6 +20,7 @@
 
 #include "api/api.h"
 #include "api/container_event.h"
+#include "api/json_lines.h"
 #include "lib/humantime.h"
 #include "lib/paths.h"
 #include "supervise/status.h"
@@ -253,8 +254,7 @@ struct listener {
 	json_t *filters;
 	long long since, until; /* until 0: none */
 	int sock;               /* the client's, to see it go */
-	char *text;
-	size_t len, off;
+	struct rl_json_lines line;
 };
 
 static bool client_gone(int sock)
@@ -291,31 +291,19 @@ static bool next_event(struct listener *l, struct rl_container_event *e)
 static size_t next(void *ctx, char *buf, size_t max)
 {
 	struct listener *l = ctx;
-	while (l->off >= l->len) {
+	if (rl_json_lines_empty(&l->line)) {
 		struct rl_container_event e;
-		if (!next_event(l, &e))
+		if (!next_event(l, &e) || !rl_json_lines_set(&l->line, rl_container_event_json(&e)))
 			return 0;
-		json_t *msg = rl_container_event_json(&e);
-		free(l->text);
-		l->text = msg ? json_dumps(msg, JSON_COMPACT) : NULL;
-		json_decref(msg);
-		if (!l->text)
-			return 0;
-		l->len = strlen(l->text);
-		l->text[l->len++] = '\n'; /* in place of the NUL: len counts the bytes to send */
-		l->off = 0;
 	}
-	size_t n = l->len - l->off < max ? l->len - l->off : max;
-	memcpy(buf, l->text + l->off, n);
-	l->off += n;
-	return n;
+	return rl_json_lines_copy(&l->line, buf, max);
 }
 
 static void done(void *ctx)
 {
 	struct listener *l = ctx;
 	json_decref(l->filters);
-	free(l->text);
+	rl_json_lines_free(&l->line);
 }
 
 static bool time_arg(const struct rl_api_request *r, const char *key, long long *ns,

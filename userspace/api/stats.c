@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "api/api.h"
+#include "api/json_lines.h"
 #include "lib/fsutil.h"
 #include "supervise/stats_sample.h"
 #include "supervise/status.h"
@@ -35,8 +36,7 @@ struct stats {
 	uint64_t host_mem;
 	long online_cpus;
 	struct reading pre, now;
-	char *text; /* the document being sent */
-	size_t len, off;
+	struct rl_json_lines line; /* the document being sent */
 	uint64_t taken_ns; /* CLOCK_MONOTONIC of the last reading */
 };
 
@@ -165,26 +165,6 @@ static json_t *document(const struct stats *s)
 	return doc;
 }
 
-/* Makes the next document the text to send (with its newline, as
- * Docker's encoder ends each). */
-static bool set_text(struct stats *s)
-{
-	json_t *doc = document(s);
-	char *text = doc ? json_dumps(doc, JSON_COMPACT) : NULL;
-	json_decref(doc);
-	char *line = text ? realloc(text, strlen(text) + 2) : NULL;
-	if (!line) {
-		free(text);
-		return false;
-	}
-	strcat(line, "\n");
-	free(s->text);
-	s->text = line;
-	s->len = strlen(line);
-	s->off = 0;
-	return true;
-}
-
 static void sleep_ns(uint64_t ns)
 {
 	struct timespec t = {.tv_sec = (time_t)(ns / 1000000000ULL),
@@ -198,19 +178,16 @@ static void sleep_ns(uint64_t ns)
 static size_t next(void *ctx, char *buf, size_t max)
 {
 	struct stats *s = ctx;
-	if (s->off >= s->len) {
+	if (rl_json_lines_empty(&s->line)) {
 		char why[400];
 		uint64_t since = monotonic_ns() - s->taken_ns;
 		if (since < INTERVAL_NS)
 			sleep_ns(INTERVAL_NS - since);
 		if (!rl_stats_still_running(&s->st) || take(s, why, sizeof(why)) != 0 ||
-		    !set_text(s))
+		    !rl_json_lines_set(&s->line, document(s)))
 			return 0;
 	}
-	size_t n = s->len - s->off < max ? s->len - s->off : max;
-	memcpy(buf, s->text + s->off, n);
-	s->off += n;
-	return n;
+	return rl_json_lines_copy(&s->line, buf, max);
 }
 
 static void done(void *ctx)
@@ -219,7 +196,7 @@ static void done(void *ctx)
 	rl_agent_close(&s->conn);
 	json_decref(s->pre.networks);
 	json_decref(s->now.networks);
-	free(s->text);
+	rl_json_lines_free(&s->line);
 }
 
 /* A boolean query argument as Docker reads it; absent: dflt. False with
@@ -303,7 +280,7 @@ bool rl_api_stats(const struct rl_api_request *r, struct rl_api_reply *out)
 		free(s);
 		return true;
 	}
-	if (!set_text(s)) {
+	if (!rl_json_lines_set(&s->line, document(s))) {
 		done(s);
 		free(s);
 		rl_api_error(out, 500, "out of memory");
