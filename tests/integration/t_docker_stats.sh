@@ -41,6 +41,9 @@ test_docker_stats_limits_and_missing() {
 	_service_stop
 }
 
+_lines_at_least() { [ "$(wc -l <"$2")" -ge "$1" ]; }
+_gone() { ! kill -0 "$1" 2>/dev/null; }
+
 test_docker_stats_stream_ends_with_the_container() {
 	_need_agent
 	_service_start
@@ -50,12 +53,12 @@ test_docker_stats_stream_ends_with_the_container() {
 	as_user "$T1" curl -s -N --max-time 60 --unix-socket "$(_sock)" \
 		"http://docker/v1.44/containers/ds-stream/stats?stream=1" >"$out" &
 	local job=$!
-	wait_until 100 eval '[ "$(wc -l <"$out")" -ge 3 ]' ||
+	wait_until 100 _lines_at_least 3 "$out" ||
 		fail "fewer than 3 documents in 10 s: $(_show "$(cat "$out")")"
 	assert_eq true "$(sed -n 3p "$out" | jq '.precpu_stats.cpu_usage.total_usage > 0 and .pids_stats.current == 1')" \
 		"a streamed document has the previous reading"
 	_docker stop -t 1 ds-stream
-	wait_until 100 eval '! kill -0 '"$job"' 2>/dev/null' || fail "the stream went on after the container stopped"
+	wait_until 100 _gone "$job" || fail "the stream went on after the container stopped"
 	wait "$job" 2>/dev/null
 	_docker rm ds-stream
 	_service_stop
