@@ -41,6 +41,15 @@ test_docker_stats_limits_and_missing() {
 	_service_stop
 }
 
+# _stop_client JOB: ends a client started with `as_user ... &` (the job is
+# a subshell; its child, timeout, passes the signal on to the client).
+_stop_client() {
+	local child
+	child=$(pgrep -P "$1")
+	[ -z "$child" ] || kill -TERM "$child" 2>/dev/null
+	wait "$1" 2>/dev/null
+}
+
 _lines_at_least() { [ "$(wc -l <"$2")" -ge "$1" ]; }
 _gone() { ! kill -0 "$1" 2>/dev/null; }
 
@@ -95,6 +104,7 @@ test_docker_events_of_docker_and_rlbpf_containers() {
 
 test_docker_events_live() {
 	_service_start
+	_docker ps -q # the service watches from its first request on
 	local out="$T_CASE_DIR/live"
 	# since: the events from here on, even those before the request arrives
 	as_user "$T1" DOCKER_HOST="unix://$(_sock)" docker events --since "$(date +%s)" \
@@ -108,8 +118,7 @@ test_docker_events_live() {
 		fail "no destroy event while listening: $(_show "$(cat "$out")")"
 	assert_eq "$(printf 'create ev-live\nstart ev-live\ndie ev-live\ndestroy ev-live')" "$(cat "$out")" \
 		"the events as they come"
-	kill -TERM "$job" 2>/dev/null
-	wait "$job" 2>/dev/null
+	_stop_client "$job"
 	_service_stop
 }
 

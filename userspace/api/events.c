@@ -198,7 +198,6 @@ static void *watch(void *arg)
 {
 	struct watcher *w = arg;
 	char buf[16 * 1024] __attribute__((aligned(__alignof__(struct inotify_event))));
-	scan(w, true);
 	for (;;) {
 		struct pollfd p = {.fd = w->fd, .events = POLLIN};
 		ssize_t n = poll(&p, 1, RESCAN_MS) > 0 ? read(w->fd, buf, sizeof(buf)) : 0;
@@ -239,6 +238,10 @@ static void start_watching(void)
 									    IN_MOVED_FROM | IN_ONLYDIR)) < 0)
 			why = strerror(errno);
 	}
+	/* what is there now, before the first request is served: what
+	 * happens from then on is told */
+	if (!why)
+		scan(&w, true);
 	pthread_t t;
 	if (!why && pthread_create(&t, NULL, watch, &w) != 0)
 		why = "cannot start a thread";
