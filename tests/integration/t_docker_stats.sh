@@ -32,6 +32,11 @@ test_docker_stats_limits_and_missing() {
 		"the limits and the name in Docker's document"
 	assert_eq true "$(jq '.precpu_stats.system_cpu_usage > 0 and .cpu_stats.system_cpu_usage > .precpu_stats.system_cpu_usage' <<<"$doc")" \
 		"stream=0 reads twice, for CPU %"
+	_api '/containers/ds-web/stats?stream=0&one-shot=1'
+	assert_eq "0 1" "$(head -n 1 <<<"$OUT" | jq -r '"\(.precpu_stats.system_cpu_usage) \(.pids_stats.current)"')" \
+		"one-shot: one reading, no previous one"
+	_api '/containers/ds-web/stats?stream=1&one-shot=1'
+	assert_eq 400 "$(tail -n 1 <<<"$OUT")" "one-shot with stream"
 	_docker stats --no-stream no-such-box
 	assert_ne 0 "$RC" "docker stats of a missing container fails"
 	assert_contains "$ERR" "No such container: no-such-box" "its message"
@@ -70,6 +75,28 @@ test_docker_stats_stream_ends_with_the_container() {
 	wait_until 100 _gone "$job" || fail "the stream went on after the container stopped"
 	wait "$job" 2>/dev/null
 	_docker rm ds-stream
+	_service_stop
+}
+
+test_docker_stats_without_the_agent_and_untracked() {
+	_need_agent
+	_service_start
+	_docker run -d --name ds-tracked busybox sleep 600
+	agent_stop
+	trap agent_start EXIT # whatever happens, the suite gets its agent back
+	_docker stats --no-stream ds-tracked
+	assert_eq 1 "$RC" "docker stats without the agent"
+	assert_contains "$ERR" "cannot reach rlbpfd" "says what is missing"
+	rlbpf_run "$T1" -d --name ds-untracked busybox sleep 600
+	assert_eq 0 "$RC" "rlbpf run -d without the agent (stderr $(_show "$ERR"))"
+	trap - EXIT
+	agent_start
+	_docker stats --no-stream ds-untracked
+	assert_eq 1 "$RC" "docker stats of a container the agent does not track"
+	assert_contains "$ERR" "'rlbpf restart ds-untracked' registers it" "says what to do"
+	_docker stats --no-stream --format '{{.Name}} {{.PIDs}}' ds-tracked
+	assert_eq "ds-tracked 1" "$OUT" "the tracked one, after the agent's restart (stderr $(_show "$ERR"))"
+	_docker rm -f ds-tracked ds-untracked
 	_service_stop
 }
 
