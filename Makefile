@@ -33,7 +33,8 @@ COMMON  := lib/error lib/paths lib/userdb lib/bpf_features lib/cgroup_mounts lib
 RLBPF   := cli/cli cli/run cli/exec cli/ps cli/inspect cli/logs cli/lifecycle cli/top cli/stats \
 	   cli/trace cli/images cli/pull cli/info cli/setup cli/system \
 	   supervise/supervise supervise/detach supervise/state supervise/status supervise/logfile \
-	   supervise/trace_register supervise/inspect_doc supervise/stats_sample \
+	   supervise/trace_register supervise/inspect_doc supervise/attach_socket supervise/state_watch \
+	   supervise/stats_sample \
 	   image/image image/store image/reference \
 	   runtime/run_opts runtime/idmap runtime/mounts runtime/passwd runtime/caps runtime/seccomp \
 	   runtime/seccomp_cache \
@@ -51,11 +52,15 @@ PULL    := image/rlbpf_pull image/registry image/auth image/reference lib/boolop
 PULL_LIBS := -lcurl -lcrypto -ljansson
 # The Docker Engine API, served by `rlbpf system service` through this
 # helper: libmicrohttpd stays out of rlbpf's static start.
-API     := api/server api/system api/containers api/images api/lifecycle api/attach api/rlbpf_cmd \
-	   api/logs api/log_reader api/request api/stats api/events api/container_event api/json_lines \
-	   supervise/state supervise/status supervise/logfile supervise/inspect_doc supervise/stats_sample \
-	   image/store image/reference runtime/userns_exec runtime/idmap lib/subid lib/spawn \
+API     := api/server api/system api/containers api/images api/lifecycle api/create_args api/attach api/rlbpf_cmd \
+	   api/logs api/log_reader api/request api/exec api/exec_run \
+	   api/stats api/events api/container_event api/json_lines \
+	   supervise/state supervise/status supervise/logfile supervise/inspect_doc supervise/attach_socket \
+	   supervise/state_watch supervise/stats_sample \
+	   image/store image/reference runtime/userns_exec runtime/idmap lib/subid lib/spawn lib/pty \
 	   proto/agent_client proto/agent_proto lib/fsutil lib/humantime lib/error lib/paths lib/userdb
+API     += api/image_pull api/image_load api/image_inspect api/image_registry api/image_progress \
+	   api/image_spawn
 API_LIBS := -lmicrohttpd -ljansson -lpthread
 # The OCI runtime, runc's command line: oci/ over runtime/, proto/ and lib/.
 OCI     := oci/main oci/spec oci/state oci/process oci/rootfs oci/hooks oci/lifecycle oci/agent oci/oom_watch oci/cgroups oci/console \
@@ -70,7 +75,7 @@ PULL_O   := $(PULL:%=$(B)/obj/%.o)
 API_O    := $(API:%=$(B)/obj/%.o)
 OCI_O    := $(OCI:%=$(B)/obj/%.o)
 # The detached supervisor's long-lived half: static, so it stays small.
-MONITOR  := supervise/rlbpf_monitor supervise/detach supervise/logfile supervise/status \
+MONITOR  := supervise/rlbpf_monitor supervise/detach supervise/attach_socket supervise/state_watch supervise/logfile supervise/status \
 	    supervise/supervise runtime/cgroup2 net/network net/portfwd \
 	    proto/agent_client proto/agent_proto lib/fsutil lib/pty lib/error lib/cgroup_mounts lib/humantime
 MONITOR_O := $(MONITOR:%=$(B)/obj/%.o)
@@ -194,15 +199,21 @@ vmtest:
 	@$(MAKE) --no-print-directory all
 	@vmtest/run.sh
 
-# libFuzzer on the agent's protocol decoder (what any local user can send it)
+# libFuzzer on what a hostile local client can send: the agent's protocol
+# decoder, and rlbpf-api's reading of a request (path and create body).
 FUZZ_SECONDS ?= 60
+FUZZ_CC = $(CLANG) -g -O1 -std=gnu11 -Wall -Wextra -Werror -D_GNU_SOURCE -iquote userspace -Ibpf \
+	-fsanitize=fuzzer,address,undefined
 $(B)/fuzz/fuzz_agent_proto: tests/fuzz/fuzz_agent_proto.c userspace/proto/agent_proto.c userspace/proto/agent_proto.h bpf/events.h
 	mkdir -p $(B)/fuzz
-	$(CLANG) -g -O1 -std=gnu11 -Wall -Wextra -Werror -D_GNU_SOURCE -iquote userspace -Ibpf \
-		-fsanitize=fuzzer,address,undefined $< userspace/proto/agent_proto.c -o $@
-fuzz: $(B)/fuzz/fuzz_agent_proto
-	mkdir -p $(B)/fuzz/corpus
-	$< -max_total_time=$(FUZZ_SECONDS) -max_len=8192 $(B)/fuzz/corpus tests/fuzz/corpus
+	$(FUZZ_CC) $< userspace/proto/agent_proto.c -o $@
+$(B)/fuzz/fuzz_api_request: tests/fuzz/fuzz_api_request.c userspace/api/request.c userspace/api/create_args.c userspace/api/api.h userspace/api/create_args.h
+	mkdir -p $(B)/fuzz
+	$(FUZZ_CC) $< userspace/api/request.c userspace/api/create_args.c -o $@ -ljansson
+fuzz: $(B)/fuzz/fuzz_agent_proto $(B)/fuzz/fuzz_api_request
+	mkdir -p $(B)/fuzz/corpus $(B)/fuzz/corpus_api
+	$(B)/fuzz/fuzz_agent_proto -max_total_time=$(FUZZ_SECONDS) -max_len=8192 $(B)/fuzz/corpus tests/fuzz/corpus
+	$(B)/fuzz/fuzz_api_request -max_total_time=$(FUZZ_SECONDS) -max_len=16384 $(B)/fuzz/corpus_api tests/fuzz/corpus_api
 
 install: all
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/rlbpf

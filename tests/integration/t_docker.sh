@@ -47,6 +47,14 @@ test_docker_run_attached_and_removed() {
 	assert_eq root "$OUT" "whoami inside"
 	_docker ps -a -q
 	assert_eq "" "$OUT" "AutoRemove: nothing left in docker ps -a"
+	# the container's root is not the host's: a root-owned host file stays
+	local victim=$T_CASE_DIR/root-owned
+	echo keep >"$victim"
+	chmod 644 "$victim"
+	_docker run --rm -v /:/host busybox rm -f "/host$victim"
+	assert_ne 0 "$RC" "rm of a host file under -v /:/host"
+	assert_contains "$ERR" "Permission denied" "what rm says"
+	assert_eq keep "$(cat "$victim")" "the host file is still there"
 	_docker run --rm -p 80:80 busybox true
 	assert_eq 125 "$RC" "exit status of -p 80:80"
 	assert_contains "$ERR" "ports below 1024" "the privileged-port message"
@@ -54,6 +62,53 @@ test_docker_run_attached_and_removed() {
 	assert_eq "" "$OUT" "nothing left after the refused start"
 	_service_stop
 	assert_nothing_left "$T1" "$before" "after the attached runs and the service"
+}
+
+# _docker_tty CMD...: `docker CMD...` at a real terminal (script(1)) of 33
+# rows and 101 columns; its stdin (the keys typed) stays open 3 s more.
+_docker_tty() {
+	local line
+	printf -v line '%q ' docker "$@"
+	capture as_user "$T1" DOCKER_HOST="unix://$(_sock)" TERM=xterm \
+		script -qec "stty rows 33 cols 101; $line" /dev/null < <(cat; sleep 3)
+}
+
+test_docker_run_stdin_tty_entrypoint() {
+	_service_start
+	local input=$T_CASE_DIR/input
+	printf 'data\nmore\n' >"$input"
+	chmod 644 "$input"
+	_docker run -i --rm busybox cat <"$input"
+	assert_eq 0 "$RC" "docker run -i (stderr $(_show "$ERR"))"
+	assert_eq "data
+more" "$OUT" "stdin reaches the container, and its end ends cat"
+	_docker run -i --rm busybox sh -c 'wc -l; exit 6' <"$input"
+	assert_eq "2/6" "$OUT/$RC" "wc -l of the piped lines, and the exit code"
+	_docker_tty run -it --rm busybox sh -c 'tty; stty size; exit 4' </dev/null
+	assert_eq 4 "$RC" "docker run -it: the exit code (output $(_show "$OUT"))"
+	assert_contains "$OUT" "/dev/pts/0" "docker run -it: the command has a terminal"
+	assert_contains "$OUT" "33 101" "docker run -it: of the client's size from the start"
+	_docker_tty run -it --rm busybox sh < <(printf 'echo typed-$((6*7))\nexit 5\n')
+	assert_eq 5 "$RC" "docker run -it sh: exit 5 typed (output $(_show "$OUT"))"
+	assert_contains "$OUT" "typed-42" "docker run -it sh: the typed command ran"
+	_docker run --rm --entrypoint echo busybox from the entrypoint
+	assert_eq "from the entrypoint" "$OUT" "docker run --entrypoint"
+	_docker run --rm --entrypoint "" busybox echo none
+	assert_eq "none" "$OUT" "docker run --entrypoint '' clears it"
+	# a detached terminal resized through the API, as the CLI does on SIGWINCH
+	_docker run -d -t --name dk-tty busybox sh -c 'while :; do stty size; sleep 0.1; done'
+	assert_eq 0 "$RC" "docker run -d -t (stderr $(_show "$ERR"))"
+	local code
+	code=$(as_user "$T1" curl -s -o /dev/null -w '%{http_code}' --unix-socket "$(_sock)" \
+		-X POST 'http://d/v1.44/containers/dk-tty/resize?h=12&w=34')
+	assert_eq 200 "$code" "POST /containers/dk-tty/resize"
+	wait_until 50 eval '_docker logs dk-tty; [[ $OUT == *"12 34"* ]]' ||
+		fail "the terminal's new size is not seen: $(_show "$OUT")"
+	code=$(as_user "$T1" curl -s -o /dev/null -w '%{http_code}' --unix-socket "$(_sock)" \
+		-X POST 'http://d/v1.44/containers/dk-tty/resize?h=x&w=34')
+	assert_eq 400 "$code" "resize with a bad height"
+	_docker rm -f dk-tty
+	_service_stop
 }
 
 test_docker_detached_logs_stop_kill_rm() {
@@ -141,14 +196,66 @@ test_docker_tag_rmi_restart_top() {
 
 test_docker_what_is_not_served_says_so() {
 	_service_start
-	_docker run --rm -t busybox true
-	assert_eq 125 "$RC" "docker run -t's exit status"
-	assert_contains "$ERR" "Tty is not served by rlbpf's Docker API yet" "the refusal names what"
-	_docker exec dk-none true
-	assert_ne 0 "$RC" "docker exec of nothing"
+	_docker run --rm --privileged busybox true
+	assert_eq 125 "$RC" "docker run --privileged's exit status"
+	assert_contains "$ERR" "--privileged is not for rootless containers" "the refusal names what"
 	_docker volume ls
 	assert_ne 0 "$RC" "docker volume ls"
 	assert_contains "$ERR" "does not serve GET /volumes yet" "the refusal names the route"
+	_service_stop
+}
+
+# _api METHOD PATH [curl args...]: the HTTP status into $STATUS, the body
+# into $BODY
+_api() {
+	local method=$1 path=$2 out
+	shift 2
+	out=$(as_user "$T1" curl -s --path-as-is -w '\n%{http_code}' --unix-socket "$(_sock)" \
+		-X "$method" "$@" "http://d$path")
+	STATUS=${out##*$'\n'}
+	BODY=${out%$'\n'*}
+}
+
+test_docker_api_refuses_bad_requests() {
+	_service_start
+	head -c 2000000 /dev/zero | tr '\0' x >"$T_CASE_DIR/big"
+	chmod 644 "$T_CASE_DIR/big"
+	_api POST /v1.44/containers/create -H 'Content-Type: application/json' --data-binary @"$T_CASE_DIR/big"
+	assert_eq 413 "$STATUS" "a create body over 1 MiB"
+	_api POST /v1.44/containers/create -H 'Content-Type: application/json' -d '{'
+	assert_eq 400 "$STATUS" "a create body that is not JSON"
+	assert_contains "$BODY" '"message":"the body is not a JSON object' "its message"
+	_api POST /v1.44/containers/create -d '{"Image":"busybox","Cmd":"ls"}'
+	assert_eq "400 {\"message\":\"Cmd: an array of strings is needed\"}" "$STATUS $BODY" \
+		"a Cmd that is not an array"
+	_api GET '/v1.44/containers/..%2F..%2F..%2Fetc/json'
+	assert_eq 501 "$STATUS" "a ref with slashes is no container's path"
+	_api GET '/v1.44/containers/../../etc/passwd'
+	assert_eq 501 "$STATUS" "a path that climbs is not served"
+	_api GET '/v1.44/containers/../json'
+	assert_eq "404 {\"message\":\"No such container: ..\"}" "$STATUS $BODY" "the ref .. is only a name"
+	_api GET /_ping -H "X-Big: $(head -c 100000 /dev/zero | tr '\0' y)"
+	[ "$STATUS" != 200 ] || fail "headers over the connection's 64 KiB were served"
+	# 70 connections at once: at most 64 are taken (a thread each); the
+	# service serves again once they are gone
+	local pid
+	pid=$(pgrep -u "$T1" -f rlbpf-api | head -n 1)
+	as_user "$T1" python3 - "$(_sock)" "$pid" >"$T_CASE_DIR/conns" 2>&1 <<'PY'
+import os, socket, sys, time
+held = []
+for _ in range(70):
+    s = socket.socket(socket.AF_UNIX)
+    s.connect(sys.argv[1])
+    held.append(s)
+time.sleep(1)
+print(len(os.listdir(f"/proc/{sys.argv[2]}/task")))
+PY
+	local threads
+	threads=$(cat "$T_CASE_DIR/conns")
+	[[ $threads =~ ^[0-9]+$ ]] && [ "$threads" -le 66 ] && [ "$threads" -ge 60 ] ||
+		fail "threads with 70 connections open: $(_show "$threads") (expected 64 and the service's own)"
+	_api GET /_ping
+	assert_eq "200 OK" "$STATUS $BODY" "the service serves after them"
 	_service_stop
 }
 

@@ -162,3 +162,12 @@ bool rl_api_containers(const struct rl_api_request *r, struct rl_api_reply *out)
 	*out = (struct rl_api_reply){.status = 200, .body = list};
 	return true;
 }
+
+bool rl_api_find_container(const char *ref, struct rl_state *st, struct rl_api_reply *out)
+{
+	struct rl_error ignored;
+	if (rl_state_find(ref, st, &ignored) == 0)
+		return true;
+	rl_api_error(out, 404, "No such container: %s", ref);
+	return false;
+}

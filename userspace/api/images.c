@@ -1,11 +1,12 @@
 /* /images/json, the list docker images shows; tagging and removing, by
- * rlbpf tag and rlbpf rmi. An image's name may hold slashes
+ * rlbpf tag and rlbpf rmi; pull (image_pull.c) and inspect
+ * (image_inspect.c); load is an upload (image_load.c). An image's name may hold slashes
  * (127.0.0.1:5000/app): it is all between /images/ and the action. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "api/api.h"
+#include "api/image.h"
 #include "image/store.h"
 
 static unsigned status_for(const char *why)
@@ -17,8 +18,7 @@ static unsigned status_for(const char *why)
 	return strstr(why, "invalid") ? 400 : 500;
 }
 
-/* The name in /images/NAME/ACTION (ACTION NULL: /images/NAME) into name. */
-static bool image_name(const char *path, const char *action, char *name, size_t len)
+bool rl_api_image_name(const char *path, const char *action, char *name, size_t len)
 {
 	static const char prefix[] = "/images/";
 	size_t p = sizeof(prefix) - 1, n = strlen(path), a = action ? strlen(action) + 1 : 0;
@@ -72,11 +72,20 @@ static void remove_image(const struct rl_api_request *r, const char *name,
 bool rl_api_images(const struct rl_api_request *r, struct rl_api_reply *out)
 {
 	char name[512];
-	if (!strcmp(r->method, "POST") && image_name(r->path, "tag", name, sizeof(name))) {
+	if (!strcmp(r->method, "POST") && !strcmp(r->path, "/images/create")) {
+		rl_api_image_pull(r, out);
+		return true;
+	}
+	if (!strcmp(r->method, "GET") && strcmp(r->path, "/images/json") &&
+	    rl_api_image_name(r->path, "json", name, sizeof(name))) {
+		rl_api_image_inspect(name, out);
+		return true;
+	}
+	if (!strcmp(r->method, "POST") && rl_api_image_name(r->path, "tag", name, sizeof(name))) {
 		tag(r, name, out);
 		return true;
 	}
-	if (!strcmp(r->method, "DELETE") && image_name(r->path, NULL, name, sizeof(name))) {
+	if (!strcmp(r->method, "DELETE") && rl_api_image_name(r->path, NULL, name, sizeof(name))) {
 		remove_image(r, name, out);
 		return true;
 	}

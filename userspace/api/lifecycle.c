@@ -13,174 +13,10 @@
 #include <unistd.h>
 
 #include "api/api.h"
+#include "api/create_args.h"
 #include "supervise/state.h"
+#include "supervise/state_watch.h"
 #include "supervise/status.h"
-
-#define MAX_ARGS 512
-#define AUTOREMOVE "api-autoremove" /* in the state directory: rm at exit */
-
-struct args {
-	char *v[MAX_ARGS + 1];
-	size_t n;
-	char *owned[MAX_ARGS];
-	size_t n_owned;
-	bool full;
-};
-
-static void add(struct args *a, const char *s)
-{
-	if (a->n < MAX_ARGS)
-		a->v[a->n++] = (char *)s;
-	else
-		a->full = true;
-}
-
-static void addf(struct args *a, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void addf(struct args *a, const char *fmt, ...)
-{
-	va_list ap;
-	char *s = NULL;
-	va_start(ap, fmt);
-	if (vasprintf(&s, fmt, ap) < 0)
-		s = NULL;
-	va_end(ap);
-	if (!s || a->n_owned >= MAX_ARGS) {
-		free(s);
-		a->full = true;
-		return;
-	}
-	a->owned[a->n_owned++] = s;
-	add(a, s);
-}
-
-static void args_free(struct args *a)
-{
-	for (size_t i = 0; i < a->n_owned; i++)
-		free(a->owned[i]);
-}
-
-/* Each string of a JSON array, after opt (when not NULL). false when it is
- * not an array of strings (null counts as empty). */
-static bool strings(struct args *a, json_t *v, const char *opt)
-{
-	size_t i;
-	json_t *s;
-	if (json_is_null(v) || !v)
-		return true;
-	if (!json_is_array(v))
-		return false;
-	json_array_foreach(v, i, s) {
-		if (!json_is_string(s))
-			return false;
-		if (opt)
-			add(a, opt);
-		add(a, json_string_value(s));
-	}
-	return true;
-}
-
-static bool is_set(json_t *v)
-{
-	return v && !json_is_null(v) && !(json_is_false(v)) &&
-	       !(json_is_integer(v) && json_integer_value(v) == 0) &&
-	       !(json_is_string(v) && !json_string_value(v)[0]) &&
-	       !((json_is_array(v) && !json_array_size(v)) || (json_is_object(v) && !json_object_size(v)));
-}
-
-/* The create body as rlbpf create's arguments; false with why for what
- * cannot be had. */
-static bool create_args(json_t *req, const char *name, struct args *a, json_t *warnings,
-			char *why, size_t len, bool *autoremove)
-{
-	json_t *hc = json_object_get(req, "HostConfig");
-	const char *image = json_string_value(json_object_get(req, "Image"));
-	add(a, "create");
-	add(a, "--pull");
-	add(a, "missing");
-	if (!image || !image[0])
-		return snprintf(why, len, "Image: a name is needed"), false;
-	if (name && name[0]) {
-		add(a, "--name");
-		add(a, name);
-	}
-	static const char *const refused[] = {"Tty", "OpenStdin", "AttachStdin", "Entrypoint"};
-	for (size_t i = 0; i < sizeof(refused) / sizeof(refused[0]); i++)
-		if (is_set(json_object_get(req, refused[i])))
-			return snprintf(why, len, "%s is not served by rlbpf's Docker API yet; use "
-					"rlbpf run for -i, -t and --entrypoint", refused[i]), false;
-	if (!strings(a, json_object_get(req, "Env"), "-e"))
-		return snprintf(why, len, "Env: an array of strings is needed"), false;
-	const char *s;
-	if ((s = json_string_value(json_object_get(req, "WorkingDir"))) && s[0])
-		add(a, "-w"), add(a, s);
-	if ((s = json_string_value(json_object_get(req, "User"))) && s[0])
-		add(a, "-u"), add(a, s);
-	if ((s = json_string_value(json_object_get(req, "Hostname"))) && s[0])
-		add(a, "--hostname"), add(a, s);
-	if (is_set(json_object_get(req, "Labels")))
-		json_array_append_new(warnings, json_string("Labels are not kept by rlbpf"));
-	*autoremove = json_is_true(json_object_get(hc, "AutoRemove"));
-	json_t *ports = json_object_get(hc, "PortBindings"), *list, *b;
-	const char *key;
-	size_t i;
-	json_object_foreach(ports, key, list) {
-		json_array_foreach(list, i, b) {
-			const char *ip = json_string_value(json_object_get(b, "HostIp"));
-			const char *port = json_string_value(json_object_get(b, "HostPort"));
-			add(a, "-p");
-			addf(a, "%s%s%s:%s", ip && ip[0] ? ip : "", ip && ip[0] ? ":" : "",
-			     port && port[0] ? port : "0", key);
-		}
-	}
-	if (!strings(a, json_object_get(hc, "Binds"), "-v") ||
-	    !strings(a, json_object_get(hc, "CapAdd"), "--cap-add") ||
-	    !strings(a, json_object_get(hc, "CapDrop"), "--cap-drop") ||
-	    !strings(a, json_object_get(hc, "SecurityOpt"), "--security-opt"))
-		return snprintf(why, len, "HostConfig: Binds, CapAdd, CapDrop and SecurityOpt take "
-				"arrays of strings"), false;
-	json_int_t mem = json_integer_value(json_object_get(hc, "Memory"));
-	json_int_t swap = json_integer_value(json_object_get(hc, "MemorySwap"));
-	json_int_t pids = json_integer_value(json_object_get(hc, "PidsLimit"));
-	json_int_t cpus = json_integer_value(json_object_get(hc, "NanoCpus"));
-	if (mem < 0 || pids < -1 || cpus < 0)
-		return snprintf(why, len, "HostConfig: Memory, PidsLimit and NanoCpus cannot be "
-				"negative"), false;
-	if (mem)
-		add(a, "--memory"), addf(a, "%lld", (long long)mem);
-	if (swap > 0 && swap != mem && swap != 2 * mem)
-		json_array_append_new(warnings, json_string("MemorySwap is not kept: rlbpf's "
-							    "--memory counts memory and swap alike"));
-	if (pids > 0)
-		add(a, "--pids-limit"), addf(a, "%lld", (long long)pids);
-	if (cpus)
-		add(a, "--cpus"), addf(a, "%.3f", (double)cpus / 1e9);
-	if (json_is_true(json_object_get(hc, "ReadonlyRootfs")))
-		add(a, "--read-only");
-	if (json_is_true(json_object_get(hc, "Init")))
-		add(a, "--init");
-	if (json_is_true(json_object_get(hc, "Privileged")))
-		return snprintf(why, len, "--privileged is not for rootless containers"), false;
-	const char *net = json_string_value(json_object_get(hc, "NetworkMode"));
-	if (net && net[0] && strcmp(net, "default") && strcmp(net, "bridge"))
-		add(a, "--network"), add(a, net);
-	static const char *const ignored[] = {"Devices", "Dns", "ExtraHosts", "Ulimits",
-					      "RestartPolicy", "VolumesFrom", "Links"};
-	for (size_t k = 0; k < sizeof(ignored) / sizeof(ignored[0]); k++) {
-		json_t *v = json_object_get(hc, ignored[k]);
-		if (!strcmp(ignored[k], "RestartPolicy"))
-			v = json_object_get(v, "Name");
-		if (is_set(v) && !(json_is_string(v) && !strcmp(json_string_value(v), "no")))
-			json_array_append_new(warnings, json_sprintf("HostConfig.%s is not kept by "
-								     "rlbpf", ignored[k]));
-	}
-	add(a, "--");
-	add(a, image);
-	if (!strings(a, json_object_get(req, "Cmd"), NULL))
-		return snprintf(why, len, "Cmd: an array of strings is needed"), false;
-	if (a->full)
-		return snprintf(why, len, "too many arguments"), false;
-	return true;
-}
 
 static unsigned status_for(const char *why)
 {
@@ -199,33 +35,24 @@ static void create(const struct rl_api_request *r, struct rl_api_reply *out)
 		json_decref(req);
 		return rl_api_error(out, 400, "the body is not a JSON object: %s", jerr.text);
 	}
-	struct args a = {0};
+	struct rl_api_args a = {0};
 	json_t *warnings = json_array();
 	char why[512], id[256];
-	bool autoremove = false;
-	if (!create_args(req, r->query(r, "name"), &a, warnings, why, sizeof(why), &autoremove)) {
+	if (!rl_api_create_args(req, r->query(r, "name"), &a, warnings, why, sizeof(why))) {
 		rl_api_error(out, 400, "%s", why);
 	} else if (rl_api_rlbpf(a.v, id, sizeof(id), why, sizeof(why)) != 0) {
-		rl_api_error(out, strstr(why, "No such image") || strstr(why, "not found") ? 404
+		rl_api_error(out, strstr(why, "No such image") || strstr(why, "unknown image") ||
+					 strstr(why, "not found") ? 404
 										       : status_for(why),
 			     "%s", why[0] ? why : "rlbpf create failed");
 	} else {
-		struct rl_state st;
-		struct rl_error ignored;
-		if (autoremove && rl_state_find(id, &st, &ignored) == 0) {
-			char path[sizeof(st.dir) + 32];
-			snprintf(path, sizeof(path), "%s/" AUTOREMOVE, st.dir);
-			FILE *f = fopen(path, "we");
-			if (f)
-				fclose(f);
-		}
 		*out = (struct rl_api_reply){.status = 201,
 					     .body = json_pack("{s:s,s:O}", "Id", id, "Warnings",
 							       warnings)};
 	}
 	json_decref(warnings);
 	json_decref(req);
-	args_free(&a);
+	rl_api_args_free(&a);
 }
 
 static void simple(struct rl_api_reply *out, char *const args[], unsigned ok)
@@ -270,43 +97,45 @@ struct waiting {
 
 static bool autoremoved(const struct rl_state *st)
 {
-	char path[sizeof(st->dir) + 32];
-	snprintf(path, sizeof(path), "%s/" AUTOREMOVE, st->dir);
-	return access(path, F_OK) == 0;
+	json_t *config;
+	struct rl_error ignored;
+	if (rl_state_config(st, &config, &ignored) < 0)
+		return false;
+	bool yes = json_is_true(json_object_get(json_object_get(config, "HostConfig"), "AutoRemove"));
+	json_decref(config);
+	return yes;
 }
 
-/* Removes an exited container that was created with AutoRemove, once no
- * attach is still reading its log. */
-static void remove_if_auto(const struct rl_state *st)
-{
-	if (!autoremoved(st))
-		return;
-	for (int i = 0; i < 500 && rl_api_attached(st->id); i++)
-		usleep(10000);
-	char got[128], why[256];
-	char *args[] = {"rm", "-f", (char *)st->id, NULL};
-	rl_api_rlbpf(args, got, sizeof(got), why, sizeof(why));
-}
-
+/* The exit code, read under a hold, so that an --rm container's
+ * supervisor keeps it until it is read; with condition=removed, the answer
+ * comes once the supervisor has removed it. */
 static json_t *wait_body(void *ctx)
 {
 	struct waiting *w = ctx;
 	struct rl_status s;
 	struct rl_error ignored;
-	for (;;) {
-		if (access(w->st.dir, F_OK) < 0)
-			return json_pack("{s:i,s:n}", "StatusCode", 0, "Error");
-		if (rl_status_read(&w->st, &s, &ignored) == 0 && s.state == RL_EXITED)
-			break;
+	struct rl_state_watch watch;
+	rl_state_watch_open(&watch, &w->st);
+	int hold = rl_state_hold(&w->st);
+	json_t *body = NULL;
+	while (!body) {
 		if (rl_api_start_failed(w->st.id))
-			return json_pack("{s:i,s:{s:s}}", "StatusCode", 125, "Error", "Message",
+			body = json_pack("{s:i,s:{s:s}}", "StatusCode", 125, "Error", "Message",
 					 "the container did not start");
-		struct timespec t = {.tv_nsec = 20 * 1000000};
-		nanosleep(&t, NULL);
+		else if (access(w->st.dir, F_OK) < 0)
+			body = json_pack("{s:i,s:n}", "StatusCode", 0, "Error");
+		else if (rl_status_read(&w->st, &s, &ignored) == 0 && s.state == RL_EXITED)
+			body = json_pack("{s:i,s:n}", "StatusCode", s.exit_code, "Error");
+		else
+			rl_state_watch_wait(&watch, 100);
 	}
-	if (w->removed)
-		remove_if_auto(&w->st);
-	return json_pack("{s:i,s:n}", "StatusCode", s.exit_code, "Error");
+	bool removing = w->removed && autoremoved(&w->st);
+	if (hold >= 0)
+		close(hold);
+	while (removing && access(w->st.dir, F_OK) == 0)
+		rl_state_watch_wait(&watch, 100);
+	rl_state_watch_close(&watch);
+	return body;
 }
 
 /* rlbpf top's table as Docker's {"Titles", "Processes"}: the columns are

@@ -20,6 +20,11 @@ int rl_log_reader_next(struct rl_log_reader *r, struct rl_log_record *rec)
 {
 	char path[sizeof(r->st.dir) + 32];
 	snprintf(path, sizeof(path), "%s/container.log", r->st.dir);
+	/* watched before it is read: no change falls between */
+	if (r->follow && !r->watching) {
+		rl_state_watch_open(&r->watch, &r->st);
+		r->watching = true;
+	}
 	for (;;) {
 		if (!r->f)
 			r->f = fopen(path, "re");
@@ -40,8 +45,8 @@ int rl_log_reader_next(struct rl_log_reader *r, struct rl_log_record *rec)
 			clearerr(r->f);
 		if (over)
 			return 0;
-		struct timespec t = {.tv_nsec = 20 * 1000000};
-		nanosleep(&t, NULL);
+		/* a failed start is not in the directory: asked again soon */
+		rl_state_watch_wait(&r->watch, 100);
 	}
 }
 
@@ -49,6 +54,9 @@ void rl_log_reader_close(struct rl_log_reader *r)
 {
 	if (r->f)
 		fclose(r->f);
+	if (r->watching)
+		rl_state_watch_close(&r->watch);
+	r->watching = false;
 	free(r->line);
 	r->f = NULL;
 	r->line = NULL;
@@ -75,4 +83,15 @@ size_t rl_log_frame(const struct rl_log_record *rec, bool timestamps, char *buf,
 	if (!rec->partial)
 		buf[8 + n - 1] = '\n';
 	return 8 + n;
+}
+
+size_t rl_log_raw(const struct rl_log_record *rec, char *buf, size_t len)
+{
+	size_t n = rec->len + (rec->partial ? 0 : 1);
+	if (n > len)
+		return 0;
+	memcpy(buf, rec->text, rec->len);
+	if (!rec->partial)
+		buf[n - 1] = '\n';
+	return n;
 }

@@ -7,12 +7,15 @@
 
 #include "supervise/logfile.h"
 #include "supervise/state.h"
+#include "supervise/state_watch.h"
 
 struct rl_log_reader {
 	struct rl_state st;
 	bool follow;
 	bool (*gone)(const char *id); /* also ends a follow: a start that failed */
 	void *f;    /* the log, once it exists */
+	struct rl_state_watch watch;
+	bool watching; /* watch is open: a follow has waited once */
 	char *line; /* the last record's line (rec points into it) */
 	size_t cap;
 };
@@ -24,3 +27,5 @@ void rl_log_reader_close(struct rl_log_reader *r);
 /* Docker's multiplexed frame of a record into buf (at least 8 + the
  * record's length + 1 + the time's length + 1): its length. */
 size_t rl_log_frame(const struct rl_log_record *rec, bool timestamps, char *buf, size_t len);
+/* A terminal's record as its bytes alone (no frame): its length. */
+size_t rl_log_raw(const struct rl_log_record *rec, char *buf, size_t len);

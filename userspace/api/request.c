@@ -5,7 +5,6 @@
 #include <string.h>
 
 #include "api/api.h"
-#include "lib/error.h"
 
 void rl_api_error(struct rl_api_reply *out, unsigned status, const char *fmt, ...)
 {
@@ -39,11 +38,15 @@ bool rl_api_container_ref(const char *path, const char *action, char *ref, size_
 	return true;
 }
 
-bool rl_api_find_container(const char *ref, struct rl_state *st, struct rl_api_reply *out)
+/* "/v1.44/containers/json" -> "/containers/json": the client's version
+ * prefix, which every route accepts alike. */
+const char *rl_api_strip_version(const char *url)
 {
-	struct rl_error ignored;
-	if (rl_state_find(ref, st, &ignored) == 0)
-		return true;
-	rl_api_error(out, 404, "No such container: %s", ref);
-	return false;
+	if (url[0] == '/' && url[1] == 'v' && url[2] >= '0' && url[2] <= '9') {
+		const char *p = url + 2;
+		p += strspn(p, "0123456789.");
+		if (*p == '/')
+			return p;
+	}
+	return url;
 }

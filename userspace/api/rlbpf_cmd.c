@@ -14,7 +14,7 @@
 
 #define SELF_SUFFIX "/libexec/rlbpf/rlbpf-api"
 
-static int rlbpf_path(char *buf, size_t len)
+int rl_api_rlbpf_path(char *buf, size_t len)
 {
 	char self[PATH_MAX];
 	ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
@@ -41,7 +41,7 @@ int rl_api_rlbpf(char *const args[], char *out, size_t out_len, char *why, size_
 	int po[2], pe[2];
 	size_t no = 0, ne = 0;
 	out[0] = why[0] = '\0';
-	if (rlbpf_path(path, sizeof(path)) < 0) {
+	if (rl_api_rlbpf_path(path, sizeof(path)) < 0) {
 		snprintf(why, why_len, "cannot find the rlbpf command beside rlbpf-api");
 		return 125;
 	}

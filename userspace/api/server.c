@@ -47,17 +47,9 @@ static const char *query(const struct rl_api_request *r, const char *key)
 	return MHD_lookup_connection_value(r->conn, MHD_GET_ARGUMENT_KIND, key);
 }
 
-/* "/v1.44/containers/json" -> "/containers/json": the client's version
- * prefix, which every route accepts alike. */
-static const char *strip_version(const char *url)
+static const char *header(const struct rl_api_request *r, const char *name)
 {
-	if (url[0] == '/' && url[1] == 'v' && url[2] >= '0' && url[2] <= '9') {
-		const char *p = url + 2;
-		p += strspn(p, "0123456789.");
-		if (*p == '/')
-			return p;
-	}
-	return url;
+	return MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND, name);
 }
 
 static void common_headers(struct MHD_Response *resp)
@@ -128,9 +120,7 @@ static void upgraded(void *cls, struct MHD_Connection *c, void *req, const char 
 	struct rl_api_reply *r = cls;
 	(void)c;
 	(void)req;
-	(void)extra;
-	(void)extra_len;
-	r->hijack(r->ctx, sock);
+	r->hijack(r->ctx, sock, extra, extra_len);
 	MHD_upgrade_action(urh, MHD_UPGRADE_ACTION_CLOSE);
 	free(r->ctx);
 	free(r);
@@ -164,7 +154,8 @@ static enum MHD_Result send_reply(struct MHD_Connection *c, struct rl_api_reply 
 			return MHD_NO;
 		}
 		*kept = *r;
-		MHD_add_response_header(resp, "Content-Type", "application/vnd.docker.multiplexed-stream");
+		MHD_add_response_header(resp, "Content-Type",
+					r->type ? r->type : "application/vnd.docker.multiplexed-stream");
 	} else if (r->hijack) {
 		struct rl_api_reply *kept = malloc(sizeof(*kept));
 		resp = kept ? MHD_create_response_for_upgrade(upgraded, kept) : NULL;
@@ -176,19 +167,23 @@ static enum MHD_Result send_reply(struct MHD_Connection *c, struct rl_api_reply 
 		*kept = *r;
 		MHD_add_response_header(resp, "Connection", "Upgrade");
 		MHD_add_response_header(resp, "Upgrade", "tcp");
-		MHD_add_response_header(resp, "Content-Type", "application/vnd.docker.multiplexed-stream");
+		MHD_add_response_header(resp, "Content-Type",
+					r->raw ? "application/vnd.docker.raw-stream"
+					       : "application/vnd.docker.multiplexed-stream");
 	} else {
 		char *text = r->body ? json_dumps(r->body, JSON_COMPACT) : NULL;
 		const char *data = text ? text : r->text ? r->text : "";
 		resp = MHD_create_response_from_buffer(strlen(data), (void *)data,
 						       MHD_RESPMEM_MUST_COPY);
 		free(text);
+		free(r->ctx);
 		if (!resp)
 			return MHD_NO;
 		if (r->body || !r->text)
 			MHD_add_response_header(resp, "Content-Type", "application/json");
 		else
-			MHD_add_response_header(resp, "Content-Type", "text/plain; charset=utf-8");
+			MHD_add_response_header(resp, "Content-Type",
+						r->type ? r->type : "text/plain; charset=utf-8");
 	}
 	common_headers(resp);
 	enum MHD_Result q = MHD_queue_response(c, r->status, resp);
@@ -196,11 +191,15 @@ static enum MHD_Result send_reply(struct MHD_Connection *c, struct rl_api_reply 
 	return q;
 }
 
-/* A request's body, gathered across the calls that bring it. */
+/* A request's body, gathered across the calls that bring it; or, for a
+ * route that takes it as it arrives, handed on piece by piece. */
 struct pending {
 	char *body;
 	size_t len;
 	bool too_big;
+	bool uploading;
+	struct rl_api_upload up;
+	struct rl_api_reply refused; /* the upload route's answer at the headers */
 };
 
 static void completed(void *cls, struct MHD_Connection *c, void **state,
@@ -210,7 +209,13 @@ static void completed(void *cls, struct MHD_Connection *c, void **state,
 	(void)c;
 	(void)why;
 	struct pending *p = *state;
+	if (p && p->up.finish) { /* the client went before the end of its upload */
+		struct rl_api_reply unsent = {0};
+		p->up.finish(p->up.ctx, &unsent);
+		json_decref(unsent.body);
+	}
 	if (p) {
+		json_decref(p->refused.body);
 		free(p->body);
 		free(p);
 	}
@@ -224,14 +229,21 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *c, const char *u
 	(void)cls;
 	(void)version;
 	struct pending *p = *state;
+	struct rl_api_request r = {.method = method, .path = rl_api_strip_version(url), .query = query,
+				   .header = header, .conn = c, .body = ""};
 	if (!p) { /* headers only: the body, if any, comes next */
 		if (!(p = calloc(1, sizeof(*p))))
 			return MHD_NO;
 		*state = p;
+		p->uploading = rl_api_image_load(&r, &p->up, &p->refused);
 		return MHD_YES;
 	}
 	if (*upload_size) {
-		if (p->len + *upload_size > MAX_BODY) {
+		if (p->uploading) {
+			atomic_store(&last_request, now_s()); /* a long upload is no idle time */
+			if (p->up.write && !p->up.write(p->up.ctx, upload, *upload_size))
+				p->up.write = NULL; /* the route has what it needs to answer */
+		} else if (p->len + *upload_size > MAX_BODY) {
 			p->too_big = true;
 		} else if (!p->too_big) {
 			char *grown = realloc(p->body, p->len + *upload_size + 1);
@@ -246,18 +258,25 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *c, const char *u
 		return MHD_YES;
 	}
 	atomic_store(&last_request, now_s());
-	struct rl_api_request r = {.method = method, .path = strip_version(url), .query = query,
-				   .conn = c, .body = p->body ? p->body : "", .body_len = p->len};
+	r.body = p->body ? p->body : "";
+	r.body_len = p->len;
 	struct rl_api_reply out = {0};
-	if (p->too_big)
+	if (p->up.finish) {
+		p->up.finish(p->up.ctx, &out);
+		p->up.finish = NULL;
+	} else if (p->uploading) {
+		out = p->refused;
+		p->refused = (struct rl_api_reply){0};
+	} else if (p->too_big)
 		rl_api_error(&out, 413, "the request body is larger than %d bytes", MAX_BODY);
 	else if (!rl_api_events(&r, &out) && !rl_api_system(&r, &out) && !rl_api_containers(&r, &out) &&
 		 !rl_api_images(&r, &out) && !rl_api_lifecycle(&r, &out) && !rl_api_attach(&r, &out) &&
-		 !rl_api_logs(&r, &out) && !rl_api_stats(&r, &out))
+		 !rl_api_logs(&r, &out) && !rl_api_exec(&r, &out) && !rl_api_stats(&r, &out))
 		/* 501, not Docker's 404: the CLI reads a 404 on create as "no such
-		 * image" and would go and pull it */
-		rl_api_error(&out, 501, "rlbpf's Docker API does not serve %s %s yet; use rlbpf "
-			     "for it", method, r.path);
+		 * image" and would go and pull it. "not supported": docker inspect
+		 * then tries the next kind of object (container, image, network...) */
+		rl_api_error(&out, 501, "rlbpf's Docker API does not serve %s %s yet (not supported); "
+			     "use rlbpf for it", method, r.path);
 	enum MHD_Result q = send_reply(c, &out);
 	json_decref(out.body);
 	return q;

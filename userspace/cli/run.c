@@ -22,7 +22,9 @@
 #include "runtime/run_opts.h"
 #include "runtime/seccomp.h"
 #include "lib/spawn.h"
+#include "supervise/attach_socket.h"
 #include "supervise/state.h"
+#include "supervise/state_watch.h"
 #include "supervise/status.h"
 #include "supervise/supervise.h"
 #include "supervise/trace_register.h"
@@ -99,15 +101,20 @@ static int build_env(const struct rl_run_opts *o, const struct rl_image_config *
 	return r;
 }
 
-/* The image's Entrypoint, then COMMAND if given, else the image's Cmd. */
+/* The image's Entrypoint, then COMMAND if given, else the image's Cmd.
+ * --entrypoint replaces the first and, as in Docker, drops the image's Cmd:
+ * it was written for the image's own entrypoint. */
 static int build_argv(const struct rl_run_opts *o, const struct rl_image_config *image,
 		      struct strv *argv)
 {
 	int r = 0;
-	for (size_t i = 0; r == 0 && i < image->n_entrypoint; i++)
+	if (o->entrypoint && o->entrypoint[0])
+		r = strv_add(argv, strdup(o->entrypoint));
+	for (size_t i = 0; !o->entrypoint && r == 0 && i < image->n_entrypoint; i++)
 		r = strv_add(argv, strdup(image->entrypoint[i]));
-	char *const *cmd = o->n_cmd ? o->cmd : image->cmd;
-	size_t n = o->n_cmd ? o->n_cmd : image->n_cmd;
+	bool own = o->n_cmd || o->entrypoint;
+	char *const *cmd = own ? o->cmd : image->cmd;
+	size_t n = own ? o->n_cmd : image->n_cmd;
 	for (size_t i = 0; r == 0 && i < n; i++)
 		r = strv_add(argv, strdup(cmd[i]));
 	return r;
@@ -168,7 +175,7 @@ static char *record_json(const struct rl_run_opts *o, const struct rl_state *st,
 		"Args", strv_json(argv->v + 1, argv->n - 1), "RunArgs", strv_json(args, (size_t)n_args),
 		"Config", "Cmd", strv_json(argv->v, argv->n), "Env", strv_json(env->v, env->n),
 		"WorkingDir", workdir ? workdir : "", "User", user ? user : "", "Image", img->ref,
-		"Hostname", hostname, "Tty", o->tty, "OpenStdin", o->interactive && !o->detach,
+		"Hostname", hostname, "Tty", o->tty, "OpenStdin", o->interactive,
 		"HostConfig", "Memory", (json_int_t)o->limits.memory, "PidsLimit",
 		(json_int_t)o->limits.pids_limit, "NanoCpus", (json_int_t)o->limits.nano_cpus,
 		"Binds", binds, "PortBindings", ports ? ports : json_object(),
@@ -451,7 +458,7 @@ static int registered_with_agent(void *ctx, struct rl_error *err)
 	return r;
 }
 
-static int launch_start(struct launch *l, int out_fd, int err_fd, struct rl_error *err)
+static int launch_start(struct launch *l, int in_fd, int out_fd, int err_fd, struct rl_error *err)
 {
 	struct rl_container_spec spec = {
 		.opts = &l->o,
@@ -468,6 +475,7 @@ static int launch_start(struct launch *l, int out_fd, int err_fd, struct rl_erro
 		.argv = l->cmd.v,
 		.caps = l->caps,
 		.seccomp = l->seccomp,
+		.stdin_fd = in_fd,
 		.stdout_fd = out_fd,
 		.stderr_fd = err_fd,
 		.on_created = register_with_agent,
@@ -532,7 +540,7 @@ static int run_foreground(struct launch *l, struct rl_error *err)
 	sigset_t handled, old;
 	rl_supervise_signals(&handled);
 	sigprocmask(SIG_BLOCK, &handled, &old);
-	int r = launch_start(l, -1, -1, err);
+	int r = launch_start(l, -1, -1, -1, err);
 	struct rl_portfwd *pf = NULL;
 	if (r == 0 && l->o.n_ports)
 		r = start_portfwd(l, &pf, err);
@@ -571,15 +579,15 @@ static void null_stdio(void)
 
 /* Replaces this process with rlbpf-monitor, which keeps the container as
  * its child and needs a fraction of the memory; returns only if it cannot. */
-static void become_monitor(struct launch *l, int out_fd, int err_fd, int logfd)
+static void become_monitor(struct launch *l, const struct rl_detached_io *io)
 {
 	char path[PATH_MAX];
 	struct rl_error ignored;
 	if (rl_libexec_path("rlbpf-monitor", path, sizeof(path), &ignored) < 0)
 		return;
 	/* The lock goes along too: the monitor holds it until the end. */
-	int fds[] = {l->lock_fd, out_fd, err_fd, l->c.pty_master, logfd, l->c.userns_fd, l->c.slirp.exit_fd,
-		     l->c.netns_fd};
+	int fds[] = {l->lock_fd, io->out_fd, io->err_fd, l->c.pty_master, io->logfd, l->c.userns_fd,
+		     l->c.slirp.exit_fd, l->c.netns_fd, io->stdin_fd, io->attach_fd};
 	for (size_t i = 0; i < sizeof(fds) / sizeof(fds[0]); i++)
 		if (fds[i] >= 0 && fcntl(fds[i], F_SETFD, 0) < 0)
 			return;
@@ -587,14 +595,15 @@ static void become_monitor(struct launch *l, int out_fd, int err_fd, int logfd)
 		if (fcntl(l->port_fds[i], F_SETFD, 0) < 0)
 			return;
 	char args[7][16];
-	int vals[7] = {l->c.pid, out_fd, err_fd, l->c.pty_master, logfd, l->c.userns_fd, l->o.rm};
+	int vals[7] = {l->c.pid, io->out_fd, io->err_fd, l->c.pty_master, io->logfd, l->c.userns_fd,
+		       l->o.rm};
 	for (int i = 0; i < 7; i++)
 		snprintf(args[i], sizeof(args[i]), "%d", vals[i]);
-	/* Then slirp=PID:FD, netns=FD, and PROTO/CTRPORT=FD for each
-	 * listening port. */
-	size_t n = 9 + 2 + l->o.n_ports + 1;
+	/* Then slirp=PID:FD, netns=FD, stdin=FD, attach=FD, and
+	 * PROTO/CTRPORT=FD for each listening port. */
+	size_t n = 9 + 4 + l->o.n_ports + 1;
 	_cleanup_free_ char **argv = calloc(n, sizeof(*argv));
-	_cleanup_free_ char *extra = calloc(2 + l->o.n_ports, 40);
+	_cleanup_free_ char *extra = calloc(4 + l->o.n_ports, 40);
 	if (!argv || !extra)
 		return;
 	char *argv0[] = {path, l->st.dir, args[0], args[1], args[2], args[3], args[4], args[5], args[6]};
@@ -608,8 +617,16 @@ static void become_monitor(struct launch *l, int out_fd, int err_fd, int logfd)
 		snprintf(extra + 40, 40, "netns=%d", l->c.netns_fd);
 		argv[a++] = extra + 40;
 	}
+	if (io->stdin_fd >= 0) {
+		snprintf(extra + 80, 40, "stdin=%d", io->stdin_fd);
+		argv[a++] = extra + 80;
+	}
+	if (io->attach_fd >= 0) {
+		snprintf(extra + 120, 40, "attach=%d", io->attach_fd);
+		argv[a++] = extra + 120;
+	}
 	for (size_t i = 0; l->port_fds && i < l->o.n_ports; i++) {
-		char *s = extra + 40 * (i + 2);
+		char *s = extra + 40 * (i + 4);
 		snprintf(s, 40, "%s/%u=%d", rl_port_proto_name(l->o.ports[i].proto),
 			 l->o.ports[i].ctr_port, l->port_fds[i]);
 		argv[a++] = s;
@@ -626,19 +643,28 @@ static int supervise_detached(struct launch *l, int ready)
 	char log_path[PATH_MAX + 16];
 	snprintf(log_path, sizeof(log_path), "%s/container.log", l->st.dir);
 	_cleanup_close_ int logfd = open(log_path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
-	int out[2] = {-1, -1}, errs[2] = {-1, -1};
+	int out[2] = {-1, -1}, errs[2] = {-1, -1}, in[2] = {-1, -1};
 	int r = logfd < 0 ? rl_fail_errno(&err, errno, "cannot open the log %s", log_path) : 0;
 	if (r == 0 && (pipe2(out, O_CLOEXEC) < 0 || pipe2(errs, O_CLOEXEC) < 0))
 		r = rl_fail_errno(&err, errno, "cannot create the output pipes");
+	/* -i: the container reads a pipe whose other end waits for an attach
+	 * (a terminal's master serves as both ends) */
+	bool takes_input = l->o.interactive || l->o.tty;
+	if (r == 0 && l->o.interactive && !l->o.tty && pipe2(in, O_CLOEXEC) < 0)
+		r = rl_fail_errno(&err, errno, "cannot create the input pipe");
+	int attach_fd = r == 0 && takes_input ? rl_attach_listen(l->st.dir, &err) : -1;
+	if (takes_input && attach_fd < 0 && r == 0)
+		r = attach_fd;
 	sigset_t handled;
 	rl_supervise_signals(&handled);
 	sigprocmask(SIG_BLOCK, &handled, NULL);
 	if (r == 0)
-		r = launch_start(l, out[1], errs[1], &err);
-	if (out[1] >= 0)
-		close(out[1]);
-	if (errs[1] >= 0)
-		close(errs[1]);
+		r = launch_start(l, in[0], out[1], errs[1], &err);
+	/* The container's ends of its pipes are its own now. */
+	int theirs[] = {in[0], out[1], errs[1]};
+	for (size_t i = 0; i < sizeof(theirs) / sizeof(theirs[0]); i++)
+		if (theirs[i] >= 0)
+			close(theirs[i]);
 	struct start_report rep = {.ok = r == 0, .exit_code = l->exit_code};
 	snprintf(rep.msg, sizeof(rep.msg), "%s", err.msg);
 	(void)!write(ready, &rep, sizeof(rep));
@@ -649,19 +675,23 @@ static int supervise_detached(struct launch *l, int ready)
 		launch_cleanup(l, true);
 		return l->exit_code;
 	}
-	int out_fd = l->o.tty ? -1 : out[0], err_fd = l->o.tty ? -1 : errs[0];
-	become_monitor(l, out_fd, err_fd, logfd);
+	struct rl_detached_io io = {.out_fd = l->o.tty ? -1 : out[0],
+				    .err_fd = l->o.tty ? -1 : errs[0],
+				    .pty_master = l->c.pty_master, .stdin_fd = in[1],
+				    .attach_fd = attach_fd, .logfd = logfd};
+	become_monitor(l, &io);
 	/* Without the helper, this process does its job. */
 	struct rl_portfwd *pf = NULL;
 	/* The container runs on even if its ports cannot be served. */
 	if (l->o.n_ports)
 		start_portfwd(l, &pf, &err);
 	struct rl_poll_hook hook = pf ? rl_portfwd_hook(pf) : (struct rl_poll_hook){0};
-	int code = rl_supervise_logged(l->c.pid, out_fd, err_fd, l->c.pty_master, logfd,
-				       pf ? &hook : NULL);
+	int code = rl_supervise_logged(l->c.pid, &io, pf ? &hook : NULL);
 	rl_portfwd_free(pf);
 	rl_slirp_stop(&l->c.slirp);
 	launch_finish(l, code);
+	if (l->o.rm)
+		rl_state_wait_unheld(l->st.dir);
 	launch_cleanup(l, false);
 	return code;
 }

@@ -197,17 +197,9 @@ void rl_slirp_stop(struct rl_slirp *s)
 {
 	if (s->exit_fd >= 0)
 		close(RL_TAKE_FD(s->exit_fd));
+	/* It would exit on the closed pipe, in its own time: the container's
+	 * end waits for this, and it keeps nothing worth a clean exit. */
 	if (s->pid > 0) {
-		/* It exits on the closed pipe; give it a moment, then insist. */
-		for (int i = 0; i < 200; i++) {
-			pid_t w = waitpid(s->pid, NULL, WNOHANG);
-			if (w == s->pid || (w < 0 && errno != EINTR)) {
-				s->pid = -1;
-				return;
-			}
-			struct timespec ts = {0, 5 * 1000 * 1000};
-			nanosleep(&ts, NULL);
-		}
 		kill(s->pid, SIGKILL);
 		waitpid(s->pid, NULL, 0);
 		s->pid = -1;

@@ -123,7 +123,10 @@ static int setup_stdio(const struct rl_container_spec *s, int tty_slave, const s
 	 * own, and the container cannot push keystrokes into it (TIOCSTI). */
 	if (setsid() < 0 && errno != EPERM)
 		return rl_fail_errno(err, errno, "cannot leave the caller's session");
-	if (!s->opts->interactive || s->opts->detach) {
+	if (s->stdin_fd > 0) {
+		if (dup2(s->stdin_fd, 0) < 0)
+			return rl_fail_errno(err, errno, "cannot attach the container's input");
+	} else if (!s->opts->interactive || s->opts->detach) {
 		int null = open("/dev/null", O_RDONLY | O_CLOEXEC);
 		if (null < 0 || dup2(null, 0) < 0)
 			return rl_fail_errno(err, errno, "cannot point stdin at /dev/null");
@@ -195,6 +198,10 @@ static int child_main(const struct rl_container_spec *s, int sock, int seccomp_f
 		snprintf(ptmx, sizeof(ptmx), "%s/rootfs/dev/pts/ptmx", s->mounts.state_dir);
 		if (rl_pty_open(ptmx, &master, &tty_slave, err) < 0)
 			return RL_EXIT_INTERNAL;
+		/* Set before the command runs, which may read it only once. */
+		struct winsize size = {.ws_row = s->opts->tty_rows, .ws_col = s->opts->tty_cols};
+		if (size.ws_row)
+			ioctl(master, TIOCSWINSZ, &size);
 		if ((r = rl_fd_send(sock, master)) < 0)
 			return rl_fail_errno(err, -r, "cannot pass the terminal to rlbpf"),
 			       RL_EXIT_INTERNAL;

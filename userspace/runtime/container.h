@@ -22,6 +22,9 @@ struct rl_container_spec {
 	char **argv; /* the command, NULL-terminated, at least one word */
 	uint64_t caps;
 	struct rl_seccomp *seccomp;
+	/* what the command reads when > 0 (a detached -i's pipe); else
+	 * /dev/null when detached or without -i, or rlbpf's own */
+	int stdin_fd;
 	int stdout_fd, stderr_fd; /* where the command writes; -1: rlbpf's own */
 	/* on_created: called once the container's init exists in its mapped
 	 * namespaces, before it builds its filesystem; before_exec: while it

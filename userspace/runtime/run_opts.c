@@ -25,6 +25,8 @@ void rl_run_usage(FILE *out)
 	      "      --cap-drop CAP         drop a capability (or ALL)\n"
 	      "  -d, --detach               run in the background and print the container ID\n"
 	      "  -e, --env KEY[=VALUE]      set an environment variable (KEY alone: take ours)\n"
+	      "      --entrypoint CMD       run CMD instead of the image's entrypoint (\"\" for none);\n"
+	      "                             the image's command is then not used\n"
 	      "  -h, --hostname NAME        container host name (default: the short ID)\n"
 	      "  -i, --interactive          keep stdin open\n"
 	      "      --cpus N               CPUs the container may use (a cpu cgroup of rlbpfd's)\n"
@@ -44,6 +46,7 @@ void rl_run_usage(FILE *out)
 	      "      --security-opt OPT     no-new-privileges, seccomp=unconfined, seccomp=PROFILE.json\n"
 	      "      --tls-verify=false     pull over plain HTTP or unverified TLS\n"
 	      "  -t, --tty                  allocate a pseudo-terminal\n"
+	      "      --tty-size ROWSxCOLS   its size from the start (default: that of rlbpf's terminal)\n"
 	      "  -u, --user UID[:GID]       run as this user (numbers or names from the image)\n"
 	      "  -v, --volume HOST:CTR[:ro|rw]  bind-mount a host path\n"
 	      "  -w, --workdir DIR          working directory inside the container\n"
@@ -374,6 +377,18 @@ static uint64_t host_memory(void)
 	return pages > 0 && size > 0 ? (uint64_t)pages * (uint64_t)size : 0;
 }
 
+static int parse_tty_size(struct rl_run_opts *o, const char *arg, struct rl_error *err)
+{
+	unsigned rows, cols;
+	int end = 0;
+	if (sscanf(arg, "%5ux%5u%n", &rows, &cols, &end) != 2 || arg[end] || !isdigit((unsigned char)arg[0]) ||
+	    !rows || !cols || rows > 65535 || cols > 65535)
+		return rl_fail(err, EINVAL, "invalid --tty-size '%s': use ROWSxCOLS, e.g. 24x80", arg);
+	o->tty_rows = (unsigned short)rows;
+	o->tty_cols = (unsigned short)cols;
+	return 0;
+}
+
 static int set_string(char **slot, const char *v)
 {
 	free(*slot);
@@ -383,7 +398,7 @@ static int set_string(char **slot, const char *v)
 
 enum { OPT_RM = 256, OPT_NAME, OPT_READ_ONLY, OPT_INIT, OPT_CAP_ADD, OPT_CAP_DROP,
        OPT_SECURITY_OPT, OPT_NETWORK, OPT_MEMORY_ENFORCE, OPT_PIDS_LIMIT, OPT_CPUS, OPT_PULL,
-       OPT_PLATFORM, OPT_TLS_VERIFY, OPT_HELP };
+       OPT_PLATFORM, OPT_TLS_VERIFY, OPT_ENTRYPOINT, OPT_TTY_SIZE, OPT_HELP };
 
 int rl_run_opts_parse(int argc, char **argv, struct rl_run_opts *o, struct rl_error *err)
 {
@@ -413,6 +428,8 @@ int rl_run_opts_parse(int argc, char **argv, struct rl_run_opts *o, struct rl_er
 		{"pull", required_argument, NULL, OPT_PULL},
 		{"platform", required_argument, NULL, OPT_PLATFORM},
 		{"tls-verify", optional_argument, NULL, OPT_TLS_VERIFY},
+		{"entrypoint", required_argument, NULL, OPT_ENTRYPOINT},
+		{"tty-size", required_argument, NULL, OPT_TTY_SIZE},
 		{"help", no_argument, NULL, OPT_HELP},
 		{0},
 	};
@@ -451,6 +468,8 @@ int rl_run_opts_parse(int argc, char **argv, struct rl_run_opts *o, struct rl_er
 			break;
 		case 'u': r = parse_user(o, optarg, err); break;
 		case 'e': r = parse_env(o, optarg, err); break;
+		case OPT_ENTRYPOINT: r = set_string(&o->entrypoint, optarg); break;
+		case OPT_TTY_SIZE: r = parse_tty_size(o, optarg, err); break;
 		case 'v': r = parse_volume(o, optarg, err); break;
 		case OPT_CAP_ADD: r = push(&o->cap_add, &o->n_cap_add, optarg); break;
 		case OPT_CAP_DROP: r = push(&o->cap_drop, &o->n_cap_drop, optarg); break;
@@ -530,6 +549,7 @@ void rl_run_opts_free(struct rl_run_opts *o)
 	free(o->name);
 	free(o->hostname);
 	free(o->workdir);
+	free(o->entrypoint);
 	free(o->user);
 	free_vec(o->env, o->n_env);
 	for (size_t i = 0; i < o->n_volumes; i++) {

@@ -25,6 +25,7 @@ enum rl_pull_policy { RL_PULL_MISSING, RL_PULL_ALWAYS, RL_PULL_NEVER };
 
 struct rl_run_opts {
 	bool rm, interactive, tty, init, read_only, no_new_privileges, detach;
+	unsigned short tty_rows, tty_cols; /* --tty-size; 0: the caller's terminal's */
 	char *name;     /* --name, validated [a-zA-Z0-9][a-zA-Z0-9_.-]* */
 	char *hostname; /* -h */
 	char *workdir;  /* -w, absolute */
@@ -47,6 +48,8 @@ struct rl_run_opts {
 	bool tls_insecure;     /* --tls-verify=false, for the pull */
 	char *image;           /* ROOTFS-DIR or IMAGE */
 	int image_arg;         /* its index in argv */
+	char *entrypoint;      /* --entrypoint: replaces the image's (""
+				* clears it); the image's Cmd is then unused */
 	char **cmd;            /* COMMAND [ARG...], NULL-terminated; may be empty */
 	size_t n_cmd;
 };

@@ -5,7 +5,8 @@
  * the end, and removes the container for --rm.
  *
  * rlbpf-monitor STATE_DIR PID OUT_FD ERR_FD PTY_FD LOG_FD USERNS_FD RM
- *               [slirp=PID:EXIT_FD] [netns=FD] [PROTO/CTRPORT=LISTEN_FD...]
+ *               [slirp=PID:EXIT_FD] [netns=FD] [stdin=FD] [attach=FD]
+ *               [PROTO/CTRPORT=LISTEN_FD...]
  * It also serves the published ports (portfwd.c) and ends slirp4netns. */
 #include <errno.h>
 #include <fcntl.h>
@@ -22,6 +23,7 @@
 #include "net/network.h"
 #include "net/portfwd.h"
 #include "supervise/state.h"
+#include "supervise/state_watch.h"
 #include "supervise/status.h"
 
 static int number(const char *s)
@@ -43,6 +45,8 @@ int main(int argc, char **argv)
 	}
 	struct rl_slirp slirp = {.pid = -1, .exit_fd = -1};
 	int netns_fd = -1;
+	struct rl_detached_io io = {.out_fd = n[1], .err_fd = n[2], .pty_master = n[3],
+				    .logfd = n[4], .stdin_fd = -1, .attach_fd = -1};
 	size_t n_ports = 0;
 	struct rl_port ports[argc];
 	int port_fds[argc];
@@ -54,6 +58,12 @@ int main(int argc, char **argv)
 			fcntl(fd, F_SETFD, FD_CLOEXEC);
 		} else if (sscanf(argv[i], "netns=%d", &fd) == 1 && fd >= 0) {
 			netns_fd = fd;
+			fcntl(fd, F_SETFD, FD_CLOEXEC);
+		} else if (sscanf(argv[i], "stdin=%d", &fd) == 1 && fd >= 0) {
+			io.stdin_fd = fd;
+			fcntl(fd, F_SETFD, FD_CLOEXEC);
+		} else if (sscanf(argv[i], "attach=%d", &fd) == 1 && fd >= 0) {
+			io.attach_fd = fd;
 			fcntl(fd, F_SETFD, FD_CLOEXEC);
 		} else if (eq && rl_port_from_arg(argv[i], &ports[n_ports]) == 0 &&
 			   (fd = number(eq + 1)) >= 0) {
@@ -91,7 +101,7 @@ int main(int argc, char **argv)
 		if (pf)
 			hook = rl_portfwd_hook(pf);
 	}
-	int code = rl_supervise_logged(n[0], n[1], n[2], n[3], n[4], pf ? &hook : NULL);
+	int code = rl_supervise_logged(n[0], &io, pf ? &hook : NULL);
 	/* No client is served after the end, and the network goes with it. */
 	rl_portfwd_free(pf);
 	rl_slirp_stop(&slirp);
@@ -101,6 +111,9 @@ int main(int argc, char **argv)
 	rl_status_record_exit(&st, code, oom || rl_agent_oom_killed(st.id));
 	if (n[6]) {
 		struct rl_error err = {0};
+		/* An attach still reading the log, or a wait not yet told the
+		 * exit code, keeps the record until it is done. */
+		rl_state_wait_unheld(st.dir);
 		rl_remove_tree_as_owner(st.dir, n[5], &err);
 	}
 	return code;

@@ -46,3 +46,4 @@ int rl_state_config(const struct rl_state *st, json_t **out, struct rl_error *er
  * a start, cannot happen. Returns the fd holding it, or -EBUSY (with err
  * set) when someone holds it. */
 int rl_state_lock(const struct rl_state *st, struct rl_error *err);
+

@@ -608,6 +608,23 @@ static void parsing_after_a_failure_mid_group(void **state)
 	rl_run_opts_free(&o);
 }
 
+static void entrypoint_and_tty_size(void **state)
+{
+	(void)state;
+	struct rl_run_opts o;
+	struct rl_error err = {0};
+	assert_int_equal(PARSE(&o, &err, "-t", "--tty-size", "33x101", "--entrypoint", "", "img"), 0);
+	assert_int_equal(o.tty_rows, 33);
+	assert_int_equal(o.tty_cols, 101);
+	assert_string_equal(o.entrypoint, "");
+	rl_run_opts_free(&o);
+	REJECTS(EINVAL, "--tty-size", "--tty-size", "33", "img");
+	REJECTS(EINVAL, "--tty-size", "--tty-size", "0x80", "img");
+	REJECTS(EINVAL, "--tty-size", "--tty-size", "24x80x", "img");
+	REJECTS(EINVAL, "--tty-size", "--tty-size", "-1x80", "img");
+	REJECTS(EINVAL, "--tty-size", "--tty-size", "24x65536", "img");
+}
+
 static void free_twice_is_safe(void **state)
 {
 	(void)state;
@@ -653,6 +670,7 @@ int main(void)
 		cmocka_unit_test(parsing_twice_starts_afresh),
 		cmocka_unit_test(parsing_after_a_failure_mid_group),
 		cmocka_unit_test(free_twice_is_safe),
+		cmocka_unit_test(entrypoint_and_tty_size),
 	};
 	return cmocka_run_group_tests(tests, make_dir, remove_dir);
 }
