@@ -26,6 +26,7 @@
 #include "supervise/status.h"
 
 #define EVENTS_KEPT 1024
+/* a look without a change too: a supervisor that died writes nothing */
 #define RESCAN_MS 1000
 /* A record that reads as ended without an end written down: its
  * supervisor is gone, and the end is usually written a moment later, by
