@@ -34,6 +34,7 @@ RLBPF   := cli/cli cli/run cli/exec cli/ps cli/inspect cli/logs cli/lifecycle cl
 	   cli/trace cli/images cli/pull cli/info cli/setup cli/system \
 	   supervise/supervise supervise/detach supervise/state supervise/status supervise/logfile \
 	   supervise/trace_register supervise/inspect_doc supervise/attach_socket supervise/state_watch \
+	   supervise/stats_sample \
 	   image/image image/store image/reference \
 	   runtime/run_opts runtime/idmap runtime/mounts runtime/passwd runtime/caps runtime/seccomp \
 	   runtime/seccomp_cache \
@@ -53,8 +54,10 @@ PULL_LIBS := -lcurl -lcrypto -ljansson
 # helper: libmicrohttpd stays out of rlbpf's static start.
 API     := api/server api/system api/containers api/images api/lifecycle api/create_args api/attach api/rlbpf_cmd \
 	   api/logs api/log_reader api/request api/exec api/exec_run \
+	   api/stats api/events api/container_event api/json_lines \
 	   supervise/state supervise/status supervise/logfile supervise/inspect_doc supervise/attach_socket \
-	   supervise/state_watch image/store image/reference runtime/userns_exec runtime/idmap lib/subid lib/spawn lib/pty \
+	   supervise/state_watch supervise/stats_sample \
+	   image/store image/reference runtime/userns_exec runtime/idmap lib/subid lib/spawn lib/pty \
 	   proto/agent_client proto/agent_proto lib/fsutil lib/humantime lib/error lib/paths lib/userdb
 API     += api/image_pull api/image_load api/image_inspect api/image_registry api/image_progress \
 	   api/image_spawn

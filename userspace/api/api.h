@@ -74,6 +74,8 @@ bool rl_api_lifecycle(const struct rl_api_request *r, struct rl_api_reply *out);
 bool rl_api_attach(const struct rl_api_request *r, struct rl_api_reply *out);
 bool rl_api_logs(const struct rl_api_request *r, struct rl_api_reply *out);
 bool rl_api_exec(const struct rl_api_request *r, struct rl_api_reply *out);
+bool rl_api_stats(const struct rl_api_request *r, struct rl_api_reply *out);
+bool rl_api_events(const struct rl_api_request *r, struct rl_api_reply *out); /* first: watches from the first request */
 
 /* A route that takes its body as it arrives rather than whole (load's
  * archive may be any size). Asked at the headers: false when the request

@@ -269,9 +269,9 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *c, const char *u
 		p->refused = (struct rl_api_reply){0};
 	} else if (p->too_big)
 		rl_api_error(&out, 413, "the request body is larger than %d bytes", MAX_BODY);
-	else if (!rl_api_system(&r, &out) && !rl_api_containers(&r, &out) &&
+	else if (!rl_api_events(&r, &out) && !rl_api_system(&r, &out) && !rl_api_containers(&r, &out) &&
 		 !rl_api_images(&r, &out) && !rl_api_lifecycle(&r, &out) && !rl_api_attach(&r, &out) &&
-		 !rl_api_logs(&r, &out) && !rl_api_exec(&r, &out))
+		 !rl_api_logs(&r, &out) && !rl_api_exec(&r, &out) && !rl_api_stats(&r, &out))
 		/* 501, not Docker's 404: the CLI reads a 404 on create as "no such
 		 * image" and would go and pull it. "not supported": docker inspect
 		 * then tries the next kind of object (container, image, network...) */

@@ -11,7 +11,6 @@
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/sysinfo.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -20,6 +19,7 @@
 #include "lib/humantime.h"
 #include "lib/memsize.h"
 #include "supervise/state.h"
+#include "supervise/stats_sample.h"
 #include "supervise/status.h"
 #include "lib/template.h"
 
@@ -245,7 +245,6 @@ static void on_signal(int sig)
 struct followed {
 	struct rl_state st;
 	char ref[sizeof(((struct rl_state *)0)->name)]; /* the "Container" value */
-	double created;   /* for the order: newest first, as ps */
 	double started;   /* Unix time it started, for a first CPU % without a sample */
 	bool listed;      /* still running at this refresh (all mode) */
 	bool ended;
@@ -253,7 +252,9 @@ struct followed {
 	bool told;        /* what is wrong with it was said on stderr */
 	uint64_t cpu_ns;  /* the last sample */
 	uint64_t at_ns;   /* when, CLOCK_MONOTONIC */
-	uint64_t memory;  /* its --memory, as recorded: a cgroup keeps it, not the agent */
+	/* its creation (newest first, as ps) and its --memory, as recorded: a
+	 * cgroup keeps the cap, not the agent */
+	struct rl_stats_recorded rec;
 	struct rl_stats_values v;
 };
 
@@ -293,14 +294,7 @@ static struct followed *add_followed(struct stats_run *run, const struct rl_stat
 	snprintf(f->ref, sizeof(f->ref), "%s", ref ? ref : st->id);
 	if (!ref)
 		f->ref[12] = '\0'; /* Docker names a listed container by its short ID */
-	json_t *config = NULL;
-	struct rl_error ignored;
-	if (rl_state_config(st, &config, &ignored) == 0)
-		f->created = rl_parse_rfc3339(json_string_value(json_object_get(config, "Created")));
-	json_int_t memory = json_integer_value(
-		json_object_get(json_object_get(config, "HostConfig"), "Memory"));
-	f->memory = memory > 0 ? (uint64_t)memory : 0;
-	json_decref(config);
+	rl_stats_recorded_read(st, &f->rec);
 	return f;
 }
 
@@ -323,7 +317,8 @@ static int list_running(const struct rl_state *st, void *ctx)
 
 static int newest_first(const void *a, const void *b)
 {
-	double x = ((const struct followed *)a)->created, y = ((const struct followed *)b)->created;
+	double x = ((const struct followed *)a)->rec.created;
+	double y = ((const struct followed *)b)->rec.created;
 	return x < y ? 1 : x > y ? -1 : 0;
 }
 
@@ -345,19 +340,6 @@ static int relist(struct stats_run *run, struct rl_error *err)
 	run->n = kept;
 	qsort(run->c, run->n, sizeof(*run->c), newest_first);
 	return 0;
-}
-
-/* Running by its record, and its PID 1 still there: the record says
- * "exited" only once the supervisor has reaped it, a moment after the
- * agent has seen the last task go. */
-static bool still_running(const struct followed *f)
-{
-	struct rl_status s;
-	struct rl_error ignored;
-	if (rl_status_read(&f->st, &s, &ignored) < 0 || s.state != RL_RUNNING)
-		return false;
-	unsigned long long start = rl_proc_start_time(s.pid);
-	return start != 0 && (s.pid_start == 0 || start == s.pid_start);
 }
 
 /* Says once what keeps a container's values from showing. */
@@ -400,27 +382,19 @@ static void take_sample(struct stats_run *run, struct followed *f,
 	f->cpu_ns = rep->cpu_ns;
 	f->at_ns = at;
 	f->v.mem_usage = rep->rss_bytes;
-	f->v.mem_limit = rep->mem_cap_bytes ? rep->mem_cap_bytes
-			 : f->memory         ? f->memory
-					     : run->host_mem;
+	f->v.mem_limit = rl_stats_mem_limit(rep, &f->rec, run->host_mem);
 	f->v.pids = rep->nr_threads;
 }
 
 /* Asks the agent about one container. A refusal about that container
- * leaves its row at "--"; a broken connection is tried once more on a new
- * one (the agent may have restarted: its counters survive in pinned maps)
- * and otherwise ends the command. */
+ * leaves its row at "--"; an agent that cannot be read ends the command. */
 static int sample(struct stats_run *run, struct followed *f, struct rl_error *err)
 {
 	struct rl_msg_stats_reply rep;
-	char why[300] = "";
-	int r = rl_agent_stats(&run->conn, f->st.id, &rep, why, sizeof(why));
-	if (r < 0 && r != -ENOENT && r != -EPERM && !stop) {
-		rl_agent_close(&run->conn);
-		if (rl_agent_connect(RL_AGENT_SOCKET, &run->conn, why, sizeof(why)) < 0)
-			return rl_fail(err, EPIPE, "lost the agent rlbpfd: %s", why);
-		r = rl_agent_stats(&run->conn, f->st.id, &rep, why, sizeof(why));
-	}
+	char why[400] = "";
+	int r = rl_stats_ask(&run->conn, f->st.id, &stop, &rep, why, sizeof(why));
+	if (r < 0 && r != -ENOENT && r != -EPERM && !stop)
+		return rl_fail(err, -r, "%s", why);
 	if (stop)
 		return 0;
 	f->v.valid = false;
@@ -429,7 +403,7 @@ static int sample(struct stats_run *run, struct followed *f, struct rl_error *er
 	} else if (r == -ENOENT) {
 		/* The agent forgets a container whose processes are gone; one
 		 * that is still running was never registered with it. */
-		if (still_running(f))
+		if (rl_stats_still_running(&f->st))
 			tell(f, "%s is not tracked by rlbpfd: it started while the agent was not "
 				"running; its values show as --, and 'rlbpf restart %s' registers it",
 			     f->st.name, f->st.name);
@@ -437,8 +411,6 @@ static int sample(struct stats_run *run, struct followed *f, struct rl_error *er
 			f->ended = true;
 	} else if (r == -EPERM) {
 		tell(f, "rlbpfd does not give the values of %s: %s", f->st.name, why);
-	} else {
-		return rl_fail(err, -r, "cannot read the counters from rlbpfd: %s", why);
 	}
 	return 0;
 }
@@ -454,7 +426,7 @@ static int refresh(struct stats_run *run, struct rl_error *err)
 		struct followed *f = &run->c[i];
 		if (f->ended)
 			continue;
-		if (run->named && !still_running(f)) {
+		if (run->named && !rl_stats_still_running(&f->st)) {
 			f->ended = true;
 			f->v.valid = false;
 			continue;
@@ -520,14 +492,6 @@ static void sleep_until(uint64_t deadline)
 			      .tv_nsec = (long)(deadline % 1000000000ULL)};
 	while (!stop && clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &ts, NULL) == EINTR)
 		;
-}
-
-static uint64_t host_memory(void)
-{
-	struct sysinfo si;
-	if (sysinfo(&si) < 0)
-		return 0;
-	return (uint64_t)si.totalram * si.mem_unit;
 }
 
 static void usage(FILE *out)
@@ -623,7 +587,7 @@ int cmd_stats(int argc, char **argv)
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGTERM, &sa, NULL);
 	signal(SIGPIPE, SIG_IGN);
-	run.host_mem = host_memory();
+	run.host_mem = rl_stats_host_memory();
 	bool redraw = !no_stream && isatty(STDOUT_FILENO);
 
 	/* CPU % needs two samples: the first table waits for a short interval
