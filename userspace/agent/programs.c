@@ -25,6 +25,7 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 
+#include "lib/bpf_features.h"
 #include "lib/cleanup.h"
 #include "rlbpf.skel.h"
 
@@ -319,6 +320,12 @@ static int load_and_pin(struct rl_agent_bpf *b, struct rl_error *err)
 	b->skel = rlbpf__open();
 	if (!b->skel)
 		return rl_fail_errno(err, errno, "opening the BPF object built into rlbpfd failed");
+	/* an older kernel: what only the eBPF memory cap needs is left out,
+	 * and a limit it would hold is refused with the reason */
+	char left_out[256];
+	rl_bpf_leave_out_unsupported(b->skel->obj, left_out, sizeof(left_out));
+	if (left_out[0])
+		note(b, left_out);
 	r = rlbpf__load(b->skel);
 	if (r)
 		return rl_fail_errno(err, r, "loading the BPF programs failed (libbpf's reason "

@@ -43,6 +43,7 @@
 #include "agent/policy.h"
 #include "proto/agent_proto.h"
 #include "agent/registry.h"
+#include "lib/bpf_features.h"
 #include "lib/cleanup.h"
 
 #define RL_MAX_CLIENTS 128
@@ -971,6 +972,12 @@ static void do_register(struct agent *a, struct client *c, const struct rl_msg *
 	 * left unenforced */
 	if (by_cg)
 		; /* the kernel holds them */
+	else if (r->mem_cap_bytes && rl_bpf_program_unsupported("rl_rss_stat"))
+		return reply(a, c, m->hdr.seq, -EOPNOTSUPP,
+			     "the eBPF memory cap needs %s, which this kernel lacks; hold the "
+			     "limit with a memory cgroup (--memory-enforce cgroup)%s%s",
+			     rl_bpf_program_unsupported("rl_rss_stat"),
+			     cg_why[0] ? ", which cannot be had here either: " : "", cg_why);
 	else if (r->mem_cap_bytes && !rl_agent_bpf_can("rl_rss_stat"))
 		return reply(a, c, m->hdr.seq, -EOPNOTSUPP,
 			     "this agent could not attach its memory program (rl_rss_stat) on "

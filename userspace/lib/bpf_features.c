@@ -92,6 +92,83 @@ static int trivial_load(void)
 	return 0;
 }
 
+/* The kernel features only some programs need: each program is left out
+ * where one of its needs is missing, with the maps it alone uses. */
+enum need { NEED_TASK_STORAGE, NEED_TASK_BTF, NEED_FIND_VMA, N_NEEDS };
+
+static const char *const need_words[N_NEEDS] = {
+	[NEED_TASK_STORAGE] = "BPF task storage (Linux 5.11)",
+	[NEED_TASK_BTF] = "bpf_get_current_task_btf (Linux 5.11)",
+	[NEED_FIND_VMA] = "bpf_find_vma (Linux 5.17)",
+};
+
+static const struct {
+	const char *prog;
+	unsigned needs; /* 1 << enum need */
+} program_needs[] = {
+	{"rl_rss_stat", 1u << NEED_TASK_STORAGE | 1u << NEED_TASK_BTF},
+	{"rl_cow_fault", 1u << NEED_TASK_STORAGE | 1u << NEED_TASK_BTF | 1u << NEED_FIND_VMA},
+};
+
+/* Maps that only programs of program_needs use. */
+static const char *const maps_of_needy[] = {"proc_mem"};
+
+static bool have(enum need n)
+{
+	/* asked once: the answer does not change while we run */
+	static int known[N_NEEDS]; /* 0 unknown, 1 yes, -1 no */
+	if (!known[n]) {
+		int r = n == NEED_TASK_STORAGE
+				? libbpf_probe_bpf_map_type(BPF_MAP_TYPE_TASK_STORAGE, NULL)
+				: libbpf_probe_bpf_helper(BPF_PROG_TYPE_TRACEPOINT,
+							  n == NEED_TASK_BTF ? BPF_FUNC_get_current_task_btf
+									     : BPF_FUNC_find_vma,
+							  NULL);
+		known[n] = r == 1 ? 1 : -1;
+	}
+	return known[n] > 0;
+}
+
+const char *rl_bpf_program_unsupported(const char *prog)
+{
+	for (size_t i = 0; i < sizeof(program_needs) / sizeof(program_needs[0]); i++) {
+		if (strcmp(program_needs[i].prog, prog))
+			continue;
+		for (enum need n = 0; n < N_NEEDS; n++)
+			if ((program_needs[i].needs & 1u << n) && !have(n))
+				return need_words[n];
+	}
+	return NULL;
+}
+
+void rl_bpf_leave_out_unsupported(struct bpf_object *obj, char *why, size_t len)
+{
+	struct bpf_program *p;
+	bool needy_maps_used = false;
+	why[0] = '\0';
+	bpf_object__for_each_program(p, obj) {
+		const char *missing = rl_bpf_program_unsupported(bpf_program__name(p));
+		bool needy = false;
+		for (size_t i = 0; i < sizeof(program_needs) / sizeof(program_needs[0]); i++)
+			needy |= !strcmp(program_needs[i].prog, bpf_program__name(p));
+		if (!missing) {
+			needy_maps_used |= needy && bpf_program__autoload(p);
+			continue;
+		}
+		if (!bpf_program__autoload(p))
+			continue;
+		bpf_program__set_autoload(p, false);
+		size_t used = strlen(why);
+		snprintf(why + used, len - used, "%s%s left out: this kernel lacks %s",
+			 used ? "; " : "", bpf_program__name(p), missing);
+	}
+	for (size_t i = 0; !needy_maps_used && i < sizeof(maps_of_needy) / sizeof(maps_of_needy[0]); i++) {
+		struct bpf_map *m = bpf_object__find_map_by_name(obj, maps_of_needy[i]);
+		if (m)
+			bpf_map__set_autocreate(m, false);
+	}
+}
+
 /* Opens the rlbpf object and loads it. prog == NULL: the agent's programs as
  * the object declares them; else only that program and no maps (the probes
  * use none, so no 1 MiB ring buffer is made just to ask a question). */
@@ -100,6 +177,8 @@ static int open_and_load(const char *prog, struct rlbpf **out)
 	_cleanup_skel_ struct rlbpf *skel = rlbpf__open();
 	if (!skel)
 		return errno ? -errno : -ENOMEM;
+	char left_out[256];
+	rl_bpf_leave_out_unsupported(skel->obj, left_out, sizeof(left_out));
 
 	if (prog) {
 		struct bpf_program *p;
@@ -356,6 +435,38 @@ static int probe_bpffs(const struct probe_ctx *ctx, char *d, size_t n)
 	return say(0, d, n, "bpf filesystem mounted at " BPFFS_DIR);
 }
 
+/* The eBPF memory cap's needs (program_needs): without them its programs
+ * are left out (rl_bpf_leave_out_unsupported), and said so here. */
+static int probe_need(const struct probe_ctx *ctx, enum need need, const char *use,
+		      const char *without, char *d, size_t n)
+{
+	if (ctx->load_err)
+		return not_tried(ctx, d, n);
+	if (have(need))
+		return say(0, d, n, "%s: the eBPF memory cap %s", need_words[need], use);
+	return say(-EOPNOTSUPP, d, n, "no %s, with which the eBPF memory cap %s: %s",
+		   need_words[need], use, without);
+}
+
+#define NO_EBPF_CAP "the cap is left out, and memory limits are cgroups' alone"
+
+static int probe_task_storage(const struct probe_ctx *ctx, char *d, size_t n)
+{
+	return probe_need(ctx, NEED_TASK_STORAGE, "keeps each process's count", NO_EBPF_CAP, d, n);
+}
+
+static int probe_task_btf(const struct probe_ctx *ctx, char *d, size_t n)
+{
+	return probe_need(ctx, NEED_TASK_BTF, "reads the faulting task", NO_EBPF_CAP, d, n);
+}
+
+static int probe_find_vma(const struct probe_ctx *ctx, char *d, size_t n)
+{
+	return probe_need(ctx, NEED_FIND_VMA, "counts copy-on-write copies",
+			  "rl_cow_fault is left out, and the cap counts no page that fork "
+			  "shared and a write copied (a cgroup counts them)", d, n);
+}
+
 static const struct {
 	const char *name;
 	probe_fn fn;
@@ -371,6 +482,9 @@ static const struct {
 	{ "cgroup_bind4", probe_cgroup_bind4 },
 	{ "send_signal", probe_send_signal },
 	{ "bpffs", probe_bpffs },
+	{ "task_storage", probe_task_storage },
+	{ "task_btf", probe_task_btf },
+	{ "find_vma", probe_find_vma },
 };
 
 size_t rl_bpf_features_probe(struct rl_bpf_feature *out, size_t max)

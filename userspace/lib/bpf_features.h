@@ -12,3 +12,14 @@ struct rl_bpf_feature {
 
 /* Fills up to `max` entries and returns how many. */
 size_t rl_bpf_features_probe(struct rl_bpf_feature *out, size_t max);
+
+/* What a few of the agent's programs need of the kernel beyond what the
+ * others do (the eBPF memory cap's: BPF task storage and
+ * bpf_get_current_task_btf, Linux 5.11; bpf_find_vma, 5.17). NULL when
+ * prog has what it needs here, else the missing feature in words. */
+const char *rl_bpf_program_unsupported(const char *prog);
+
+struct bpf_object;
+/* Leaves out of obj's load the programs this kernel cannot take, and the
+ * maps only they use; what was left out and why into why ("" if nothing). */
+void rl_bpf_leave_out_unsupported(struct bpf_object *obj, char *why, size_t len);
