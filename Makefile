@@ -54,7 +54,7 @@ PULL_LIBS := -lcurl -lcrypto -ljansson
 # helper: libmicrohttpd stays out of rlbpf's static start.
 API     := api/server api/system api/containers api/images api/lifecycle api/create_args api/attach api/rlbpf_cmd \
 	   api/logs api/log_reader api/request api/exec api/exec_run \
-	   api/stats api/events api/container_event api/json_lines \
+	   api/stats api/events api/container_event api/filters api/json_lines \
 	   supervise/state supervise/status supervise/logfile supervise/inspect_doc supervise/attach_socket \
 	   supervise/state_watch supervise/stats_sample \
 	   image/store image/reference runtime/userns_exec runtime/idmap lib/subid lib/spawn lib/pty \

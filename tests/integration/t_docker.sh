@@ -26,6 +26,18 @@ test_docker_version_info_ps_images() {
 	assert_contains "$OUT" "dk-web Up " "docker ps -a: the running one"
 	_docker ps -a -q
 	assert_eq "$(as_user "$T1" "$RLBPF" ps -a -q)" "$OUT" "docker ps -a -q and rlbpf ps -a -q agree"
+	_docker ps -a --filter status=exited --format '{{.Names}}'
+	assert_eq dk-done "$OUT" "docker ps --filter status=exited"
+	_docker ps -a --filter exited=3 --filter name=done --format '{{.Names}}'
+	assert_eq dk-done "$OUT" "docker ps --filter exited=3 --filter name=done"
+	_docker ps -a --filter name=web --filter ancestor=busybox --format '{{.Names}}'
+	assert_eq dk-web "$OUT" "docker ps --filter name=web --filter ancestor=busybox"
+	_docker ps -l --format '{{.Names}}'
+	assert_eq dk-done "$OUT" "docker ps -l: the newest, stopped or not"
+	_docker ps --filter label=a=b
+	assert_eq "1" "$RC" "docker ps --filter label"
+	assert_contains "$ERR" "invalid filter 'label': docker ps here filters by id, name, status, ancestor, exited" \
+		"what the filter refusal says"
 	_docker images --format '{{.Repository}}:{{.Tag}}'
 	assert_contains "$OUT" "busybox:latest" "docker images"
 	as_user "$T1" "$RLBPF" rm -f dk-web dk-done >/dev/null

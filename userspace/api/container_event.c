@@ -1,4 +1,5 @@
 #include "api/container_event.h"
+#include "api/filters.h"
 
 #include <ctype.h>
 #include <stdio.h>
@@ -18,87 +19,15 @@ json_t *rl_container_event_json(const struct rl_container_event *e)
 			 (json_int_t)(e->time_ns / 1000000000LL), "timeNano", (json_int_t)e->time_ns);
 }
 
-static const char *const known[] = {"container", "event", "image", "type", "scope"};
-
-static bool known_key(const char *key)
-{
-	for (size_t i = 0; i < sizeof(known) / sizeof(known[0]); i++)
-		if (!strcmp(key, known[i]))
-			return true;
-	return false;
-}
-
 bool rl_event_filters_parse(const char *text, json_t **out, char *why, size_t len)
 {
-	*out = NULL;
-	if (!text || !text[0])
-		return true;
-	json_error_t jerr;
-	json_t *in = json_loads(text, 0, &jerr), *values;
-	const char *key;
-	if (!json_is_object(in)) {
-		json_decref(in);
-		snprintf(why, len, "filters: a JSON object such as {\"container\":[\"web\"]} is "
-			 "needed: %s", jerr.text[0] ? jerr.text : "not an object");
-		return false;
-	}
-	json_t *norm = json_object();
-	json_object_foreach(in, key, values) {
-		if (!known_key(key)) {
-			snprintf(why, len, "invalid filter '%s': docker events here filters by "
-				 "container, event, image, type and scope", key);
-			goto bad;
-		}
-		json_t *list = json_array(), *v;
-		json_object_set_new(norm, key, list);
-		size_t i;
-		const char *word;
-		if (json_is_array(values)) {
-			json_array_foreach(values, i, v) {
-				if (!json_is_string(v))
-					goto shape;
-				json_array_append(list, v);
-			}
-		} else if (json_is_object(values)) {
-			json_object_foreach(values, word, v) {
-				if (!json_is_true(v))
-					goto shape;
-				json_array_append_new(list, json_string(word));
-			}
-		} else {
-			goto shape;
-		}
-	}
-	json_decref(in);
-	*out = norm;
-	return true;
-shape:
-	snprintf(why, len, "filters: the values of '%s' must be a list of strings, or an object "
-		 "of strings to true", key);
-bad:
-	json_decref(in);
-	json_decref(norm);
-	return false;
+	static const char *const known[] = {"container", "event", "image", "type", "scope", NULL};
+	return rl_api_filters_parse(text, known, "docker events", out, why, len);
 }
 
 static bool prefix_of(const char *value, const char *s)
 {
 	return value[0] && !strncmp(s, value, strlen(value));
-}
-
-/* The length of an image name without a ":latest" it ends with: busybox
- * and busybox:latest are one image. */
-static size_t untagged_len(const char *image)
-{
-	size_t n = strlen(image);
-	const char *colon = strrchr(image, ':');
-	return colon && !strchr(colon, '/') && !strcmp(colon, ":latest") ? (size_t)(colon - image) : n;
-}
-
-static bool same_image(const char *a, const char *b)
-{
-	size_t n = untagged_len(a);
-	return n == untagged_len(b) && !strncmp(a, b, n);
 }
 
 static bool value_matches(const char *key, const char *v, const struct rl_container_event *e)
@@ -108,7 +37,7 @@ static bool value_matches(const char *key, const char *v, const struct rl_contai
 	if (!strcmp(key, "event"))
 		return !strcmp(v, e->action);
 	if (!strcmp(key, "image"))
-		return same_image(v, e->image);
+		return rl_api_same_image(v, e->image);
 	if (!strcmp(key, "type"))
 		return !strcmp(v, "container");
 	return !strcmp(v, "local"); /* scope */

@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "api/api.h"
+#include "api/filters.h"
 #include "lib/humantime.h"
 #include "supervise/inspect_doc.h"
 #include "supervise/state.h"
@@ -19,7 +20,11 @@ struct listing {
 	size_t n;
 	bool all;
 	bool out_of_memory;
+	json_t *filters; /* {"key":["value",...]}, or NULL */
 };
+
+/* docker ps's filters that rlbpf's records can answer */
+static const char *const list_filters[] = {"id", "name", "status", "ancestor", "exited", NULL};
 
 static const char *state_word(enum rl_run_state s)
 {
@@ -75,6 +80,40 @@ static json_t *command(json_t *config)
 	return json_string(joined);
 }
 
+static bool filter_matches(const char *key, const char *v, const struct rl_state *st,
+			   const struct rl_status *s, json_t *config)
+{
+	if (!strcmp(key, "id"))
+		return v[0] && !strncmp(st->id, v, strlen(v));
+	if (!strcmp(key, "name"))
+		return strstr(st->name, v[0] == '/' ? v + 1 : v) != NULL;
+	if (!strcmp(key, "status"))
+		return !strcmp(v, state_word(s->state));
+	if (!strcmp(key, "ancestor"))
+		return rl_api_same_image(v, text(config, "Image")) ||
+		       (v[0] && !strncmp(text(config, "ImageID"), v, strlen(v)));
+	char *end;
+	long code = strtol(v, &end, 10);
+	return s->state == RL_EXITED && *v && !*end && code == s->exit_code; /* exited */
+}
+
+/* Whether the container passes every filter: one of each key's values. */
+static bool passes(json_t *filters, const struct rl_state *st, const struct rl_status *s,
+		   json_t *config)
+{
+	const char *key;
+	json_t *values, *v;
+	size_t i;
+	json_object_foreach(filters, key, values) {
+		bool any = json_array_size(values) == 0;
+		json_array_foreach(values, i, v)
+			any = any || filter_matches(key, json_string_value(v), st, s, config);
+		if (!any)
+			return false;
+	}
+	return true;
+}
+
 static int add(const struct rl_state *st, void *ctx)
 {
 	struct listing *l = ctx;
@@ -84,7 +123,7 @@ static int add(const struct rl_state *st, void *ctx)
 	char status[96], name[sizeof(st->name) + 2];
 	if (rl_status_read(st, &s, &ignored) < 0 || rl_state_config(st, &config, &ignored) < 0)
 		return 0; /* half made or half removed: not listed */
-	if (!l->all && s.state != RL_RUNNING) {
+	if ((!l->all && s.state != RL_RUNNING) || !passes(l->filters, st, &s, config)) {
 		json_decref(config);
 		return 0;
 	}
@@ -147,12 +186,28 @@ bool rl_api_containers(const struct rl_api_request *r, struct rl_api_reply *out)
 		return false;
 	struct listing l = {.all = rl_api_query_true(r, "all")};
 	struct rl_error err = {0};
+	char why[256];
+	const char *limit_arg = r->query(r, "limit");
+	char *end = NULL;
+	long limit = limit_arg && limit_arg[0] ? strtol(limit_arg, &end, 10) : -1;
+	if (end && (*end || limit < -1))
+		return rl_api_error(out, 400, "limit: a whole number is needed, not '%s'", limit_arg),
+		       true;
+	if (!rl_api_filters_parse(r->query(r, "filters"), list_filters, "docker ps", &l.filters, why,
+				  sizeof(why)))
+		return rl_api_error(out, 400, "%s", why), true;
+	/* docker ps -n and -l list stopped ones too */
+	l.all |= limit > 0;
 	int rc = rl_state_each(add, &l, &err);
+	json_decref(l.filters);
 	json_t *list = json_array();
 	if (l.n)
 		qsort(l.v, l.n, sizeof(*l.v), newest_first);
 	for (size_t i = 0; i < l.n; i++)
-		json_array_append_new(list, l.v[i].doc);
+		if (limit <= 0 || (long)i < limit)
+			json_array_append_new(list, l.v[i].doc);
+		else
+			json_decref(l.v[i].doc);
 	free(l.v);
 	if (rc < 0 || l.out_of_memory) {
 		json_decref(list);

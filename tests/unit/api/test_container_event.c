@@ -1,4 +1,4 @@
-/* links: api/container_event */
+/* links: api/container_event api/filters */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
