@@ -22,6 +22,9 @@ struct rl_api_reply {
 	json_t *(*late_body)(void *ctx);
 	/* early: what the client sent after its request, before the 101 */
 	void (*hijack)(void *ctx, int sock, const char *early, size_t early_len);
+	/* a hijack that never happens (the client went before the 101):
+	 * undoes what the route holds for it; ctx is freed after */
+	void (*hijack_abort)(void *ctx);
 	bool raw; /* the hijacked stream is a terminal's (not multiplexed) */
 	/* logs: the body as it comes, in Docker's multiplexed frames; 0 ends */
 	size_t (*stream)(void *ctx, char *buf, size_t max);
@@ -49,6 +52,12 @@ struct rl_api_request {
  * response, in the connection's own thread. */
 struct rl_api_stream;
 struct rl_api_reply;
+
+/* The client's socket, to see it go while a reply waits (-1: none). */
+int rl_api_client_fd(const struct rl_api_request *r);
+/* Whether the client at sock (> 0) has closed its socket (a half-close is
+ * not going away). */
+bool rl_api_client_gone(int sock);
 
 /* Docker's error body, {"message": ...}. */
 void rl_api_error(struct rl_api_reply *out, unsigned status, const char *fmt, ...)
@@ -89,6 +98,10 @@ struct rl_api_upload {
 	void *ctx;
 };
 bool rl_api_image_load(const struct rl_api_request *r, struct rl_api_upload *up, struct rl_api_reply *out);
+
+/* In a child of the service, before its exec: no fd of the service's
+ * past stderr, no blocked signal, every signal's default action. */
+void rl_api_child_defaults(void);
 
 /* Runs the rlbpf command (this installation's) with args; its stdout
  * (trimmed) into out, its last line of stderr into why. The exit code. */

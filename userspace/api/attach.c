@@ -128,6 +128,7 @@ static void serve(void *ctx, int sock, const char *early, size_t early_len)
 		       pthread_create(&input, NULL, pump_input, a) == 0;
 	struct rl_log_record rec;
 	char buf[8 + RL_LOG_PIECE + 64];
+	a->log.client = sock;
 	while (rl_log_reader_next(&a->log, &rec) == 1) {
 		if (rec.is_stderr ? !a->err : !a->out)
 			continue;
@@ -150,6 +151,14 @@ static void serve(void *ctx, int sock, const char *early, size_t early_len)
 		close(a->hold);
 }
 
+/* The 101 never went: the hold goes, and the log was not opened yet. */
+static void attach_abort(void *ctx)
+{
+	struct attach *a = ctx;
+	if (a->hold >= 0)
+		close(a->hold);
+}
+
 static bool configured_tty(const struct rl_state *st)
 {
 	json_t *config;
@@ -167,6 +176,10 @@ int rl_api_resize(const struct rl_state *st, unsigned height, unsigned width, ch
 	int fd;
 	bool tty;
 	struct rl_error err;
+	/* asked first: the attach socket would give a pipe's input away */
+	if (!configured_tty(st))
+		return snprintf(why, len, "container %s has no terminal (run it with -t)", st->name),
+		       400;
 	if (rl_attach_connect(st->dir, &fd, &tty, &err) < 0)
 		return snprintf(why, len, "Container %s is not running", st->name), 409;
 	struct winsize ws = {.ws_row = (unsigned short)height, .ws_col = (unsigned short)width};
@@ -223,6 +236,7 @@ bool rl_api_attach(const struct rl_api_request *r, struct rl_api_reply *out)
 	a->log.follow = true;
 	a->log.gone = rl_api_start_failed;
 	a->hold = rl_state_hold(&a->log.st);
-	*out = (struct rl_api_reply){.status = 101, .hijack = serve, .ctx = a, .raw = a->tty};
+	*out = (struct rl_api_reply){.status = 101, .hijack = serve, .hijack_abort = attach_abort,
+				     .ctx = a, .raw = a->tty};
 	return true;
 }

@@ -2,6 +2,7 @@
 #include "api/filters.h"
 
 #include <ctype.h>
+#include <limits.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -64,10 +65,11 @@ bool rl_event_time_parse(const char *text, long long *ns)
 	long long sec = 0, frac = 0, scale = 1000000000LL;
 	if (!isdigit((unsigned char)*p))
 		return false;
+	/* at most what nanoseconds in a long long can count (year 2262) */
 	for (; isdigit((unsigned char)*p); p++) {
-		if (sec > 9999999999LL)
-			return false;
 		sec = sec * 10 + (*p - '0');
+		if (sec >= LLONG_MAX / 1000000000LL)
+			return false;
 	}
 	if (*p == '.') {
 		if (!isdigit((unsigned char)*++p))

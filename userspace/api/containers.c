@@ -73,8 +73,10 @@ static json_t *command(json_t *config)
 	json_array_foreach(cmd, i, word) {
 		int n = snprintf(joined + used, sizeof(joined) - used, "%s%s", i ? " " : "",
 				 json_string_value(word) ? json_string_value(word) : "");
-		if (n < 0 || (size_t)n >= sizeof(joined) - used)
+		if (n < 0 || (size_t)n >= sizeof(joined) - used) {
+			joined[used] = '\0'; /* no word cut short, nor a character */
 			break;
+		}
 		used += (size_t)n;
 	}
 	return json_string(joined);

@@ -95,7 +95,14 @@ bool rl_api_create_args(json_t *req, const char *name, struct rl_api_args *a, js
 		return snprintf(why, len, "Entrypoint: an array of strings is needed"), false;
 	if (first)
 		add(a, "--entrypoint"), add(a, json_string_value(first));
-	if (!strings(a, json_object_get(req, "Env"), "-e"))
+	/* KEY alone would be given the service's own value by rlbpf -e */
+	json_t *env = json_object_get(req, "Env"), *var;
+	size_t k;
+	json_array_foreach(env, k, var)
+		if (json_is_string(var) && !strchr(json_string_value(var), '='))
+			return snprintf(why, len, "Env: \"%s\" needs a value: KEY=VALUE",
+					json_string_value(var)), false;
+	if (!strings(a, env, "-e"))
 		return snprintf(why, len, "Env: an array of strings is needed"), false;
 	const char *s;
 	if ((s = json_string_value(json_object_get(req, "WorkingDir"))) && s[0])
@@ -145,7 +152,7 @@ bool rl_api_create_args(json_t *req, const char *name, struct rl_api_args *a, js
 				"negative"), false;
 	if (mem)
 		add(a, "--memory"), addf(a, "%lld", (long long)mem);
-	if (swap > 0 && swap != mem && swap != 2 * mem)
+	if (swap > 0 && swap != mem && !(swap % 2 == 0 && swap / 2 == mem))
 		json_array_append_new(warnings, json_string("MemorySwap is not kept: rlbpf's "
 							    "--memory counts memory and swap alike"));
 	if (pids > 0)

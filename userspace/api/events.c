@@ -261,12 +261,6 @@ struct listener {
 	struct rl_json_lines line;
 };
 
-static bool client_gone(int sock)
-{
-	struct pollfd p = {.fd = sock, .events = POLLRDHUP};
-	return sock >= 0 && poll(&p, 1, 0) > 0 && (p.revents & (POLLRDHUP | POLLHUP | POLLERR));
-}
-
 /* The next event for l, waiting for it; false at the end (until has
  * passed, or the client has gone). */
 static bool next_event(struct listener *l, struct rl_container_event *e)
@@ -281,7 +275,7 @@ static bool next_event(struct listener *l, struct rl_container_event *e)
 			found = e->time_ns >= l->since && (!l->until || e->time_ns <= l->until) &&
 				rl_event_filters_match(l->filters, e);
 		}
-		if (found || (l->until && now_ns() > l->until) || client_gone(l->sock))
+		if (found || (l->until && now_ns() > l->until) || rl_api_client_gone(l->sock))
 			break;
 		struct timespec wake;
 		clock_gettime(CLOCK_REALTIME, &wake);
@@ -352,10 +346,8 @@ bool rl_api_events(const struct rl_api_request *r, struct rl_api_reply *out)
 		rl_api_error(out, 500, "out of memory");
 		return true;
 	}
-	const union MHD_ConnectionInfo *info =
-		MHD_get_connection_info(r->conn, MHD_CONNECTION_INFO_CONNECTION_FD);
 	*l = (struct listener){.filters = filters, .since = since, .until = until,
-			       .sock = info ? info->connect_fd : -1};
+			       .sock = rl_api_client_fd(r)};
 	pthread_mutex_lock(&record_lock);
 	/* without since, what comes from now on; with it, the record too */
 	l->seq = since ? (next_seq > EVENTS_KEPT ? next_seq - EVENTS_KEPT : 0) : next_seq;

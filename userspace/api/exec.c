@@ -326,6 +326,18 @@ static void finish(struct exec *e, struct rl_exec_io *io, int sock, const char *
 	pthread_mutex_unlock(&execs_lock);
 }
 
+/* The 101 never went: the exec may be started again. */
+static void unstart(void *ctx)
+{
+	struct start *s = ctx;
+	pthread_mutex_lock(&execs_lock);
+	struct exec *e = find(s->id);
+	if (e && e->state == EXEC_STARTING)
+		e->state = EXEC_CREATED;
+	pthread_cond_broadcast(&execs_changed);
+	pthread_mutex_unlock(&execs_lock);
+}
+
 static void serve(void *ctx, int sock, const char *early, size_t early_len)
 {
 	struct start *s = ctx;
@@ -419,7 +431,8 @@ static void start(const char *id, const struct rl_api_request *r, struct rl_api_
 		if (!kept)
 			return rl_api_error(out, 500, "out of memory");
 		*kept = s;
-		*out = (struct rl_api_reply){.status = 101, .hijack = serve, .raw = tty, .ctx = kept};
+		*out = (struct rl_api_reply){.status = 101, .hijack = serve, .hijack_abort = unstart,
+					     .raw = tty, .ctx = kept};
 		return;
 	}
 	/* detached: started before the answer, run to its end by a thread */

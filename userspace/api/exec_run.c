@@ -121,15 +121,7 @@ int rl_exec_spawn(const char *path, char *const argv[], const struct rl_exec_std
 		for (int fd = 0; fd < 3; fd++)
 			if (dup2(child[fd], fd) < 0)
 				_exit(RL_EXIT_INTERNAL);
-		close_range(3, ~0U, 0);
-		sigset_t none;
-		sigemptyset(&none);
-		sigprocmask(SIG_SETMASK, &none, NULL);
-		/* the service ignores SIGPIPE, and may have been started with
-		 * SIGINT ignored (a shell's background job): the command gets
-		 * the defaults, as Docker's do */
-		for (int sig = 1; sig < NSIG; sig++)
-			signal(sig, SIG_DFL);
+		rl_api_child_defaults();
 		execv(path, argv);
 		_exit(RL_EXIT_NOT_FOUND);
 	}

@@ -63,7 +63,8 @@ static void finish(void *ctx, struct rl_api_reply *out)
 	/* Docker's JSON lines, one message each */
 	size_t cap = 2 * (size_t)n + 64, used = 0;
 	char *reply = malloc(cap);
-	for (char *line = strtok(text, "\n"); reply && line; line = strtok(NULL, "\n")) {
+	for (char *save = NULL, *line = strtok_r(text, "\n", &save); reply && line;
+	     line = strtok_r(NULL, "\n", &save)) {
 		json_t *m = json_pack("{s:s+}", "stream", line, "\n");
 		char *s = json_dumps(m, JSON_COMPACT);
 		size_t len = s ? strlen(s) : 0;

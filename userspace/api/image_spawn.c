@@ -12,7 +12,6 @@
 #include <unistd.h>
 
 #include "api/image.h"
-#include "lib/paths.h"
 
 extern char **environ;
 
@@ -36,9 +35,8 @@ pid_t rl_api_rlbpf_start(char *const args[], int in, int out, const char *env, c
 			 size_t why_len)
 {
 	char path[PATH_MAX];
-	struct rl_error err = {0};
-	if (rl_install_path("../bin/rlbpf", path, sizeof(path), &err) < 0) {
-		snprintf(why, why_len, "%s", err.msg);
+	if (rl_api_rlbpf_path(path, sizeof(path)) < 0) {
+		snprintf(why, why_len, "cannot find the rlbpf command beside rlbpf-api");
 		return -1;
 	}
 	size_t n = 0;
@@ -48,13 +46,9 @@ pid_t rl_api_rlbpf_start(char *const args[], int in, int out, const char *env, c
 	int null = open("/dev/null", O_RDONLY | O_CLOEXEC);
 	pid_t pid = argv && envp && null >= 0 ? fork() : -1;
 	if (pid == 0) {
-		/* the service's blocked signals and ignored SIGPIPE are not rlbpf's */
-		sigset_t none;
-		sigemptyset(&none);
-		sigprocmask(SIG_SETMASK, &none, NULL);
-		signal(SIGPIPE, SIG_DFL);
 		if (dup2(in >= 0 ? in : null, 0) < 0 || dup2(out, 1) < 0 || dup2(out, 2) < 0)
 			_exit(125);
+		rl_api_child_defaults();
 		argv[0] = "rlbpf";
 		memcpy(argv + 1, args, n * sizeof(*argv));
 		execve(path, argv, envp);

@@ -40,7 +40,10 @@ static void tag(const struct rl_api_request *r, const char *name, struct rl_api_
 	char target[512], got[256], why[512];
 	if (!repo || !repo[0])
 		return rl_api_error(out, 400, "repo: the new name is needed");
-	snprintf(target, sizeof(target), "%s:%s", repo, t && t[0] ? t : "latest");
+	if (snprintf(target, sizeof(target), "%s:%s", repo, t && t[0] ? t : "latest") >=
+	    (int)sizeof(target))
+		return rl_api_error(out, 400, "repo and tag: a name of at most %zu characters",
+				    sizeof(target) - 1);
 	/* "--": a name that starts with '-' is a name, not an option */
 	char *args[] = {"tag", "--", (char *)name, target, NULL};
 	if (rl_api_rlbpf(args, got, sizeof(got), why, sizeof(why)) != 0)
@@ -59,7 +62,8 @@ static void remove_image(const struct rl_api_request *r, const char *name,
 	if (rl_api_rlbpf(args, got, sizeof(got), why, sizeof(why)) != 0)
 		return rl_api_error(out, status_for(why), "%s", why[0] ? why : "rlbpf rmi failed");
 	json_t *list = json_array();
-	for (char *line = strtok(got, "\n"); line; line = strtok(NULL, "\n")) {
+	for (char *save = NULL, *line = strtok_r(got, "\n", &save); line;
+	     line = strtok_r(NULL, "\n", &save)) {
 		char *colon = strstr(line, ": ");
 		if (!colon)
 			continue;

@@ -93,6 +93,7 @@ bool rl_api_start_failed(const char *id)
 struct waiting {
 	struct rl_state st;
 	bool removed; /* condition=removed: answer once it is gone */
+	int client;   /* its socket: a client that went needs no answer */
 };
 
 static bool autoremoved(const struct rl_state *st)
@@ -126,13 +127,16 @@ static json_t *wait_body(void *ctx)
 			body = json_pack("{s:i,s:n}", "StatusCode", 0, "Error");
 		else if (rl_status_read(&w->st, &s, &ignored) == 0 && s.state == RL_EXITED)
 			body = json_pack("{s:i,s:n}", "StatusCode", s.exit_code, "Error");
+		else if (rl_api_client_gone(w->client))
+			body = json_pack("{s:i,s:{s:s}}", "StatusCode", -1, "Error", "Message",
+					 "the client went away");
 		else
 			rl_state_watch_wait(&watch, 100);
 	}
 	bool removing = w->removed && autoremoved(&w->st);
 	if (hold >= 0)
 		close(hold);
-	while (removing && access(w->st.dir, F_OK) == 0)
+	while (removing && access(w->st.dir, F_OK) == 0 && !rl_api_client_gone(w->client))
 		rl_state_watch_wait(&watch, 100);
 	rl_state_watch_close(&watch);
 	return body;
@@ -232,6 +236,7 @@ bool rl_api_lifecycle(const struct rl_api_request *r, struct rl_api_reply *out)
 		}
 		w->st = st;
 		w->removed = cond && !strcmp(cond, "removed");
+		w->client = rl_api_client_fd(r);
 		*out = (struct rl_api_reply){.status = 200, .late_body = wait_body, .ctx = w};
 	}
 	return true;

@@ -6,6 +6,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "api/api.h"
 #include "supervise/status.h"
 
 static bool ended(const struct rl_state *st)
@@ -43,7 +44,7 @@ int rl_log_reader_next(struct rl_log_reader *r, struct rl_log_record *rec)
 		}
 		if (r->f)
 			clearerr(r->f);
-		if (over)
+		if (over || rl_api_client_gone(r->client))
 			return 0;
 		/* a failed start is not in the directory: asked again soon */
 		rl_state_watch_wait(&r->watch, 100);

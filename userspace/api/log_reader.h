@@ -13,6 +13,7 @@ struct rl_log_reader {
 	struct rl_state st;
 	bool follow;
 	bool (*gone)(const char *id); /* also ends a follow: a start that failed */
+	int client; /* > 0: the client's socket; a follow ends when it has gone */
 	void *f;    /* the log, once it exists */
 	struct rl_state_watch watch;
 	bool watching; /* watch is open: a follow has waited once */

@@ -74,6 +74,7 @@ bool rl_api_logs(const struct rl_api_request *r, struct rl_api_reply *out)
 	l->err = rl_api_query_true(r, "stderr");
 	l->timestamps = rl_api_query_true(r, "timestamps");
 	l->log.follow = rl_api_query_true(r, "follow");
+	l->log.client = rl_api_client_fd(r);
 	const char *tail = r->query(r, "tail");
 	if (tail && strcmp(tail, "all") && tail[0]) {
 		char *end;

@@ -1,6 +1,7 @@
 /* What every route does with its request: errors in Docker's shape, true
  * query arguments, and the container a path names. */
 #include <errno.h>
+#include <poll.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <stdio.h>
@@ -70,4 +71,12 @@ const char *rl_api_strip_version(const char *url)
 			return p;
 	}
 	return url;
+}
+
+bool rl_api_client_gone(int sock)
+{
+	/* not POLLRDHUP: a client's half-close (the docker CLI's end of
+	 * stdin) is no going away; a unix socket whose peer closed is HUP */
+	struct pollfd p = {.fd = sock};
+	return sock > 0 && poll(&p, 1, 0) > 0 && (p.revents & (POLLHUP | POLLERR));
 }

@@ -2,8 +2,10 @@
  * the user would: one implementation of create, start, stop and rm. */
 #include <errno.h>
 #include <fcntl.h>
+#include <linux/close_range.h>
 #include <limits.h>
 #include <poll.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -28,6 +30,19 @@ int rl_api_rlbpf_path(char *buf, size_t len)
 	return snprintf(buf, len, "%s/bin/rlbpf", self) < (int)len ? 0 : -1;
 }
 
+void rl_api_child_defaults(void)
+{
+	close_range(3, ~0U, 0);
+	sigset_t none;
+	sigemptyset(&none);
+	sigprocmask(SIG_SETMASK, &none, NULL);
+	/* the service ignores SIGPIPE, and may have been started with SIGINT
+	 * ignored (a shell's background job): what it runs gets the defaults,
+	 * and passes them on to the containers it starts */
+	for (int sig = 1; sig < NSIG; sig++)
+		signal(sig, SIG_DFL);
+}
+
 static void trim(char *s)
 {
 	size_t n = strlen(s);
@@ -45,8 +60,14 @@ int rl_api_rlbpf(char *const args[], char *out, size_t out_len, char *why, size_
 		snprintf(why, why_len, "cannot find the rlbpf command beside rlbpf-api");
 		return 125;
 	}
-	if (pipe2(po, O_CLOEXEC) < 0 || pipe2(pe, O_CLOEXEC) < 0) {
+	if (pipe2(po, O_CLOEXEC) < 0) {
 		snprintf(why, why_len, "cannot create a pipe: %s", strerror(errno));
+		return 125;
+	}
+	if (pipe2(pe, O_CLOEXEC) < 0) {
+		snprintf(why, why_len, "cannot create a pipe: %s", strerror(errno));
+		close(po[0]);
+		close(po[1]);
 		return 125;
 	}
 	size_t n_args = 0;
@@ -54,10 +75,12 @@ int rl_api_rlbpf(char *const args[], char *out, size_t out_len, char *why, size_
 		n_args++;
 	char **argv = calloc(n_args + 2, sizeof(*argv));
 	pid_t pid = argv ? fork() : -1;
+	int fork_errno = errno;
 	if (pid == 0) {
 		int null = open("/dev/null", O_RDONLY | O_CLOEXEC);
 		if (null < 0 || dup2(null, 0) < 0 || dup2(po[1], 1) < 0 || dup2(pe[1], 2) < 0)
 			_exit(125);
+		rl_api_child_defaults();
 		argv[0] = "rlbpf";
 		memcpy(argv + 1, args, n_args * sizeof(*argv));
 		execv(path, argv);
@@ -66,6 +89,12 @@ int rl_api_rlbpf(char *const args[], char *out, size_t out_len, char *why, size_
 	free(argv);
 	close(po[1]);
 	close(pe[1]);
+	if (pid < 0) {
+		close(po[0]);
+		close(pe[0]);
+		snprintf(why, why_len, "cannot run rlbpf: %s", strerror(fork_errno ? fork_errno : ENOMEM));
+		return 125;
+	}
 	struct pollfd p[2] = {{.fd = po[0], .events = POLLIN}, {.fd = pe[0], .events = POLLIN}};
 	while (pid > 0 && (p[0].fd >= 0 || p[1].fd >= 0)) {
 		if (poll(p, 2, -1) < 0 && errno != EINTR)
@@ -95,9 +124,5 @@ int rl_api_rlbpf(char *const args[], char *out, size_t out_len, char *why, size_
 	/* its last line says what went wrong */
 	const char *last = strrchr(err, '\n');
 	snprintf(why, why_len, "%s", last ? last + 1 : err);
-	if (pid < 0) {
-		snprintf(why, why_len, "cannot run rlbpf: %s", strerror(errno));
-		return 125;
-	}
 	return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
 }

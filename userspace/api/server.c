@@ -8,6 +8,7 @@
  * (LISTEN_FDS). --timeout: exit after that long without a request (0, the
  * default: never). */
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -50,6 +51,13 @@ static const char *query(const struct rl_api_request *r, const char *key)
 static const char *header(const struct rl_api_request *r, const char *name)
 {
 	return MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND, name);
+}
+
+int rl_api_client_fd(const struct rl_api_request *r)
+{
+	const union MHD_ConnectionInfo *info =
+		MHD_get_connection_info(r->conn, MHD_CONNECTION_INFO_CONNECTION_FD);
+	return info ? info->connect_fd : -1;
 }
 
 static void common_headers(struct MHD_Response *resp)
@@ -113,20 +121,50 @@ static void stream_free(void *cls)
 	free(r);
 }
 
-/* attach: the connection is the container's after the 101. */
+/* A hijack's reply, between the 101 and the upgrade that serves it:
+ * upgraded() and the request's completion each hold it, and whichever
+ * comes first owns its ctx; a completion that comes first (the client went,
+ * or the 101 could not be sent) undoes the route's hold with hijack_abort. */
+struct hijack {
+	struct rl_api_reply r;
+	atomic_bool taken;
+	atomic_int refs;
+};
+
+static void hijack_release(struct hijack *h)
+{
+	if (atomic_fetch_sub(&h->refs, 1) == 1)
+		free(h);
+}
+
+/* The request has ended: undoes the hijack if nothing served it. */
+static void hijack_end(struct hijack *h)
+{
+	if (!atomic_exchange(&h->taken, true)) {
+		if (h->r.hijack_abort)
+			h->r.hijack_abort(h->r.ctx);
+		free(h->r.ctx);
+	}
+	hijack_release(h);
+}
+
+/* attach, exec: the connection is the route's after the 101. */
 static void upgraded(void *cls, struct MHD_Connection *c, void *req, const char *extra,
 		     size_t extra_len, MHD_socket sock, struct MHD_UpgradeResponseHandle *urh)
 {
-	struct rl_api_reply *r = cls;
+	struct hijack *h = cls;
 	(void)c;
 	(void)req;
-	r->hijack(r->ctx, sock, extra, extra_len);
+	if (!atomic_exchange(&h->taken, true)) {
+		h->r.hijack(h->r.ctx, sock, extra, extra_len);
+		free(h->r.ctx);
+	}
 	MHD_upgrade_action(urh, MHD_UPGRADE_ACTION_CLOSE);
-	free(r->ctx);
-	free(r);
+	hijack_release(h);
 }
 
-static enum MHD_Result send_reply(struct MHD_Connection *c, struct rl_api_reply *r)
+static enum MHD_Result send_reply(struct MHD_Connection *c, struct rl_api_reply *r,
+				  struct hijack **hijacked)
 {
 	struct MHD_Response *resp;
 	if (r->late_body) {
@@ -157,14 +195,18 @@ static enum MHD_Result send_reply(struct MHD_Connection *c, struct rl_api_reply 
 		MHD_add_response_header(resp, "Content-Type",
 					r->type ? r->type : "application/vnd.docker.multiplexed-stream");
 	} else if (r->hijack) {
-		struct rl_api_reply *kept = malloc(sizeof(*kept));
-		resp = kept ? MHD_create_response_for_upgrade(upgraded, kept) : NULL;
+		struct hijack *h = calloc(1, sizeof(*h));
+		resp = h ? MHD_create_response_for_upgrade(upgraded, h) : NULL;
 		if (!resp) {
-			free(kept);
+			free(h);
+			if (r->hijack_abort)
+				r->hijack_abort(r->ctx);
 			free(r->ctx);
 			return MHD_NO;
 		}
-		*kept = *r;
+		h->r = *r;
+		atomic_init(&h->refs, 2);
+		*hijacked = h;
 		MHD_add_response_header(resp, "Connection", "Upgrade");
 		MHD_add_response_header(resp, "Upgrade", "tcp");
 		MHD_add_response_header(resp, "Content-Type",
@@ -200,14 +242,18 @@ struct pending {
 	bool uploading;
 	struct rl_api_upload up;
 	struct rl_api_reply refused; /* the upload route's answer at the headers */
+	struct hijack *hijack;       /* its reply, until the request ends */
 };
+
+/* Requests under way, hijacked connections included: --timeout counts
+ * idle time only while there is none. */
+static atomic_int open_requests;
 
 static void completed(void *cls, struct MHD_Connection *c, void **state,
 		      enum MHD_RequestTerminationCode why)
 {
 	(void)cls;
 	(void)c;
-	(void)why;
 	struct pending *p = *state;
 	if (p && p->up.finish) { /* the client went before the end of its upload */
 		struct rl_api_reply unsent = {0};
@@ -215,9 +261,17 @@ static void completed(void *cls, struct MHD_Connection *c, void **state,
 		json_decref(unsent.body);
 	}
 	if (p) {
+		/* an upgrade ends its request "completed" as it begins: upgraded()
+		 * serves the ctx; any other end means it never will */
+		if (p->hijack && why != MHD_REQUEST_TERMINATED_COMPLETED_OK)
+			hijack_end(p->hijack);
+		else if (p->hijack)
+			hijack_release(p->hijack);
 		json_decref(p->refused.body);
 		free(p->body);
 		free(p);
+		atomic_fetch_sub(&open_requests, 1);
+		atomic_store(&last_request, now_s());
 	}
 	*state = NULL;
 }
@@ -235,6 +289,7 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *c, const char *u
 		if (!(p = calloc(1, sizeof(*p))))
 			return MHD_NO;
 		*state = p;
+		atomic_fetch_add(&open_requests, 1);
 		p->uploading = rl_api_image_load(&r, &p->up, &p->refused);
 		return MHD_YES;
 	}
@@ -277,7 +332,7 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *c, const char *u
 		 * then tries the next kind of object (container, image, network...) */
 		rl_api_error(&out, 501, "rlbpf's Docker API does not serve %s %s yet (not supported); "
 			     "use rlbpf for it", method, r.path);
-	enum MHD_Result q = send_reply(c, &out);
+	enum MHD_Result q = send_reply(c, &out, &p->hijack);
 	json_decref(out.body);
 	return q;
 }
@@ -292,6 +347,8 @@ static int listen_socket(const char *path)
 			fprintf(stderr, PROG ": no socket from systemd (LISTEN_PID, LISTEN_FDS); give a path\n");
 			return -1;
 		}
+		/* not for the rlbpf commands we run, nor their containers */
+		fcntl(SYSTEMD_FIRST_FD, F_SETFD, FD_CLOEXEC);
 		return SYSTEMD_FIRST_FD;
 	}
 	struct sockaddr_un a = {.sun_family = AF_UNIX};
@@ -369,7 +426,8 @@ int main(int argc, char **argv)
 		int sig = sigtimedwait(&stop, NULL, &wait);
 		if (sig > 0)
 			break;
-		if (timeout && now_s() - atomic_load(&last_request) >= timeout)
+		if (timeout && !atomic_load(&open_requests) &&
+		    now_s() - atomic_load(&last_request) >= timeout)
 			break;
 	}
 	/* no MHD_stop_daemon: it would join every connection's thread, and a

@@ -4,9 +4,11 @@
 #include <fcntl.h>
 #include <dirent.h>
 #include <limits.h>
+#include <linux/close_range.h>
 #include <linux/openat2.h>
 #include <stdbool.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -249,4 +251,20 @@ FILE *rl_fopen_regular(const char *path)
 	if (!f)
 		close(fd);
 	return f;
+}
+
+void rl_cloexec_from(unsigned first)
+{
+	if (close_range(first, ~0U, CLOSE_RANGE_CLOEXEC) == 0)
+		return;
+	DIR *d = opendir("/proc/self/fd");
+	for (struct dirent *e; d && (e = readdir(d));) {
+		char *end;
+		long fd = strtol(e->d_name, &end, 10);
+		if (*end || fd < (long)first || fd == dirfd(d))
+			continue;
+		fcntl((int)fd, F_SETFD, fcntl((int)fd, F_GETFD) | FD_CLOEXEC);
+	}
+	if (d)
+		closedir(d);
 }

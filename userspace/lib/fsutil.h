@@ -35,3 +35,8 @@ int rl_open_in_root(int rootfd, const char *path, int flags);
  * directory or, when as_file, an empty file, unless it exists. Returns an
  * O_PATH fd of it, or a negative errno. */
 int rl_create_in_root(int rootfd, const char *path, bool as_file, struct rl_error *err);
+
+/* Marks every fd from first up close-on-exec: close_range's
+ * CLOSE_RANGE_CLOEXEC, or (Linux before 5.11, which refuses the flag) each
+ * fd that /proc/self/fd lists. */
+void rl_cloexec_from(unsigned first);

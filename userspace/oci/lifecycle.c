@@ -335,7 +335,7 @@ static int create_in(const struct rl_oci_create_opts *o, struct rl_oci_spec *s,
 		}
 		if (init == 0) {
 			/* the caller's fds stay out, but for --preserve-fds */
-			close_range(3 + (unsigned)o->preserve_fds, ~0U, CLOSE_RANGE_CLOEXEC);
+			rl_cloexec_from(3 + (unsigned)o->preserve_fds);
 			for (int fd = 3; fd < 3 + o->preserve_fds; fd++)
 				fcntl(fd, F_SETFD, 0);
 			fcntl(sp[1], F_SETFD, FD_CLOEXEC);

@@ -290,7 +290,7 @@ int rl_container_start(const struct rl_container_spec *s, struct rl_container *c
 		prctl(PR_SET_PDEATHSIG, SIGKILL);
 		/* Whatever the caller had open must not reach the container: an fd
 		 * of a host directory would be a way out of its root. */
-		close_range(3, ~0U, CLOSE_RANGE_CLOEXEC);
+		rl_cloexec_from(3);
 		/* The supervisor blocked its signals for signalfd; ours are default. */
 		sigset_t none;
 		sigemptyset(&none);

@@ -64,6 +64,11 @@ int rl_supervise_logged(pid_t pid, struct rl_detached_io *io, const struct rl_po
 		if (si.ssi_signo == SIGCHLD) {
 			if (!exited && waitpid(pid, &status, WNOHANG) == pid)
 				exited = true;
+			/* who connects now would wait on a socket nobody serves */
+			if (exited && io->attach_fd >= 0) {
+				close(io->attach_fd);
+				io->attach_fd = -1;
+			}
 		} else if (si.ssi_signo != SIGWINCH && si.ssi_signo != SIGPIPE && !exited) {
 			kill(pid, (int)si.ssi_signo);
 		}

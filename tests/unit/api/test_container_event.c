@@ -100,6 +100,9 @@ static void times(void **state)
 	assert_false(rl_event_time_parse("17.", &ns));
 	assert_false(rl_event_time_parse("17x", &ns));
 	assert_false(rl_event_time_parse("99999999999999999999", &ns));
+	/* past what nanoseconds in a long long hold: refused, not wrapped */
+	assert_false(rl_event_time_parse("9999999999", &ns));
+	assert_true(rl_event_time_parse("9223372035", &ns));
 }
 
 int main(void)

@@ -66,6 +66,8 @@ static void refusals_say_what(void **state)
 		{"{\"Image\":\"b\",\"Entrypoint\":{}}", "Entrypoint"},
 		{"{\"Image\":\"b\",\"Cmd\":\"ls\"}", "Cmd"},
 		{"{\"Image\":\"b\",\"Env\":[null]}", "Env"},
+		/* rlbpf -e KEY alone would take the service's own value */
+		{"{\"Image\":\"b\",\"Env\":[\"SSH_AUTH_SOCK\"]}", "KEY=VALUE"},
 		{"{\"Image\":\"b\",\"HostConfig\":{\"ConsoleSize\":[1]}}", "ConsoleSize"},
 		{"{\"Image\":\"b\",\"HostConfig\":{\"ConsoleSize\":[1,70000]}}", "ConsoleSize"},
 		{"{\"Image\":\"b\",\"HostConfig\":{\"Memory\":-1}}", "negative"},

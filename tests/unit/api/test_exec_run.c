@@ -1,4 +1,4 @@
-/* links: api/exec_run api/attach api/log_reader api/request supervise/state supervise/status supervise/logfile supervise/attach_socket supervise/state_watch runtime/userns_exec runtime/idmap lib/subid lib/pty lib/spawn lib/error lib/paths lib/userdb lib/fsutil lib/humantime proto/agent_client proto/agent_proto */
+/* links: api/exec_run api/rlbpf_cmd api/attach api/log_reader api/request supervise/state supervise/status supervise/logfile supervise/attach_socket supervise/state_watch runtime/userns_exec runtime/idmap lib/subid lib/pty lib/spawn lib/error lib/paths lib/userdb lib/fsutil lib/humantime proto/agent_client proto/agent_proto */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>

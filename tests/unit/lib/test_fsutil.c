@@ -527,6 +527,18 @@ static void read_and_write_errors(void **state)
 	assert_int_equal(rl_read_file(base, buf, sizeof(buf), &err), -EISDIR);
 }
 
+static void cloexec_from_marks_the_rest(void **state)
+{
+	(void)state;
+	int low = open("/dev/null", O_RDONLY), high = open("/dev/null", O_RDONLY);
+	assert_true(low >= 0 && high > low);
+	rl_cloexec_from((unsigned)high);
+	assert_false(fcntl(low, F_GETFD) & FD_CLOEXEC);
+	assert_true(fcntl(high, F_GETFD) & FD_CLOEXEC);
+	close(low);
+	close(high);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -548,6 +560,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(read_truncates_and_terminates, setup, teardown),
 		cmocka_unit_test_setup_teardown(read_proc_file, setup, teardown),
 		cmocka_unit_test_setup_teardown(read_and_write_errors, setup, teardown),
+		cmocka_unit_test(cloexec_from_marks_the_rest),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
