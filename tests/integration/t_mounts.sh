@@ -104,3 +104,17 @@ test_read_only_volume_below_a_volume_without_mount_setattr() {
 	assert_match "$out" '^/hostdev/(pts|shm|mqueue) ro$' "a mount below the :ro volume"
 	assert_not_contains "$out" " rw" "mounts of the :ro volume left writable"
 }
+
+test_info_names_the_root_mount() {
+	capture as_user "$T1" "$RLBPF" info
+	assert_eq 0 "$RC" "exit status of rlbpf info (stderr $(_show "$ERR"))"
+	assert_match "$OUT" '^Container Root: (overlayfs|fuse-overlayfs|none) \(' "rlbpf info's container root line"
+	if command -v fuse-overlayfs >/dev/null && [ "$(stat -c %a /dev/fuse 2>/dev/null)" = 666 ]; then
+		capture as_user "$T1" RLBPF_OVERLAY=fuse "$RLBPF" info
+		assert_match "$OUT" '^Container Root: fuse-overlayfs \(.*RLBPF_OVERLAY=fuse\)$' \
+			"rlbpf info's container root line with RLBPF_OVERLAY=fuse"
+	fi
+	capture as_user "$T1" "$RLBPF" info --format json
+	assert_match "$(printf '%s' "$OUT" | jq -r .overlay.root_mount)" '^(overlayfs|fuse-overlayfs|none)$' \
+		"overlay.root_mount in rlbpf info --format json"
+}
