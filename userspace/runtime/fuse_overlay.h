@@ -11,12 +11,14 @@
 bool rl_fuse_overlay_find(char *path, size_t len);
 
 /* Runs in the container's user and mount namespaces, as their root: mounts
- * `lower` under `upper` (with `work`) on `merged`, served by a fuse-overlayfs
- * of the container's that keeps its own mount namespace, so that the
- * container's pivot_root leaves its view of the layers alone. It ends with
- * the container's PID namespace. `no_sync`: the upper is discarded at exit. */
-int rl_fuse_overlay_mount(const char *lower, const char *upper, const char *work,
-			  const char *merged, bool no_sync, struct rl_error *err);
+ * `lower` under STATE/upper (with STATE/work) on `merged`, served by a
+ * fuse-overlayfs in a mount namespace of its own whose root holds only the
+ * layers and /usr, so that the container's pivot_root leaves it alone and
+ * it shows a container allowed to look into it nothing of the host's. Its
+ * stderr goes to STATE/fuse-overlayfs.log. It ends with the container's PID
+ * namespace. `no_sync`: the upper is discarded at exit. */
+int rl_fuse_overlay_mount(const char *lower, const char *state_dir, const char *merged,
+			  bool no_sync, struct rl_error *err);
 
 /* RLBPF_OVERLAY=fuse: fuse-overlayfs even where the kernel's overlayfs
  * would do (a kernel whose overlayfs misbehaves on the upper's filesystem;

@@ -77,10 +77,7 @@ static int mount_in(int rootfd, const char *path, const char *fstype, unsigned l
 static int mount_fuse_overlay(const struct rl_mount_plan *p, const char *merged,
 			      struct rl_error *err)
 {
-	char upper[PATH_MAX], work[PATH_MAX];
-	snprintf(upper, sizeof(upper), "%s/upper", p->state_dir);
-	snprintf(work, sizeof(work), "%s/work", p->state_dir);
-	return rl_fuse_overlay_mount(p->lower, upper, work, merged, p->discard_upper, err);
+	return rl_fuse_overlay_mount(p->lower, p->state_dir, merged, p->discard_upper, err);
 }
 
 static int mount_overlay(const struct rl_mount_plan *p, const char *merged, struct rl_error *err)
