@@ -150,21 +150,9 @@ int rl_mountinfo_find(const char *mountinfo, const char *fstype, char *mnt, size
 	_cleanup_free_ char *line = NULL;
 	size_t cap = 0;
 	while (getline(&line, &cap, f) >= 0) {
-		line[strcspn(line, "\n")] = '\0';
-		/* ID PARENT MAJ:MIN ROOT MOUNTPOINT OPTS [OPTIONAL...] - FSTYPE SOURCE SUPER */
-		char *field[6] = {0};
-		char *save = NULL, *tok = strtok_r(line, " ", &save);
-		int i = 0;
-		for (; tok && i < 6; i++, tok = strtok_r(NULL, " ", &save))
-			field[i] = tok;
-		if (i < 6)
+		char *field[RL_MOUNTINFO_FIELDS];
+		if (!rl_mountinfo_split(line, field) || strcmp(field[6], fstype) != 0)
 			continue;
-		while (tok && strcmp(tok, "-") != 0)
-			tok = strtok_r(NULL, " ", &save);
-		char *type = tok ? strtok_r(NULL, " ", &save) : NULL;
-		if (!type || strcmp(type, fstype) != 0)
-			continue;
-		rl_mountinfo_unescape(field[4]);
 		if (snprintf(mnt, len, "%s", field[4]) >= (int)len)
 			return rl_fail(err, ENAMETOOLONG, "%s mount point too long in %s", fstype,
 				       mountinfo);

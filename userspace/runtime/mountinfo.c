@@ -11,7 +11,8 @@
 
 #include "lib/cleanup.h"
 
-void rl_mountinfo_unescape(char *s)
+/* mountinfo escapes space, tab, newline and backslash as \NNN (octal). */
+static void unescape_octal(char *s)
 {
 	char *w = s;
 	for (char *r = s; *r;) {
@@ -24,6 +25,24 @@ void rl_mountinfo_unescape(char *s)
 		}
 	}
 	*w = '\0';
+}
+
+bool rl_mountinfo_split(char *line, char *field[RL_MOUNTINFO_FIELDS])
+{
+	line[strcspn(line, "\n")] = '\0';
+	char *save = NULL, *tok = strtok_r(line, " ", &save);
+	int i = 0;
+	for (; tok && i < 6; i++, tok = strtok_r(NULL, " ", &save))
+		field[i] = tok;
+	if (i < 6)
+		return false;
+	while (tok && strcmp(tok, "-") != 0)
+		tok = strtok_r(NULL, " ", &save);
+	field[6] = tok ? strtok_r(NULL, " ", &save) : NULL;
+	if (!field[6])
+		return false;
+	unescape_octal(field[4]);
+	return true;
 }
 
 unsigned long rl_mount_opts_keep_flags(const char *opts)
@@ -79,16 +98,9 @@ int rl_mountinfo_below(const char *mountinfo, const char *target, struct rl_remo
 	size_t cap = 0, room = 0;
 	struct rl_remount *list = NULL;
 	while (getline(&line, &cap, f) >= 0) {
-		line[strcspn(line, "\n")] = '\0';
-		/* ID PARENT MAJ:MIN ROOT MOUNTPOINT OPTS [OPTIONAL...] - FSTYPE SOURCE SUPER */
-		char *field[6] = {0};
-		char *save = NULL, *tok = strtok_r(line, " ", &save);
-		int i = 0;
-		for (; tok && i < 6; i++, tok = strtok_r(NULL, " ", &save))
-			field[i] = tok;
-		if (i < 6)
+		char *field[RL_MOUNTINFO_FIELDS];
+		if (!rl_mountinfo_split(line, field))
 			continue;
-		rl_mountinfo_unescape(field[4]);
 		if (!at_or_below(field[4], target))
 			continue;
 		/* Of mounts stacked on one point only the last is seen, and a

@@ -1,13 +1,16 @@
 /* /proc/self/mountinfo read for what a read-only remount must keep, for
  * kernels without mount_setattr(2) (before 5.12). */
 #pragma once
+#include <stdbool.h>
 #include <stddef.h>
 
 #include "lib/error.h"
 
-/* mountinfo escapes space, tab, newline and backslash as \NNN (octal);
- * decodes them in place. */
-void rl_mountinfo_unescape(char *s);
+/* A line's fields: ID PARENT MAJ:MIN ROOT MOUNTPOINT OPTS, then FSTYPE
+ * (after the optional fields and "-"); MOUNTPOINT unescaped. Splits `line`
+ * in place; false for a line that does not hold them all. */
+enum { RL_MOUNTINFO_FIELDS = 7 };
+bool rl_mountinfo_split(char *line, char *field[RL_MOUNTINFO_FIELDS]);
 
 /* The MS_* flags a remount of a mount with these per-mount options
  * ("rw,nosuid,nodev,relatime") must pass to keep them: in a user namespace
