@@ -36,7 +36,7 @@ RLBPF   := cli/cli cli/run cli/exec cli/ps cli/inspect cli/logs cli/lifecycle cl
 	   supervise/trace_register supervise/inspect_doc supervise/attach_socket supervise/state_watch \
 	   supervise/stats_sample \
 	   image/image image/store image/reference \
-	   runtime/run_opts runtime/idmap runtime/mounts runtime/passwd runtime/caps runtime/seccomp \
+	   runtime/run_opts runtime/idmap runtime/mounts runtime/mountinfo runtime/fuse_overlay runtime/passwd runtime/caps runtime/seccomp \
 	   runtime/seccomp_cache \
 	   runtime/container runtime/init runtime/userns_exec runtime/resource_limits runtime/cgroup2 \
 	   runtime/host_probe \

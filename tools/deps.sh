@@ -3,9 +3,11 @@
 # Usage: tools/deps.sh build|test|bench|vmtest   (idempotent; silent when all is present)
 set -eu
 
+# uidmap and fuse-overlayfs are what rlbpf runs: fuse-overlayfs mounts the
+# containers' roots on kernels before 5.11.
 build="make gcc clang llvm pkg-config bpftool libbpf-dev libelf-dev zlib1g-dev
 libseccomp-dev libcap-dev libjansson-dev libarchive-dev libssl-dev libcurl4-openssl-dev libmicrohttpd-dev
-busybox-static uidmap"
+busybox-static uidmap fuse-overlayfs"
 test="$build libcmocka-dev strace procps iproute2 passwd util-linux bsdutils jq umoci skopeo python3 slirp4netns curl socat redis-tools
 qemu-system-x86 kmod xz-utils file podman conmon containerd runc golang-go docker-registry apache2-utils openssl"
 bench="$test bubblewrap hyperfine iperf3"

@@ -142,7 +142,7 @@ static int enter(pid_t pid, struct rl_error *err)
 	int fds[6];
 	char path[64];
 	snprintf(path, sizeof(path), "/proc/%d/root", (int)pid);
-	_cleanup_close_ int root = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	_cleanup_close_ int root = open(path, O_PATH | O_DIRECTORY | O_CLOEXEC);
 	for (size_t i = 0; i < 6; i++) {
 		snprintf(path, sizeof(path), "/proc/%d/ns/%s", (int)pid, order[i].name);
 		fds[i] = open(path, O_RDONLY | O_CLOEXEC);

@@ -199,11 +199,14 @@ static void collect_warnings(struct info *in)
 			     x->path, x->path);
 	}
 
-	if (!h->overlay.listed && !h->overlay.module)
-		warn(in, "overlayfs is not available: images cannot be mounted copy-on-write; fix: sudo modprobe overlay");
-	else if (!h->overlay.userns_mount)
-		warn(in, "kernel %s cannot mount overlayfs in a user namespace (needs 5.11)",
-		     h->kernel);
+	if (rl_root_mount(&h->overlay) == RL_ROOT_NONE && !h->overlay.fuse_found)
+		warn(in, "%s and fuse-overlayfs is not installed: containers cannot start; fix: sudo apt-get install fuse-overlayfs",
+		     !h->overlay.listed && !h->overlay.module ? "overlayfs is not available"
+							   : "the kernel refuses overlayfs in a user namespace");
+	else if (rl_root_mount(&h->overlay) == RL_ROOT_NONE)
+		warn(in, "the kernel refuses overlayfs in a user namespace and fuse-overlayfs cannot open %s (%s): containers cannot start; fix: sudo chmod 666 %s",
+		     rl_host_paths_default.dev_fuse, strerror(-h->overlay.dev_fuse.status),
+		     rl_host_paths_default.dev_fuse);
 
 	if (h->ip_unprivileged_port_start > 0 && !h->agent.reachable)
 		warn(in,
@@ -286,6 +289,45 @@ static void text_bpf(const struct info *in)
 	}
 }
 
+static const char *root_mount_name(const struct rl_overlay_facts *o)
+{
+	switch (rl_root_mount(o)) {
+	case RL_ROOT_OVERLAY:
+		return "overlayfs";
+	case RL_ROOT_FUSE_OVERLAY:
+		return "fuse-overlayfs";
+	case RL_ROOT_NONE:
+		break;
+	}
+	return "none";
+}
+
+/* Which of the two mounts containers' roots, and why. */
+static const char *root_mount_text(const struct rl_overlay_facts *o)
+{
+	static char text[PATH_MAX + 256];
+	const char *why = o->fuse_forced	       ? "RLBPF_OVERLAY=fuse"
+			  : o->userns_trial > 0	       ? "kernel before 5.11"
+			  : o->userns_trial < 0	       ? strerror(-o->userns_trial)
+						       : "";
+	switch (rl_root_mount(o)) {
+	case RL_ROOT_OVERLAY:
+		return o->userns_trial == 0 ? "overlayfs (kernel, in the user namespace)"
+					    : "overlayfs (kernel 5.11+; not tried)";
+	case RL_ROOT_FUSE_OVERLAY:
+		snprintf(text, sizeof(text),
+			 "fuse-overlayfs (%s; the kernel's overlayfs in a user namespace: %s)",
+			 o->fuse_path, why);
+		return text;
+	case RL_ROOT_NONE:
+		break;
+	}
+	snprintf(text, sizeof(text),
+		 "none (the kernel's overlayfs in a user namespace: %s; fuse-overlayfs: %s)", why,
+		 !o->fuse_found ? "not installed" : "no usable /dev/fuse");
+	return text;
+}
+
 static void text_helper(const struct rl_helper_facts *x, const struct rl_host_paths *p)
 {
 	if (!x->found) {
@@ -347,6 +389,7 @@ static void print_text(const struct info *in)
 	printf("Overlay FS: %s\n", h->overlay.listed	 ? "yes"
 				   : h->overlay.module ? "yes (module, loaded on first mount)"
 						       : "no");
+	printf("Container Root: %s\n", root_mount_text(&h->overlay));
 	if (h->ip_unprivileged_port_start >= 0)
 		printf("net.ipv4.ip_unprivileged_port_start: %ld\n", h->ip_unprivileged_port_start);
 	else
@@ -455,7 +498,7 @@ static int print_json(const struct info *in)
 		" s:{s:o, s:o, s:o}, s:{s:s, s:b, s:s}, s:{s:b, s:s}, s:o,"
 		" s:o, s:o, s:o, s:o,"
 		" s:{s:b, s:o, s:o, s:o, s:o},"
-		" s:{s:b, s:b, s:b, s:b}, s:o, s:{s:s, s:b, s:o}, s:o}",
+		" s:{s:b, s:b, s:b, s:b, s:s}, s:o, s:{s:s, s:b, s:o}, s:o}",
 		"kernel", h->kernel,
 		"user", "name", h->user.name, "uid", (json_int_t)h->user.uid, "gid",
 		(json_int_t)h->user.gid,
@@ -480,6 +523,7 @@ static int print_json(const struct info *in)
 		"overlay", "available", h->overlay.listed || h->overlay.module, "loaded",
 		h->overlay.listed, "module", h->overlay.module, "userns_mount",
 		h->overlay.userns_mount,
+		"root_mount", root_mount_name(&h->overlay),
 		"ip_unprivileged_port_start", int_or_null(h->ip_unprivileged_port_start),
 		"tun", "path", p->tun, "usable", h->tun.ok, "error",
 		h->tun.ok ? json_null() : json_string(strerror(-h->tun.status)),

@@ -8,18 +8,24 @@
 #include <linux/magic.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <sched.h>
 #include <string.h>
+#include <sys/mount.h>
 #include <sys/stat.h>
 #include <sys/statfs.h>
 #include <sys/statvfs.h>
 #include <sys/utsname.h>
+#include <sys/wait.h>
 #include <sys/xattr.h>
 #include <unistd.h>
 
 #include "proto/agent_client.h"
 #include "lib/cleanup.h"
+#include "lib/fsutil.h"
 #include "lib/paths.h"
 #include "lib/userdb.h"
+#include "runtime/fuse_overlay.h"
+#include "runtime/mountinfo.h"
 
 static const char *const default_helper_dirs[] = {"/usr/bin", "/bin", "/usr/sbin", NULL};
 
@@ -36,6 +42,8 @@ const struct rl_host_paths rl_host_paths_default = {
 	.subgid = "/etc/subgid",
 	.agent_socket = RL_AGENT_SOCKET,
 	.helper_dirs = default_helper_dirs,
+	.dev_fuse = "/dev/fuse",
+	.try_overlay_mount = true,
 };
 
 /* snprintf that reports truncation as an error instead of a wrong path. */
@@ -133,22 +141,6 @@ bool rl_kernel_at_least(const char *release, int major, int minor)
 	return ma > major || (ma == major && mi >= minor);
 }
 
-/* mountinfo escapes space, tab, newline and backslash as \NNN (octal). */
-static void unescape_octal(char *s)
-{
-	char *w = s;
-	for (char *r = s; *r;) {
-		if (r[0] == '\\' && r[1] >= '0' && r[1] <= '3' && r[2] >= '0' && r[2] <= '7' &&
-		    r[3] >= '0' && r[3] <= '7') {
-			*w++ = (char)((r[1] - '0') * 64 + (r[2] - '0') * 8 + (r[3] - '0'));
-			r += 4;
-		} else {
-			*w++ = *r++;
-		}
-	}
-	*w = '\0';
-}
-
 int rl_mountinfo_find(const char *mountinfo, const char *fstype, char *mnt, size_t len,
 		      struct rl_error *err)
 {
@@ -158,21 +150,9 @@ int rl_mountinfo_find(const char *mountinfo, const char *fstype, char *mnt, size
 	_cleanup_free_ char *line = NULL;
 	size_t cap = 0;
 	while (getline(&line, &cap, f) >= 0) {
-		line[strcspn(line, "\n")] = '\0';
-		/* ID PARENT MAJ:MIN ROOT MOUNTPOINT OPTS [OPTIONAL...] - FSTYPE SOURCE SUPER */
-		char *field[6] = {0};
-		char *save = NULL, *tok = strtok_r(line, " ", &save);
-		int i = 0;
-		for (; tok && i < 6; i++, tok = strtok_r(NULL, " ", &save))
-			field[i] = tok;
-		if (i < 6)
+		char *field[RL_MOUNTINFO_FIELDS];
+		if (!rl_mountinfo_split(line, field) || strcmp(field[6], fstype) != 0)
 			continue;
-		while (tok && strcmp(tok, "-") != 0)
-			tok = strtok_r(NULL, " ", &save);
-		char *type = tok ? strtok_r(NULL, " ", &save) : NULL;
-		if (!type || strcmp(type, fstype) != 0)
-			continue;
-		unescape_octal(field[4]);
 		if (snprintf(mnt, len, "%s", field[4]) >= (int)len)
 			return rl_fail(err, ENAMETOOLONG, "%s mount point too long in %s", fstype,
 				       mountinfo);
@@ -613,8 +593,9 @@ int rl_probe_subid(const char *file, const struct rl_user_facts *user,
 int rl_probe_overlay(const char *filesystems, const char *modules_dir, const char *release,
 		     struct rl_overlay_facts *out, struct rl_error *err)
 {
-	*out = (struct rl_overlay_facts){0};
-	/* Unprivileged overlay mounts inside a user namespace came in 5.11. */
+	*out = (struct rl_overlay_facts){.userns_trial = 1};
+	/* Unprivileged overlay mounts inside a user namespace came in 5.11; a
+	 * trial mount (rl_probe_overlay_userns) says for sure. */
 	out->userns_mount = rl_kernel_at_least(release, 5, 11);
 	int r = rl_fs_listed(filesystems, "overlay", &out->listed, err);
 	if (r < 0 || out->listed)
@@ -628,8 +609,81 @@ int rl_probe_overlay(const char *filesystems, const char *modules_dir, const cha
 
 static void probe_access(const char *path, int mode, struct rl_access_facts *out)
 {
-	out->ok = access(path, mode) == 0;
-	out->status = out->ok ? 0 : -errno;
+	out->ok = path && access(path, mode) == 0;
+	out->status = out->ok ? 0 : path ? -errno : -ENOENT;
+}
+
+/* In a child, which the new namespaces die with. Returns 0 or -errno. */
+static int try_overlay_in_userns(const char *top)
+{
+	pid_t pid = fork();
+	if (pid < 0)
+		return -errno;
+	if (pid == 0) {
+		static const char *const sub[] = {"lower", "upper", "work", "merged"};
+		char path[4][PATH_MAX + 16];
+		for (int i = 0; i < 4; i++)
+			snprintf(path[i], sizeof(path[i]), "%s/%s", top, sub[i]);
+		char opts[4 * PATH_MAX + 64];
+		snprintf(opts, sizeof(opts), "lowerdir=%s,upperdir=%s,workdir=%s,userxattr", path[0],
+			 path[1], path[2]);
+		/* Root in it is the caller, as in a container. */
+		char uid_map[32], gid_map[32];
+		snprintf(uid_map, sizeof(uid_map), "0 %u 1", (unsigned)getuid());
+		snprintf(gid_map, sizeof(gid_map), "0 %u 1", (unsigned)getgid());
+		if (unshare(CLONE_NEWUSER | CLONE_NEWNS) < 0 ||
+		    rl_write_file("/proc/self/setgroups", "deny", 4, 0, NULL) < 0 ||
+		    rl_write_file("/proc/self/uid_map", uid_map, strlen(uid_map), 0, NULL) < 0 ||
+		    rl_write_file("/proc/self/gid_map", gid_map, strlen(gid_map), 0, NULL) < 0 ||
+		    mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0 ||
+		    mount("overlay", path[3], "overlay", MS_NODEV, opts) < 0)
+			_exit(errno & 0xff);
+		_exit(0);
+	}
+	int status;
+	while (waitpid(pid, &status, 0) < 0)
+		if (errno != EINTR)
+			return -errno;
+	return WIFEXITED(status) ? -WEXITSTATUS(status) : -EINTR;
+}
+
+void rl_probe_overlay_userns(const char *dir, struct rl_overlay_facts *out)
+{
+	out->userns_trial = 1;
+	char top[PATH_MAX];
+	if (snprintf(top, sizeof(top), "%s/overlay-probe-XXXXXX", dir) >= (int)sizeof(top) ||
+	    !mkdtemp(top))
+		return;
+	static const char *const sub[] = {"lower", "upper", "work", "merged"};
+	char path[PATH_MAX + 16];
+	bool made = true;
+	for (int i = 0; i < 4 && made; i++) {
+		snprintf(path, sizeof(path), "%s/%s", top, sub[i]);
+		made = mkdir(path, 0700) == 0;
+	}
+	if (made) {
+		out->userns_trial = try_overlay_in_userns(top);
+		out->userns_mount = out->userns_trial == 0;
+	}
+	/* The overlay leaves an empty work/work of mode 000, which cannot
+	 * be listed but can be removed. */
+	snprintf(path, sizeof(path), "%s/work/work", top);
+	rmdir(path);
+	rl_remove_tree(top);
+}
+
+void rl_probe_fuse_overlay(const char *dev_fuse, struct rl_overlay_facts *out)
+{
+	out->fuse_found = rl_fuse_overlay_find(out->fuse_path, sizeof(out->fuse_path));
+	probe_access(dev_fuse, R_OK | W_OK, &out->dev_fuse);
+	out->fuse_forced = rl_fuse_overlay_forced();
+}
+
+enum rl_root_mount rl_root_mount(const struct rl_overlay_facts *o)
+{
+	if (o->userns_mount && !o->fuse_forced)
+		return RL_ROOT_OVERLAY;
+	return o->fuse_found && o->dev_fuse.ok ? RL_ROOT_FUSE_OVERLAY : RL_ROOT_NONE;
 }
 
 void rl_probe_btf(const char *btf_vmlinux, struct rl_access_facts *out)
@@ -672,6 +726,10 @@ void rl_host_probe(const struct rl_host_paths *p, struct rl_host_facts *f)
 	rl_probe_subid(p->subuid, &f->user, &f->subuid, &f->subuid.err);
 	rl_probe_subid(p->subgid, &f->user, &f->subgid, &f->subgid.err);
 	rl_probe_overlay(p->filesystems, p->modules_dir, f->kernel, &f->overlay, &f->overlay.err);
+	char runtime[PATH_MAX];
+	if (p->try_overlay_mount && rl_runtime_dir(runtime, sizeof(runtime), NULL) == 0)
+		rl_probe_overlay_userns(runtime, &f->overlay);
+	rl_probe_fuse_overlay(p->dev_fuse, &f->overlay);
 	if (rl_sysctl_read(p->proc_sys, "net.ipv4.ip_unprivileged_port_start",
 			   &f->ip_unprivileged_port_start, &f->port_err) < 0)
 		f->ip_unprivileged_port_start = -1;

@@ -26,6 +26,8 @@ struct rl_host_paths {
 	const char *subuid, *subgid;    /* /etc/subuid, /etc/subgid */
 	const char *agent_socket;       /* RL_AGENT_SOCKET */
 	const char *const *helper_dirs; /* NULL-terminated: /usr/bin /bin /usr/sbin */
+	const char *dev_fuse;           /* /dev/fuse */
+	bool try_overlay_mount;         /* mount an overlay in a user namespace to see */
 };
 extern const struct rl_host_paths rl_host_paths_default;
 
@@ -154,19 +156,39 @@ struct rl_subid_facts {
 int rl_probe_subid(const char *file, const struct rl_user_facts *user,
 		   struct rl_subid_facts *out, struct rl_error *err);
 
-struct rl_overlay_facts {
-	bool listed;       /* in /proc/filesystems: loaded or built in */
-	bool module;       /* not loaded but a module exists for this kernel */
-	bool userns_mount; /* kernel 5.11+: mountable inside a user namespace */
-	struct rl_error err;
-};
-int rl_probe_overlay(const char *filesystems, const char *modules_dir, const char *release,
-		     struct rl_overlay_facts *out, struct rl_error *err);
-
 struct rl_access_facts {
 	bool ok;
 	int status; /* 0, or negative errno from access() */
 };
+
+struct rl_overlay_facts {
+	bool listed;       /* in /proc/filesystems: loaded or built in */
+	bool module;       /* not loaded but a module exists for this kernel */
+	bool userns_mount; /* mountable inside a user namespace: tried, or kernel 5.11+ */
+	int userns_trial;  /* 0 the trial mount worked, -errno it failed, 1 not tried */
+	bool fuse_found;   /* fuse-overlayfs, the fallback, is installed */
+	char fuse_path[PATH_MAX];
+	struct rl_access_facts dev_fuse; /* /dev/fuse readable and writable */
+	bool fuse_forced;  /* RLBPF_OVERLAY=fuse */
+	struct rl_error err;
+};
+int rl_probe_overlay(const char *filesystems, const char *modules_dir, const char *release,
+		     struct rl_overlay_facts *out, struct rl_error *err);
+/* Mounts an overlay inside a new user namespace, with its layers in a
+ * temporary directory under `dir`, as containers do; sets userns_trial and
+ * userns_mount from what the kernel says. */
+void rl_probe_overlay_userns(const char *dir, struct rl_overlay_facts *out);
+/* fuse-overlayfs and /dev/fuse, what containers fall back on. */
+void rl_probe_fuse_overlay(const char *dev_fuse, struct rl_overlay_facts *out);
+
+/* What containers' roots are mounted with here. */
+enum rl_root_mount {
+	RL_ROOT_OVERLAY,      /* the kernel's overlayfs */
+	RL_ROOT_FUSE_OVERLAY, /* fuse-overlayfs */
+	RL_ROOT_NONE,         /* neither: rlbpf run fails */
+};
+enum rl_root_mount rl_root_mount(const struct rl_overlay_facts *o);
+
 /* BTF for CO-RE: readable vmlinux BTF. */
 void rl_probe_btf(const char *btf_vmlinux, struct rl_access_facts *out);
 /* /dev/net/tun openable read-write by the caller. */

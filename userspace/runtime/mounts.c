@@ -13,6 +13,8 @@
 
 #include "lib/cleanup.h"
 #include "lib/fsutil.h"
+#include "runtime/fuse_overlay.h"
+#include "runtime/mountinfo.h"
 
 #define FD_PATH_LEN 32
 
@@ -26,9 +28,12 @@ static void fd_path(char buf[FD_PATH_LEN], int fd)
 static int set_tree_attr(const char *target, unsigned long long set, struct rl_error *err)
 {
 	struct mount_attr attr = {.attr_set = set};
-	if (syscall(SYS_mount_setattr, AT_FDCWD, target, AT_RECURSIVE, &attr, sizeof(attr)) < 0)
-		return rl_fail_errno(err, errno, "cannot make %s read-only", target);
-	return 0;
+	if (syscall(SYS_mount_setattr, AT_FDCWD, target, AT_RECURSIVE, &attr, sizeof(attr)) == 0)
+		return 0;
+	/* Before 5.12 there is no mount_setattr: remount each mount. */
+	if (errno == ENOSYS && set == MOUNT_ATTR_RDONLY)
+		return rl_remount_tree_readonly(target, err);
+	return rl_fail_errno(err, errno, "cannot make %s read-only", target);
 }
 
 /* Bind-mounts `source` onto `path` inside the new root (created there if
@@ -69,6 +74,12 @@ static int mount_in(int rootfd, const char *path, const char *fstype, unsigned l
 	return 0;
 }
 
+static int mount_fuse_overlay(const struct rl_mount_plan *p, const char *merged,
+			      struct rl_error *err)
+{
+	return rl_fuse_overlay_mount(p->lower, p->state_dir, merged, p->discard_upper, err);
+}
+
 static int mount_overlay(const struct rl_mount_plan *p, const char *merged, struct rl_error *err)
 {
 	/* The legacy option string cannot quote these characters. */
@@ -81,6 +92,8 @@ static int mount_overlay(const struct rl_mount_plan *p, const char *merged, stru
 		     "lowerdir=%s,upperdir=%s/upper,workdir=%s/work,userxattr,volatile", p->lower,
 		     p->state_dir, p->state_dir) >= (int)sizeof(opts))
 		return rl_fail(err, ENAMETOOLONG, "overlay options too long");
+	if (rl_fuse_overlay_forced())
+		return mount_fuse_overlay(p, merged, err);
 	/* An upper layer that is deleted at exit needs no durability: "volatile"
 	 * spares the sync of the whole upper filesystem (a journal commit and
 	 * a disk flush) that unmounting the overlay would otherwise do as the
@@ -92,11 +105,15 @@ static int mount_overlay(const struct rl_mount_plan *p, const char *merged, stru
 		opts[strlen(opts) - strlen(",volatile")] = '\0';
 		r = mount("overlay", merged, "overlay", MS_NODEV, opts);
 	}
-	if (r < 0)
-		return rl_fail_errno(err, errno,
-				     "cannot mount the overlay root (lower %s); check 'rlbpf setup'",
-				     p->lower);
-	return 0;
+	if (r == 0)
+		return 0;
+	/* Before 5.11 the kernel refuses overlayfs in a user namespace (EPERM);
+	 * fuse-overlayfs gives the same root from the same directories. */
+	if (errno == EPERM || errno == ENODEV)
+		return mount_fuse_overlay(p, merged, err);
+	return rl_fail_errno(err, errno,
+			     "cannot mount the overlay root (lower %s); check 'rlbpf setup'",
+			     p->lower);
 }
 
 static int setup_dev(int rootfd, const struct rl_mount_plan *p, struct rl_error *err)

@@ -1,4 +1,4 @@
-/* links: runtime/host_probe lib/cgroup_mounts runtime/idmap lib/subid lib/spawn lib/paths lib/userdb lib/error proto/agent_client proto/agent_proto */
+/* links: runtime/host_probe runtime/fuse_overlay runtime/mountinfo lib/fsutil lib/cgroup_mounts runtime/idmap lib/subid lib/spawn lib/paths lib/userdb lib/error proto/agent_client proto/agent_proto */
 /* Host probes fed fixture files in a temp dir: sysctls, /proc/filesystems,
  * mountinfo, /proc/self/cgroup, cgroup2 trees, subuid files, the agent
  * socket. Nothing here depends on the machine the tests run on. */
@@ -493,6 +493,24 @@ static void overlay_module_and_old_kernel(void **state)
 	assert_true(o.userns_mount);
 }
 
+static void root_mount_falls_back_to_fuse_overlayfs(void **state)
+{
+	(void)state;
+	struct rl_overlay_facts o = {.userns_mount = true, .userns_trial = 0};
+	assert_int_equal(rl_root_mount(&o), RL_ROOT_OVERLAY);
+	/* The kernel refuses: fuse-overlayfs when it and /dev/fuse are there. */
+	o = (struct rl_overlay_facts){.userns_trial = -EPERM};
+	assert_int_equal(rl_root_mount(&o), RL_ROOT_NONE);
+	o.fuse_found = true;
+	assert_int_equal(rl_root_mount(&o), RL_ROOT_NONE);
+	o.dev_fuse.ok = true;
+	assert_int_equal(rl_root_mount(&o), RL_ROOT_FUSE_OVERLAY);
+	/* RLBPF_OVERLAY=fuse takes it where the kernel would do. */
+	o.userns_mount = true;
+	o.fuse_forced = true;
+	assert_int_equal(rl_root_mount(&o), RL_ROOT_FUSE_OVERLAY);
+}
+
 /* ---- the agent socket */
 
 static void agent_ping_states(void **state)
@@ -631,6 +649,7 @@ int main(void)
 		T(subid_probe),
 		T(subid_free_start_past_highest_end),
 		T(overlay_module_and_old_kernel),
+		T(root_mount_falls_back_to_fuse_overlayfs),
 		T(agent_ping_states),
 		T(enforcer_prefers_cgroup_then_agent),
 		T(host_probe_on_fixture_host),
