@@ -39,3 +39,22 @@ int rl_probe_signal(void *ctx)
 	bpf_send_signal(0);
 	return 0;
 }
+
+/* Atomics that return the old value (rl_count_new_task). */
+SEC("?tp/sched/sched_process_exit")
+int rl_probe_atomic_fetch(void *ctx)
+{
+	__u64 v = 0;
+
+	(void)ctx;
+	return (int)__sync_fetch_and_add(&v, 1);
+}
+
+/* The port policy's grant: a bind hook's 3 lets the bind past the
+ * kernel's CAP_NET_BIND_SERVICE check (rl_bind_policy). */
+SEC("?cgroup/bind4")
+int rl_probe_bind_no_cap(struct bpf_sock_addr *ctx)
+{
+	(void)ctx;
+	return 3;
+}

@@ -25,9 +25,22 @@ static __always_inline bool rl_is_new_thread(__u32 child_tid)
 /* Counts a new task, and marks it to die at birth when it takes its
  * container past --pids-limit: a tracepoint cannot make fork fail, but the
  * child can be killed before it runs a single instruction of its own. */
+/* Whether this kernel takes atomics that return the old value (5.12):
+ * set by the agent from its probe before the load; the branch not taken
+ * is never seen by the verifier. */
+const volatile bool rl_atomic_fetch = true;
+
 static __always_inline void rl_count_new_task(struct rl_container *c, __u64 cid, __u32 child)
 {
-	__u32 n = __sync_add_and_fetch(&c->nr_threads, 1);
+	__u32 n;
+
+	if (rl_atomic_fetch) {
+		n = __sync_add_and_fetch(&c->nr_threads, 1);
+	} else {
+		/* two forks at one instant may both see the later count */
+		__sync_fetch_and_add(&c->nr_threads, 1);
+		n = c->nr_threads;
+	}
 
 	if (c->pids_limit && n > c->pids_limit) {
 		bpf_map_update_elem(&pids_refused, &child, &cid, BPF_ANY);

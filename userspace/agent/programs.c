@@ -323,7 +323,7 @@ static int load_and_pin(struct rl_agent_bpf *b, struct rl_error *err)
 	/* an older kernel: what only the eBPF memory cap needs is left out,
 	 * and a limit it would hold is refused with the reason */
 	char left_out[256];
-	rl_bpf_leave_out_unsupported(b->skel->obj, left_out, sizeof(left_out));
+	rl_bpf_adapt(b->skel, left_out, sizeof(left_out));
 	if (left_out[0])
 		note(b, left_out);
 	r = rlbpf__load(b->skel);

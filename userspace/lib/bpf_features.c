@@ -94,12 +94,15 @@ static int trivial_load(void)
 
 /* The kernel features only some programs need: each program is left out
  * where one of its needs is missing, with the maps it alone uses. */
-enum need { NEED_TASK_STORAGE, NEED_TASK_BTF, NEED_FIND_VMA, N_NEEDS };
+enum need { NEED_TASK_STORAGE, NEED_TASK_BTF, NEED_FIND_VMA, NEED_BIND_NO_CAP,
+	    NEED_ATOMIC_FETCH, N_NEEDS };
 
 static const char *const need_words[N_NEEDS] = {
 	[NEED_TASK_STORAGE] = "BPF task storage (Linux 5.11)",
 	[NEED_TASK_BTF] = "bpf_get_current_task_btf (Linux 5.11)",
 	[NEED_FIND_VMA] = "bpf_find_vma (Linux 5.17)",
+	[NEED_BIND_NO_CAP] = "bind hooks that lift CAP_NET_BIND_SERVICE (Linux 5.11)",
+	[NEED_ATOMIC_FETCH] = "atomics that return the old value (Linux 5.12)",
 };
 
 static const struct {
@@ -108,22 +111,31 @@ static const struct {
 } program_needs[] = {
 	{"rl_rss_stat", 1u << NEED_TASK_STORAGE | 1u << NEED_TASK_BTF},
 	{"rl_cow_fault", 1u << NEED_TASK_STORAGE | 1u << NEED_TASK_BTF | 1u << NEED_FIND_VMA},
+	{"rl_bind4", 1u << NEED_BIND_NO_CAP},
+	{"rl_bind6", 1u << NEED_BIND_NO_CAP},
 };
 
 /* Maps that only programs of program_needs use. */
 static const char *const maps_of_needy[] = {"proc_mem"};
+
+static int load_one(const char *prog);
 
 static bool have(enum need n)
 {
 	/* asked once: the answer does not change while we run */
 	static int known[N_NEEDS]; /* 0 unknown, 1 yes, -1 no */
 	if (!known[n]) {
-		int r = n == NEED_TASK_STORAGE
-				? libbpf_probe_bpf_map_type(BPF_MAP_TYPE_TASK_STORAGE, NULL)
-				: libbpf_probe_bpf_helper(BPF_PROG_TYPE_TRACEPOINT,
-							  n == NEED_TASK_BTF ? BPF_FUNC_get_current_task_btf
-									     : BPF_FUNC_find_vma,
-							  NULL);
+		int r;
+		if (n == NEED_TASK_STORAGE)
+			r = libbpf_probe_bpf_map_type(BPF_MAP_TYPE_TASK_STORAGE, NULL);
+		else if (n == NEED_BIND_NO_CAP || n == NEED_ATOMIC_FETCH)
+			r = load_one(n == NEED_BIND_NO_CAP ? "rl_probe_bind_no_cap"
+							   : "rl_probe_atomic_fetch") == 0;
+		else
+			r = libbpf_probe_bpf_helper(BPF_PROG_TYPE_TRACEPOINT,
+						    n == NEED_TASK_BTF ? BPF_FUNC_get_current_task_btf
+								       : BPF_FUNC_find_vma,
+						    NULL);
 		known[n] = r == 1 ? 1 : -1;
 	}
 	return known[n] > 0;
@@ -141,9 +153,11 @@ const char *rl_bpf_program_unsupported(const char *prog)
 	return NULL;
 }
 
-void rl_bpf_leave_out_unsupported(struct bpf_object *obj, char *why, size_t len)
+void rl_bpf_adapt(struct rlbpf *skel, char *why, size_t len)
 {
+	struct bpf_object *obj = skel->obj;
 	struct bpf_program *p;
+	skel->rodata->rl_atomic_fetch = have(NEED_ATOMIC_FETCH);
 	bool needy_maps_used = false;
 	why[0] = '\0';
 	bpf_object__for_each_program(p, obj) {
@@ -177,8 +191,6 @@ static int open_and_load(const char *prog, struct rlbpf **out)
 	_cleanup_skel_ struct rlbpf *skel = rlbpf__open();
 	if (!skel)
 		return errno ? -errno : -ENOMEM;
-	char left_out[256];
-	rl_bpf_leave_out_unsupported(skel->obj, left_out, sizeof(left_out));
 
 	if (prog) {
 		struct bpf_program *p;
@@ -192,8 +204,13 @@ static int open_and_load(const char *prog, struct rlbpf **out)
 		}
 		if (!found)
 			return -ENOENT; /* would load nothing and "succeed" */
+		/* .rodata stays: libbpf fills and freezes it whatever we say */
 		bpf_object__for_each_map(m, skel->obj)
-			bpf_map__set_autocreate(m, false);
+			if (!strstr(bpf_map__name(m), ".rodata"))
+				bpf_map__set_autocreate(m, false);
+	} else {
+		char left_out[256];
+		rl_bpf_adapt(skel, left_out, sizeof(left_out));
 	}
 	int r = rlbpf__load(skel);
 	if (r)
@@ -443,28 +460,46 @@ static int probe_need(const struct probe_ctx *ctx, enum need need, const char *u
 	if (ctx->load_err)
 		return not_tried(ctx, d, n);
 	if (have(need))
-		return say(0, d, n, "%s: the eBPF memory cap %s", need_words[need], use);
-	return say(-EOPNOTSUPP, d, n, "no %s, with which the eBPF memory cap %s: %s",
-		   need_words[need], use, without);
+		return say(0, d, n, "%s: %s", need_words[need], use);
+	return say(-EOPNOTSUPP, d, n, "no %s: %s", need_words[need], without);
 }
 
-#define NO_EBPF_CAP "the cap is left out, and memory limits are cgroups' alone"
+#define NO_EBPF_CAP "the eBPF memory cap is left out, and memory limits are cgroups' alone"
 
 static int probe_task_storage(const struct probe_ctx *ctx, char *d, size_t n)
 {
-	return probe_need(ctx, NEED_TASK_STORAGE, "keeps each process's count", NO_EBPF_CAP, d, n);
+	return probe_need(ctx, NEED_TASK_STORAGE, "the eBPF memory cap keeps each process's count "
+			  "in it", NO_EBPF_CAP, d, n);
 }
 
 static int probe_task_btf(const struct probe_ctx *ctx, char *d, size_t n)
 {
-	return probe_need(ctx, NEED_TASK_BTF, "reads the faulting task", NO_EBPF_CAP, d, n);
+	return probe_need(ctx, NEED_TASK_BTF, "the eBPF memory cap reads the faulting task with it",
+			  NO_EBPF_CAP, d, n);
 }
 
 static int probe_find_vma(const struct probe_ctx *ctx, char *d, size_t n)
 {
-	return probe_need(ctx, NEED_FIND_VMA, "counts copy-on-write copies",
+	return probe_need(ctx, NEED_FIND_VMA, "the eBPF memory cap counts copy-on-write copies with it",
 			  "rl_cow_fault is left out, and the cap counts no page that fork "
 			  "shared and a write copied (a cgroup counts them)", d, n);
+}
+
+static int probe_bind_no_cap(const struct probe_ctx *ctx, char *d, size_t n)
+{
+	return probe_need(ctx, NEED_BIND_NO_CAP, "the port policy grants ports with them",
+			  "rl_bind4 and rl_bind6 are left out: "
+			  "the port policy cannot grant ports below the sysctl", d, n);
+}
+
+static int probe_atomic_fetch(const struct probe_ctx *ctx, char *d, size_t n)
+{
+	if (ctx->load_err)
+		return not_tried(ctx, d, n);
+	if (have(NEED_ATOMIC_FETCH))
+		return say(0, d, n, "%s: --pids-limit's count at each fork", need_words[NEED_ATOMIC_FETCH]);
+	return say(0, d, n, "no %s: --pids-limit counts with a plain add and a read (two forks at "
+		   "one instant may both be refused at the limit)", need_words[NEED_ATOMIC_FETCH]);
 }
 
 static const struct {
@@ -485,6 +520,8 @@ static const struct {
 	{ "task_storage", probe_task_storage },
 	{ "task_btf", probe_task_btf },
 	{ "find_vma", probe_find_vma },
+	{ "bind_no_cap", probe_bind_no_cap },
+	{ "atomic_fetch", probe_atomic_fetch },
 };
 
 size_t rl_bpf_features_probe(struct rl_bpf_feature *out, size_t max)

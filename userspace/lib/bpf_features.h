@@ -15,11 +15,14 @@ size_t rl_bpf_features_probe(struct rl_bpf_feature *out, size_t max);
 
 /* What a few of the agent's programs need of the kernel beyond what the
  * others do (the eBPF memory cap's: BPF task storage and
- * bpf_get_current_task_btf, Linux 5.11; bpf_find_vma, 5.17). NULL when
+ * bpf_get_current_task_btf, Linux 5.11; bpf_find_vma, 5.17; the port
+ * policy's bind hooks returning 3, 5.11). NULL when
  * prog has what it needs here, else the missing feature in words. */
 const char *rl_bpf_program_unsupported(const char *prog);
 
-struct bpf_object;
-/* Leaves out of obj's load the programs this kernel cannot take, and the
- * maps only they use; what was left out and why into why ("" if nothing). */
-void rl_bpf_leave_out_unsupported(struct bpf_object *obj, char *why, size_t len);
+struct rlbpf;
+/* Fits the opened object to this kernel before its load: leaves out the
+ * programs it cannot take, and the maps only they use, and picks the forms
+ * of what has two (rl_atomic_fetch); what was left out and why into why
+ * ("" if nothing). */
+void rl_bpf_adapt(struct rlbpf *skel, char *why, size_t len);
