@@ -85,6 +85,9 @@ fi
 kmod static-nodes --format=tmpfiles 2>/dev/null |
 	while read -r type path mode _ _ _ arg; do
 		[ -e "$path" ] && continue
+		# Its directories (d /dev/net, on kernels where no node in it
+		# exists yet) come from the mkdir below.
+		[ "$type" = d ] && continue
 		mkdir -p "${path%/*}"
 		mknod -m "$mode" "$path" "${type%!}" "${arg%%:*}" "${arg##*:}" || say "cannot make $path"
 	done

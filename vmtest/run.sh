@@ -7,9 +7,13 @@
 #   -s   leave a shell on the serial console of the first selected cell
 #        instead of running the suite (exit it to power off; ^A x kills QEMU)
 # Environment:
-#   VMTEST_KERNELS  Debian kernel series, comma-separated (default 6.1,6.12);
-#                   each is fetched with `apt-get download` from this
-#                   machine's apt sources and cached in build/vmtest/debs
+#   VMTEST_KERNELS  Debian kernel series, comma-separated (default
+#                   5.10,6.1,6.12); each is fetched with `apt-get download`
+#                   and cached in build/vmtest/debs: 6.x from this machine's
+#                   apt sources, 5.10 from Debian 11 (bullseye and
+#                   bullseye-security) through an apt configuration of
+#                   vmtest's own in build/vmtest/apt (the host's sources are
+#                   not touched)
 #   VMTEST_CGROUPS  v1 (hybrid, as systemd's legacy mode), v2 (default v1,v2)
 #   VMTEST_HOST     1: also run the suite natively for the host row; else the
 #                   host row shows build/vmtest/logs/host.log if one is there
@@ -38,7 +42,7 @@ here=$(cd "$(dirname "$0")" && pwd)
 repo=$(cd "$here/.." && pwd)
 B=$repo/build/vmtest
 
-KERNELS=${VMTEST_KERNELS:-6.1,6.12}
+KERNELS=${VMTEST_KERNELS:-5.10,6.1,6.12}
 CGROUPS=${VMTEST_CGROUPS:-v1,v2}
 TIMEOUT=${VMTEST_TIMEOUT:-1800}
 MEM=${VMTEST_MEM:-1536}
@@ -114,18 +118,57 @@ fi
 chmod -R a+rX "$B/prefix"
 
 # ---- kernels
+# Series that no Debian 12 host has in its sources come from the Debian
+# release that shipped them, through apt options that point apt at
+# vmtest's own sources, lists and cache (build/vmtest/apt/SUITE): the
+# host's /etc/apt and its package state are neither read for sources nor
+# written.
+declare -A private_suites=([5.10]=bullseye)
+apt_opts=()
+# Sets apt_opts for a series (empty: the host's own apt sources), running
+# `apt-get update` for a private configuration once a day at most.
+use_apt_for() {
+	local suite=${private_suites[$1]:-} dir
+	apt_opts=()
+	[ -n "$suite" ] || return 0
+	dir=$B/apt/$suite
+	apt_opts=(-o "Dir::Etc::SourceList=$dir/sources.list" -o Dir::Etc::SourceParts=/dev/null
+		-o "Dir::State::Lists=$dir/lists" -o "Dir::Cache=$dir/cache" -o Dir::State::status=/dev/null)
+	mkdir -p "$dir/lists/partial" "$dir/cache/archives/partial"
+	# apt fetches as _apt, which must be able to write there.
+	chmod 777 "$dir/lists/partial" "$dir/cache/archives/partial"
+	local keyring=/usr/share/keyrings/debian-archive-keyring.gpg
+	{
+		echo "deb [signed-by=$keyring] http://deb.debian.org/debian $suite main"
+		echo "deb [signed-by=$keyring] http://deb.debian.org/debian-security $suite-security main"
+	} >"$dir/sources.list.new"
+	# The lists keep the archive's dates, not ours: a stamp says when.
+	if ! cmp -s "$dir/sources.list.new" "$dir/sources.list" ||
+		[ -z "$(find "$dir/updated" -mmin -1440 2>/dev/null)" ]; then
+		mv "$dir/sources.list.new" "$dir/sources.list"
+		say "apt-get update for $suite and $suite-security (build/vmtest/apt/$suite)"
+		if apt-get -q "${apt_opts[@]}" update >"$B/logs/apt-update-$suite.log" 2>&1; then
+			touch "$dir/updated"
+		else
+			say "apt-get update for $suite failed (build/vmtest/logs/apt-update-$suite.log); trying the cached lists"
+		fi
+	else
+		rm -f "$dir/sources.list.new"
+	fi
+}
+
 # The package for a series: its meta-package's dependency (linux-image-6.12-amd64,
 # or linux-image-amd64 when that is the series), else the newest matching name.
 resolve_pkg() {
 	local series=$1 p
-	p=$(apt-cache depends "linux-image-$series-amd64" 2>/dev/null |
+	p=$(apt-cache "${apt_opts[@]}" depends "linux-image-$series-amd64" 2>/dev/null |
 		sed -n "s/^  Depends: \(linux-image-$series[.-].*-amd64\)\$/\1/p" | head -n1)
 	if [ -z "$p" ]; then
-		p=$(apt-cache depends linux-image-amd64 2>/dev/null |
+		p=$(apt-cache "${apt_opts[@]}" depends linux-image-amd64 2>/dev/null |
 			sed -n "s/^  Depends: \(linux-image-$series[.-].*-amd64\)\$/\1/p" | head -n1)
 	fi
 	if [ -z "$p" ]; then
-		p=$(apt-cache search --names-only "^linux-image-${series//./\\.}[.-].*-amd64\$" 2>/dev/null |
+		p=$(apt-cache "${apt_opts[@]}" search --names-only "^linux-image-${series//./\\.}[.-].*-amd64\$" 2>/dev/null |
 			awk '{ print $1 }' | grep -Ev -- '-(rt|cloud)-amd64$' | sort -V | tail -n1)
 	fi
 	echo "$p"
@@ -135,6 +178,7 @@ resolve_pkg() {
 fetch_kernel() {
 	local series=$1 pkg deb rel tmp
 	kdir="" skip_reason=""
+	use_apt_for "$series"
 	pkg=$(resolve_pkg "$series")
 	if [ -n "$pkg" ]; then
 		deb=$(ls "$B/debs/${pkg}"_*.deb 2>/dev/null | sort -V | tail -n1 || true)
@@ -143,7 +187,7 @@ fetch_kernel() {
 			tmp=$(mktemp -d "$B/debs/.dl.XXXXXX")
 			# _apt must be able to write there, or apt warns and downloads unsandboxed.
 			chmod 777 "$tmp"
-			if ! (cd "$tmp" && apt-get download -q "$pkg" >"$B/logs/apt-$series.log" 2>&1); then
+			if ! (cd "$tmp" && apt-get download -q "${apt_opts[@]}" "$pkg" >"$B/logs/apt-$series.log" 2>&1); then
 				rm -rf "$tmp"
 				skip_reason="apt-get download $pkg failed (build/vmtest/logs/apt-$series.log)"
 			else
@@ -155,7 +199,11 @@ fetch_kernel() {
 	else
 		# Nothing in the apt lists: a cached package still does.
 		deb=$(ls "$B/debs/linux-image-$series"[.-]*-amd64_*.deb 2>/dev/null | sort -V | tail -n1 || true)
-		[ -n "$deb" ] || skip_reason="no linux-image-$series package for amd64 in this machine's apt sources (apt-cache search '^linux-image-$series'); add the suite that has it (e.g. bookworm-security or -backports for 6.12)"
+		if [ -n "${private_suites[$series]:-}" ]; then
+			[ -n "$deb" ] || skip_reason="no linux-image-$series package for amd64 in ${private_suites[$series]} (build/vmtest/logs/apt-update-${private_suites[$series]}.log)"
+		else
+			[ -n "$deb" ] || skip_reason="no linux-image-$series package for amd64 in this machine's apt sources (apt-cache search '^linux-image-$series'); add the suite that has it (e.g. bookworm-security or -backports for 6.12)"
+		fi
 	fi
 	[ -n "$skip_reason" ] && return 0
 	rel=$(dpkg-deb -f "$deb" Package | sed 's/^linux-image-//')

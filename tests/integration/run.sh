@@ -145,7 +145,13 @@ else
 	setsid "$prefix/bin/rlbpfd" --foreground >>"$agent_log" 2>&1 </dev/null &
 	echo $! >"$agent_pidfile"
 	agent_started=1
-	if ! wait_until 100 grep -q '^rlbpfd: serving' "$agent_log"; then
+	# An agent that exited (it could not load its programs, on an older
+	# kernel say) will not serve: no need to wait out the 10 s, which a
+	# TCG guest stretches to a minute.
+	agent_serving_or_gone() {
+		grep -q '^rlbpfd: serving' "$agent_log" || ! kill -0 "$(cat "$agent_pidfile")" 2>/dev/null
+	}
+	if ! wait_until 100 agent_serving_or_gone || ! grep -q '^rlbpfd: serving' "$agent_log"; then
 		T_AGENT_OFF="rlbpfd did not start: $(tail -n 3 "$agent_log" | tr '\n' ' ')"
 		agent_failed=1
 		agent_stop
