@@ -91,6 +91,9 @@ kmod static-nodes --format=tmpfiles 2>/dev/null |
 		mkdir -p "${path%/*}"
 		mknod -m "$mode" "$path" "${type%!}" "${arg%%:*}" "${arg##*:}" || say "cannot make $path"
 	done
+# udev's rule on Debian: anyone may mount FUSE (fuse-overlayfs, where the
+# kernel's overlayfs refuses a user namespace)
+[ -c /dev/fuse ] && chmod 0666 /dev/fuse
 
 # ---- the cgroup layout of this cell, as systemd would mount it
 case $layout in
