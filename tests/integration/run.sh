@@ -41,9 +41,11 @@ tmp=$(mktemp -d /tmp/rlbpf-it.XXXXXX) || die "cannot create a temporary director
 chmod 755 "$tmp"
 
 # /dev/net/tun: slirp4netns (the default network) needs it read-write as the
-# test users. Debian makes it 0666; some hosts have 0600. For the run it is
-# made 0666, and its own mode is put back on exit, whatever happens.
-tun_mode=""
+# test users; /dev/fuse too, for fuse-overlayfs (t_mounts.sh, and every
+# container where the kernel's overlayfs refuses a user namespace). Debian
+# makes both 0666; some hosts have 0600. For the run they are made 0666,
+# and their own modes are put back on exit, whatever happens.
+tun_mode="" fuse_mode=""
 
 # ---- the agent (rlbpfd) for the whole suite: started from the prefix under
 # test, stopped and --unload'ed at the end; bpffs/tracefs/cgroup2 that it
@@ -107,6 +109,7 @@ cleanup() {
 	done
 	undelegate_t1
 	[ -z "$tun_mode" ] || chmod "$tun_mode" /dev/net/tun
+	[ -z "$fuse_mode" ] || chmod "$fuse_mode" /dev/fuse
 	agent_stop
 	# --one-file-system: should anything still be mounted in there (a
 	# volume of a container gone wrong), never descend into it.
@@ -119,6 +122,10 @@ trap 'exit 129' HUP
 if [ -c /dev/net/tun ]; then
 	tun_mode=$(stat -c %a /dev/net/tun)
 	chmod 0666 /dev/net/tun || tun_mode=""
+fi
+if [ -c /dev/fuse ]; then
+	fuse_mode=$(stat -c %a /dev/fuse)
+	chmod 0666 /dev/fuse || fuse_mode=""
 fi
 
 # ---- the build, installed where the test users can run it
