@@ -25,31 +25,30 @@ static __always_inline bool rl_is_new_thread(__u32 child_tid)
 /* Counts a new task, and marks it to die at birth when it takes its
  * container past --pids-limit: a tracepoint cannot make fork fail, but the
  * child can be killed before it runs a single instruction of its own. */
-/* Whether this kernel takes atomics that return the old value (5.12):
- * set by the agent from its probe before the load; the branch not taken
- * is never seen by the verifier. */
-const volatile bool rl_atomic_fetch = true;
-
-static __always_inline void rl_count_new_task(struct rl_container *c, __u64 cid, __u32 child)
+/* Counts a new task, and marks it to die at birth when it takes its
+ * container past --pids-limit: a tracepoint cannot make fork fail, but the
+ * child can be killed before it runs a single instruction of its own.
+ * fetch: this kernel takes atomics that return the old value (5.12); a
+ * program holding one loads nowhere else, so each form is a program. */
+static __always_inline void rl_count_new_task(struct rl_container *c, __u64 cid, __u32 child,
+					      bool fetch)
 {
 	__u32 n;
 
-	if (rl_atomic_fetch) {
+	if (fetch) {
 		n = __sync_add_and_fetch(&c->nr_threads, 1);
 	} else {
 		/* two forks at one instant may both see the later count */
 		__sync_fetch_and_add(&c->nr_threads, 1);
 		n = c->nr_threads;
 	}
-
 	if (c->pids_limit && n > c->pids_limit) {
 		bpf_map_update_elem(&pids_refused, &child, &cid, BPF_ANY);
 		__sync_fetch_and_add(&c->pids_refused, 1);
 	}
 }
 
-SEC("tp/sched/sched_process_fork")
-int rl_fork(struct trace_event_raw_sched_process_fork *ctx)
+static __always_inline int rl_forked(struct trace_event_raw_sched_process_fork *ctx, bool fetch)
 {
 	/* the tracepoint runs in the parent */
 	__u32 child = ctx->child_pid;
@@ -58,7 +57,7 @@ int rl_fork(struct trace_event_raw_sched_process_fork *ctx)
 
 	if (!c)
 		return 0;
-	rl_count_new_task(c, cid, child);
+	rl_count_new_task(c, cid, child, fetch);
 	if (rl_is_new_thread(child))
 		return 0;
 	/* the pid is brand new, so an entry under it is stale: an exit we
@@ -71,6 +70,19 @@ int rl_fork(struct trace_event_raw_sched_process_fork *ctx)
 		/* tasks map full: this process escapes tracking; say so */
 		__sync_fetch_and_add(&c->tasks_untracked, 1);
 	return 0;
+}
+
+SEC("tp/sched/sched_process_fork")
+int rl_fork(struct trace_event_raw_sched_process_fork *ctx)
+{
+	return rl_forked(ctx, true);
+}
+
+/* rl_fork for kernels before 5.12; the agent loads one of the two. */
+SEC("tp/sched/sched_process_fork")
+int rl_fork_plain(struct trace_event_raw_sched_process_fork *ctx)
+{
+	return rl_forked(ctx, false);
 }
 
 /* A child returns from fork, vfork, clone or clone3 through these, with 0:

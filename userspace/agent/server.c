@@ -983,7 +983,8 @@ static void do_register(struct agent *a, struct client *c, const struct rl_msg *
 			     "this agent could not attach its memory program (rl_rss_stat) on "
 			     "this kernel: `rlbpfd --probe` says why");
 	if (!by_cg && r->pids_limit &&
-	    !(rl_agent_bpf_attached("rl_fork") && rl_agent_bpf_can("rl_exit_clone") &&
+	    !((rl_agent_bpf_attached("rl_fork") || rl_agent_bpf_attached("rl_fork_plain")) &&
+	      rl_agent_bpf_can("rl_exit_clone") &&
 	      rl_agent_bpf_can("rl_exit_clone3")))
 		return reply(a, c, m->hdr.seq, -EOPNOTSUPP,
 			     "this agent could not attach its fork programs on this kernel: "

@@ -111,6 +111,7 @@ static const struct {
 } program_needs[] = {
 	{"rl_rss_stat", 1u << NEED_TASK_STORAGE | 1u << NEED_TASK_BTF},
 	{"rl_cow_fault", 1u << NEED_TASK_STORAGE | 1u << NEED_TASK_BTF | 1u << NEED_FIND_VMA},
+	{"rl_fork", 1u << NEED_ATOMIC_FETCH},
 	{"rl_bind4", 1u << NEED_BIND_NO_CAP},
 	{"rl_bind6", 1u << NEED_BIND_NO_CAP},
 };
@@ -157,7 +158,6 @@ void rl_bpf_adapt(struct rlbpf *skel, char *why, size_t len)
 {
 	struct bpf_object *obj = skel->obj;
 	struct bpf_program *p;
-	skel->rodata->rl_atomic_fetch = have(NEED_ATOMIC_FETCH);
 	bool needy_maps_used = false;
 	why[0] = '\0';
 	bpf_object__for_each_program(p, obj) {
@@ -176,6 +176,9 @@ void rl_bpf_adapt(struct rlbpf *skel, char *why, size_t len)
 		snprintf(why + used, len - used, "%s%s left out: this kernel lacks %s",
 			 used ? "; " : "", bpf_program__name(p), missing);
 	}
+	/* rl_fork's other form: one of the two counts each fork */
+	if (have(NEED_ATOMIC_FETCH))
+		bpf_program__set_autoload(skel->progs.rl_fork_plain, false);
 	for (size_t i = 0; !needy_maps_used && i < sizeof(maps_of_needy) / sizeof(maps_of_needy[0]); i++) {
 		struct bpf_map *m = bpf_object__find_map_by_name(obj, maps_of_needy[i]);
 		if (m)
@@ -498,8 +501,9 @@ static int probe_atomic_fetch(const struct probe_ctx *ctx, char *d, size_t n)
 		return not_tried(ctx, d, n);
 	if (have(NEED_ATOMIC_FETCH))
 		return say(0, d, n, "%s: --pids-limit's count at each fork", need_words[NEED_ATOMIC_FETCH]);
-	return say(0, d, n, "no %s: --pids-limit counts with a plain add and a read (two forks at "
-		   "one instant may both be refused at the limit)", need_words[NEED_ATOMIC_FETCH]);
+	return say(0, d, n, "no %s: rl_fork_plain counts each fork for --pids-limit with a plain add "
+		   "and a read (two forks at one instant may both be refused at the limit)",
+		   need_words[NEED_ATOMIC_FETCH]);
 }
 
 static const struct {

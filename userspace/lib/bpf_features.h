@@ -22,7 +22,7 @@ const char *rl_bpf_program_unsupported(const char *prog);
 
 struct rlbpf;
 /* Fits the opened object to this kernel before its load: leaves out the
- * programs it cannot take, and the maps only they use, and picks the forms
- * of what has two (rl_atomic_fetch); what was left out and why into why
+ * programs it cannot take, and the maps only they use, and picks the form
+ * of what has two (rl_fork, rl_fork_plain); what was left out and why into why
  * ("" if nothing). */
 void rl_bpf_adapt(struct rlbpf *skel, char *why, size_t len);
