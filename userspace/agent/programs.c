@@ -300,8 +300,11 @@ static int reuse(struct rl_agent_bpf *b)
 	for (size_t i = 0; i < sizeof(map_names) / sizeof(map_names[0]); i++) {
 		int fd = get_pinned(map_names[i]);
 		int *slot = map_slot(b, map_names[i]);
-		if (fd < 0)
+		/* a map only left-out programs use (rl_bpf_adapt) is not pinned */
+		if (fd < 0 && !(errno == ENOENT && !slot))
 			return -errno;
+		if (fd < 0)
+			continue;
 		if (slot)
 			*slot = fd;
 		else
@@ -342,6 +345,8 @@ static int load_and_pin(struct rl_agent_bpf *b, struct rl_error *err)
 		int *slot = map_slot(b, bpf_map__name(m));
 		if (bpf_map__type(m) == BPF_MAP_TYPE_UNSPEC || strchr(bpf_map__name(m), '.'))
 			continue; /* .rodata and friends: nothing to share */
+		if (!bpf_map__autocreate(m))
+			continue; /* left out with its programs (rl_bpf_adapt) */
 		snprintf(path, sizeof(path), MAPS_DIR "/%s", bpf_map__name(m));
 		r = bpf_map__pin(m, path);
 		if (r)
