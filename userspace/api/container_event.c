@@ -31,8 +31,9 @@ static bool prefix_of(const char *value, const char *s)
 	return value[0] && !strncmp(s, value, strlen(value));
 }
 
-static bool value_matches(const char *key, const char *v, const struct rl_container_event *e)
+static bool value_matches(const char *key, const char *v, const void *ctx)
 {
+	const struct rl_container_event *e = ctx;
 	if (!strcmp(key, "container"))
 		return prefix_of(v, e->id) || prefix_of(v, e->name);
 	if (!strcmp(key, "event"))
@@ -46,17 +47,7 @@ static bool value_matches(const char *key, const char *v, const struct rl_contai
 
 bool rl_event_filters_match(json_t *filters, const struct rl_container_event *e)
 {
-	const char *key;
-	json_t *values, *v;
-	size_t i;
-	json_object_foreach(filters, key, values) {
-		bool any = json_array_size(values) == 0;
-		json_array_foreach(values, i, v)
-			any = any || value_matches(key, json_string_value(v), e);
-		if (!any)
-			return false;
-	}
-	return true;
+	return rl_api_filters_match(filters, value_matches, e);
 }
 
 bool rl_event_time_parse(const char *text, long long *ns)

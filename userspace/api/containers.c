@@ -82,9 +82,19 @@ static json_t *command(json_t *config)
 	return json_string(joined);
 }
 
-static bool filter_matches(const char *key, const char *v, const struct rl_state *st,
-			   const struct rl_status *s, json_t *config)
+/* A container as the filters see it. */
+struct filtered {
+	const struct rl_state *st;
+	const struct rl_status *s;
+	json_t *config;
+};
+
+static bool filter_matches(const char *key, const char *v, const void *ctx)
 {
+	const struct filtered *f = ctx;
+	const struct rl_state *st = f->st;
+	const struct rl_status *s = f->s;
+	json_t *config = f->config;
 	if (!strcmp(key, "id"))
 		return v[0] && !strncmp(st->id, v, strlen(v));
 	if (!strcmp(key, "name"))
@@ -99,22 +109,6 @@ static bool filter_matches(const char *key, const char *v, const struct rl_state
 	return s->state == RL_EXITED && *v && !*end && code == s->exit_code; /* exited */
 }
 
-/* Whether the container passes every filter: one of each key's values. */
-static bool passes(json_t *filters, const struct rl_state *st, const struct rl_status *s,
-		   json_t *config)
-{
-	const char *key;
-	json_t *values, *v;
-	size_t i;
-	json_object_foreach(filters, key, values) {
-		bool any = json_array_size(values) == 0;
-		json_array_foreach(values, i, v)
-			any = any || filter_matches(key, json_string_value(v), st, s, config);
-		if (!any)
-			return false;
-	}
-	return true;
-}
 
 static int add(const struct rl_state *st, void *ctx)
 {
@@ -125,7 +119,8 @@ static int add(const struct rl_state *st, void *ctx)
 	char status[96], name[sizeof(st->name) + 2];
 	if (rl_status_read(st, &s, &ignored) < 0 || rl_state_config(st, &config, &ignored) < 0)
 		return 0; /* half made or half removed: not listed */
-	if ((!l->all && s.state != RL_RUNNING) || !passes(l->filters, st, &s, config)) {
+	if ((!l->all && s.state != RL_RUNNING) || !rl_api_filters_match(l->filters, filter_matches,
+							  &(struct filtered){st, &s, config})) {
 		json_decref(config);
 		return 0;
 	}

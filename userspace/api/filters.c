@@ -82,3 +82,20 @@ bool rl_api_same_image(const char *a, const char *b)
 	size_t n = untagged_len(a);
 	return n == untagged_len(b) && !strncmp(a, b, n);
 }
+
+bool rl_api_filters_match(json_t *filters,
+			  bool (*matches)(const char *key, const char *value, const void *ctx),
+			  const void *ctx)
+{
+	const char *key;
+	json_t *values, *v;
+	size_t i;
+	json_object_foreach(filters, key, values) {
+		bool any = json_array_size(values) == 0;
+		json_array_foreach(values, i, v)
+			any = any || matches(key, json_string_value(v), ctx);
+		if (!any)
+			return false;
+	}
+	return true;
+}

@@ -13,3 +13,9 @@ bool rl_api_filters_parse(const char *text, const char *const *known, const char
 
 /* Whether two image names name one image: busybox and busybox:latest do. */
 bool rl_api_same_image(const char *a, const char *b);
+
+/* Whether something passes every filter: for each key, one of its values
+ * matches (matches() says, for that key and value). */
+bool rl_api_filters_match(json_t *filters,
+			  bool (*matches)(const char *key, const char *value, const void *ctx),
+			  const void *ctx);
