@@ -119,8 +119,9 @@ static int add(const struct rl_state *st, void *ctx)
 	char status[96], name[sizeof(st->name) + 2];
 	if (rl_status_read(st, &s, &ignored) < 0 || rl_state_config(st, &config, &ignored) < 0)
 		return 0; /* half made or half removed: not listed */
-	if ((!l->all && s.state != RL_RUNNING) || !rl_api_filters_match(l->filters, filter_matches,
-							  &(struct filtered){st, &s, config})) {
+	struct filtered seen = {st, &s, config};
+	if ((!l->all && s.state != RL_RUNNING) ||
+	    !rl_api_filters_match(l->filters, filter_matches, &seen)) {
 		json_decref(config);
 		return 0;
 	}
