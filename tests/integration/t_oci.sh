@@ -67,8 +67,10 @@ test_runtime_pauses_resumes_and_updates_the_cgroups_it_made() {
 	local b=$T_CASE_DIR/bundle cg=/rlbpf-it-$$-pause/c1 n1 n2
 	# the init's loop forks nothing (read -t on a fifo of its own for the
 	# pause between counts): under --pids-limit 4 below, a fork of its own
-	# that failed would end it
-	_bundle "$b" '["sh","-c","mkfifo /f; exec 3<>/f; i=0; while true; do i=$((i+1)); echo $i >/n; read -t 0.05 x <&3; done"]'
+	# that failed would end it. It rewrites /n in place (1<>, no truncation):
+	# a new page cache page at each count, charged while the hog killed at
+	# 32 MiB is still being freed, made the kernel kill the init next.
+	_bundle "$b" '["sh","-c","mkfifo /f; exec 3<>/f; i=0; while true; do i=$((i+1)); echo $i 1<>/n; read -t 0.05 x <&3; done"]'
 	jq --arg cg "$cg" '.root.readonly = false | .linux.cgroupsPath = $cg' "$b/config.json" >"$b/c.json" && mv "$b/c.json" "$b/config.json"
 	_rt run -d --bundle "$b" c1 </dev/null
 	assert_eq 0 "$RC" "run -d (stderr $(_show "$ERR"))"
