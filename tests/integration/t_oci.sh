@@ -67,10 +67,10 @@ test_runtime_pauses_resumes_and_updates_the_cgroups_it_made() {
 	local b=$T_CASE_DIR/bundle cg=/rlbpf-it-$$-pause/c1 n1 n2
 	# the init's loop forks nothing (read -t on a fifo of its own for the
 	# pause between counts): under --pids-limit 4 below, a fork of its own
-	# that failed would end it. It rewrites /n in place (1<>, no truncation):
-	# a new page cache page at each count, charged while the hog killed at
-	# 32 MiB is still being freed, made the kernel kill the init next.
-	_bundle "$b" '["sh","-c","mkfifo /f; exec 3<>/f; i=0; while true; do i=$((i+1)); echo $i 1<>/n; read -t 0.05 x <&3; done"]'
+	# that failed would end it. While /quiet exists it writes nothing: a
+	# page cache page charged while the hog killed at 32 MiB is still being
+	# freed makes the kernel's OOM killer take the init next.
+	_bundle "$b" '["sh","-c","mkfifo /f; exec 3<>/f; i=0; while true; do i=$((i+1)); [ -e /quiet ] || echo $i >/n; read -t 0.05 x <&3; done"]'
 	jq --arg cg "$cg" '.root.readonly = false | .linux.cgroupsPath = $cg' "$b/config.json" >"$b/c.json" && mv "$b/c.json" "$b/config.json"
 	_rt run -d --bundle "$b" c1 </dev/null
 	assert_eq 0 "$RC" "run -d (stderr $(_show "$ERR"))"
@@ -93,8 +93,10 @@ test_runtime_pauses_resumes_and_updates_the_cgroups_it_made() {
 	wait_until 100 eval '[ "$(cat "$b/rootfs/n")" != "$n2" ]' || fail "the container did not go on after resume"
 	_rt update --memory 32m --pids-limit 4 c1
 	assert_eq 0 "$RC" "update (stderr $(_show "$ERR"))"
+	touch "$b/rootfs/quiet"
 	_rt exec c1 hog -r 500000 -n 20 -p 20
 	assert_eq 137 "$RC" "the same hog is killed once update set --memory 32m"
+	rm -f "$b/rootfs/quiet"
 	_rt exec c1 sh -c 'for i in 1 2 3 4 5 6; do sleep 1 & done; wait'
 	assert_contains "$ERR" "can't fork" "update --pids-limit 4 holds"
 	_rt update --resources - c1 <<<'{"pids": {"limit": 64}}'
