@@ -49,34 +49,47 @@ test_trace_setuid_inside_with_both_uids() {
 # takes the kernel's slow path: rlbpfd attaches the uid-change and bind
 # programs only while a trace wants their events, and the fork exits only
 # while BPF keeps a --pids-limit. What is attached is what is pinned.
-_links() { ls /sys/fs/bpf/rlbpf/links 2>/dev/null | tr '\n' ' '; }
-_linked() { case " $(_links)" in *" $1 "*) return 0 ;; *) return 1 ;; esac; }
+# The attached programs: pinned links, and before Linux 5.15 (no pinnable
+# link for a perf event) the programs on the perf events rlbpfd holds, named
+# as the kernel keeps them (15 characters).
+_links() {
+	local id
+	ls /sys/fs/bpf/rlbpf/links 2>/dev/null
+	for id in $(bpftool perf show -j 2>/dev/null | jq -r --argjson pids "[$(pgrep -x -d, rlbpfd)]" '.[] | select(.pid as $p | $pids | index($p)) | .prog_id'); do
+		bpftool prog show id "$id" -j 2>/dev/null | jq -r .name
+	done
+}
+_linked() {
+	local name
+	for name in $(_links); do [ "${name:0:15}" = "${1:0:15}" ] && return 0; done
+	return 1
+}
 _unlinked() { ! _linked "$1"; }
 
 test_trace_syscall_programs_attach_only_while_wanted() {
 	_need_agent
 	[ -d /sys/fs/bpf/rlbpf/progs ] || skip "no pinned programs to look at"
-	wait_until 50 _unlinked rl_enter_setuid || fail "a uid-change program with no trace: $(_links)"
+	wait_until 50 _unlinked rl_enter_setuid || fail "a uid-change program with no trace: $(_links | xargs)"
 	trace_start "$T1" --events exec
-	assert_true "a trace of exec only attaches no uid-change program ($(_links))" _unlinked rl_enter_setuid
+	assert_true "a trace of exec only attaches no uid-change program ($(_links | xargs))" _unlinked rl_enter_setuid
 	trace_stop "$T1"
 	trace_start "$T1" --events setuid
-	assert_true "a trace of setuid attaches rl_enter_setuid ($(_links))" _linked rl_enter_setuid
-	assert_true "and rl_exit_setresuid ($(_links))" _linked rl_exit_setresuid
-	assert_true "but not the bind programs ($(_links))" _unlinked rl_enter_bind
+	assert_true "a trace of setuid attaches rl_enter_setuid ($(_links | xargs))" _linked rl_enter_setuid
+	assert_true "and rl_exit_setresuid ($(_links | xargs))" _linked rl_exit_setresuid
+	assert_true "but not the bind programs ($(_links | xargs))" _unlinked rl_enter_bind
 	trace_stop "$T1"
-	wait_until 50 _unlinked rl_enter_setuid || fail "the uid-change programs outlived the trace: $(_links)"
+	wait_until 50 _unlinked rl_enter_setuid || fail "the uid-change programs outlived the trace: $(_links | xargs)"
 }
 
 test_trace_fork_exits_attach_only_for_an_ebpf_pids_limit() {
 	_need_ebpf_cap
 	[ -d /sys/fs/bpf/rlbpf/progs ] || skip "no pinned programs to look at"
-	assert_true "no fork exit program while BPF keeps no --pids-limit ($(_links))" _unlinked rl_exit_clone
+	assert_true "no fork exit program while BPF keeps no --pids-limit ($(_links | xargs))" _unlinked rl_exit_clone
 	rlbpf_run "$T1" -d --name tr-pids --pids-limit 10 --memory-enforce ebpf busybox sleep 30
 	assert_eq 0 "$RC" "run -d with an eBPF --pids-limit (stderr $(_show "$ERR"))"
-	assert_true "the fork exits attach for it ($(_links))" _linked rl_exit_clone
+	assert_true "the fork exits attach for it ($(_links | xargs))" _linked rl_exit_clone
 	as_user "$T1" "$RLBPF" rm -f tr-pids >/dev/null
-	wait_until 50 _unlinked rl_exit_clone || fail "the fork exits outlived the container: $(_links)"
+	wait_until 50 _unlinked rl_exit_clone || fail "the fork exits outlived the container: $(_links | xargs)"
 }
 
 test_trace_exit_codes_and_signals() {

@@ -4,7 +4,12 @@
  * pinned before links, so a complete maps/ directory plus a non-empty links/
  * one means an earlier agent finished; anything less is a failed start that
  * is cleared and done again. A restarted agent only needs the maps: the
- * pinned links keep the old programs running against them. */
+ * pinned links keep the old programs running against them.
+ *
+ * Before Linux 5.15 a tracepoint program is attached through its perf event,
+ * which cannot be pinned: such a program is pinned under RL_PIN_DIR/held
+ * instead, and each agent attaches it again and holds the event while it
+ * runs. */
 #include "agent/programs.h"
 
 #include <dirent.h>
@@ -13,6 +18,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/file.h>
+#include <sys/ioctl.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
 #include <sys/statfs.h>
@@ -32,6 +38,7 @@
 #define MAPS_DIR RL_PIN_DIR "/maps"
 #define LINKS_DIR RL_PIN_DIR "/links"
 #define PROGS_DIR RL_PIN_DIR "/progs" /* programs attached on demand */
+#define HELD_DIR RL_PIN_DIR "/held"   /* programs attached while an agent runs */
 #define TRACEFS_EVENTS "/sys/kernel/tracing/events"
 #define DEBUGFS_EVENTS "/sys/kernel/debug/tracing/events"
 
@@ -145,6 +152,7 @@ int rl_agent_bpf_unload(struct rl_error *err)
 	unlink("/run/rlbpf/registry");
 	unlink(OBJECT_STAMP);
 	remove_dir(LINKS_DIR);
+	remove_dir(HELD_DIR);
 	remove_dir(PROGS_DIR);
 	remove_dir(MAPS_DIR);
 	if (rmdir(RL_PIN_DIR) < 0 && errno != ENOENT)
@@ -180,9 +188,9 @@ static void stamp_build(void)
 		fprintf(f, "%llx\n", object_hash());
 }
 
-static bool links_pinned(void)
+static bool dir_has_entries(const char *path)
 {
-	DIR *d = opendir(LINKS_DIR);
+	DIR *d = opendir(path);
 	bool any = false;
 	if (!d)
 		return false;
@@ -192,11 +200,42 @@ static bool links_pinned(void)
 	return any;
 }
 
-bool rl_agent_bpf_attached(const char *prog)
+static bool links_pinned(void)
+{
+	return dir_has_entries(LINKS_DIR) || dir_has_entries(HELD_DIR);
+}
+
+static ssize_t held_index(const struct rl_agent_bpf *b, const char *prog)
+{
+	for (size_t i = 0; i < b->n_held; i++)
+		if (strcmp(b->held[i].prog, prog) == 0)
+			return (ssize_t)i;
+	return -1;
+}
+
+/* Takes fd, the perf event that keeps prog attached. */
+static int hold(struct rl_agent_bpf *b, const char *prog, int fd)
+{
+	if (b->n_held == RL_AGENT_HELD_MAX || strlen(prog) >= sizeof(b->held[0].prog)) {
+		close(fd);
+		return -ENOSPC;
+	}
+	snprintf(b->held[b->n_held].prog, sizeof(b->held[0].prog), "%s", prog);
+	b->held[b->n_held++].fd = fd;
+	return 0;
+}
+
+static void release(struct rl_agent_bpf *b, size_t i)
+{
+	close(b->held[i].fd);
+	b->held[i] = b->held[--b->n_held];
+}
+
+bool rl_agent_bpf_attached(const struct rl_agent_bpf *b, const char *prog)
 {
 	char p[PATH_MAX];
 	snprintf(p, sizeof(p), LINKS_DIR "/%s", prog);
-	return access(p, F_OK) == 0;
+	return access(p, F_OK) == 0 || held_index(b, prog) >= 0;
 }
 
 bool rl_agent_bpf_can(const char *prog)
@@ -206,16 +245,18 @@ bool rl_agent_bpf_can(const char *prog)
 	return access(p, F_OK) == 0;
 }
 
-/* A syscall tracepoint is a perf event of tracefs's id for it; the link
- * keeps the event open once it is pinned. */
-static int attach_syscall(int prog, const char *tracepoint)
+/* A tracepoint is a perf event of tracefs's id for it. Returns a BPF link
+ * (*pinnable), which keeps the event open once pinned, or, where the kernel
+ * has no BPF link for perf events (before 5.15), the event itself with prog
+ * set on it: prog stays attached while the event is open. */
+static int attach_tracepoint(int prog, const char *category, const char *name, bool *pinnable)
 {
 	char path[PATH_MAX];
 	unsigned long long id;
-	snprintf(path, sizeof(path), TRACEFS_EVENTS "/syscalls/%s/id", tracepoint);
+	snprintf(path, sizeof(path), TRACEFS_EVENTS "/%s/%s/id", category, name);
 	_cleanup_fclose_ FILE *f = fopen(path, "re");
 	if (!f) {
-		snprintf(path, sizeof(path), DEBUGFS_EVENTS "/syscalls/%s/id", tracepoint);
+		snprintf(path, sizeof(path), DEBUGFS_EVENTS "/%s/%s/id", category, name);
 		f = fopen(path, "re");
 	}
 	if (!f)
@@ -232,17 +273,63 @@ static int attach_syscall(int prog, const char *tracepoint)
 	if (event < 0)
 		return -errno;
 	int link = bpf_link_create(prog, event, BPF_PERF_EVENT, NULL);
-	return link < 0 ? -errno : link;
+	*pinnable = link >= 0;
+	if (link >= 0)
+		return link;
+	if (ioctl(event, PERF_EVENT_IOC_SET_BPF, prog) < 0 ||
+	    ioctl(event, PERF_EVENT_IOC_ENABLE, 0) < 0)
+		return -errno;
+	return RL_TAKE_FD(event);
 }
 
-static int attach_pinned(size_t i, bool on)
+/* "tp/CAT/NAME" or "tracepoint/CAT/NAME": the tracepoint a program is for. */
+static bool tracepoint_of(const char *section, char *category, size_t len, const char **name)
 {
-	char link[PATH_MAX], prog_path[PATH_MAX];
+	section += section[0] == '?'; /* not loaded by default: same tracepoint */
+	const char *rest = strchr(section, '/');
+	if (!rest || (strncmp(section, "tp/", 3) && strncmp(section, "tracepoint/", 11)))
+		return false;
+	const char *slash = strchr(rest + 1, '/');
+	if (!slash || (size_t)(slash - rest - 1) >= len)
+		return false;
+	snprintf(category, len, "%.*s", (int)(slash - rest - 1), rest + 1);
+	*name = slash + 1;
+	return true;
+}
+
+/* Attaches the tracepoint program prog (a fd) named name from section and
+ * pins the link, or holds it where it cannot be pinned. */
+static int attach_and_keep(struct rl_agent_bpf *b, int prog, const char *name, const char *section)
+{
+	char category[64], link_path[PATH_MAX];
+	const char *tracepoint;
+	bool pinnable;
+	if (!tracepoint_of(section, category, sizeof(category), &tracepoint))
+		return -EINVAL;
+	int fd = attach_tracepoint(prog, category, tracepoint, &pinnable);
+	if (fd < 0)
+		return fd;
+	if (!pinnable)
+		return hold(b, name, fd);
+	snprintf(link_path, sizeof(link_path), LINKS_DIR "/%s", name);
+	int r = bpf_obj_pin(fd, link_path) < 0 ? -errno : 0;
+	close(fd);
+	return r;
+}
+
+static int attach_pinned(struct rl_agent_bpf *b, size_t i, bool on)
+{
+	char link[PATH_MAX], prog_path[PATH_MAX], section[64];
 	snprintf(link, sizeof(link), LINKS_DIR "/%s", on_demand[i].name);
 	snprintf(prog_path, sizeof(prog_path), PROGS_DIR "/%s", on_demand[i].name);
-	bool attached = access(link, F_OK) == 0;
+	ssize_t held = held_index(b, on_demand[i].name);
+	bool attached = held >= 0 || access(link, F_OK) == 0;
 	if (on == attached)
 		return 0;
+	if (!on && held >= 0) {
+		release(b, (size_t)held);
+		return 0;
+	}
 	if (!on)
 		return unlink(link) < 0 ? -errno : 0; /* the pin held the link */
 	_cleanup_close_ int prog = bpf_obj_get(prog_path);
@@ -250,20 +337,23 @@ static int attach_pinned(size_t i, bool on)
 		return 0; /* it did not attach at load: rl_agent_bpf_can() says so */
 	if (prog < 0)
 		return -errno;
-	_cleanup_close_ int fd = on_demand[i].syscall ? attach_syscall(prog, on_demand[i].syscall)
-						      : bpf_raw_tracepoint_open(NULL, prog);
+	if (on_demand[i].syscall) {
+		snprintf(section, sizeof(section), "tp/syscalls/%s", on_demand[i].syscall);
+		return attach_and_keep(b, prog, on_demand[i].name, section);
+	}
+	_cleanup_close_ int fd = bpf_raw_tracepoint_open(NULL, prog);
 	if (fd < 0)
-		return on_demand[i].syscall ? fd : -errno;
+		return -errno;
 	return bpf_obj_pin(fd, link) < 0 ? -errno : 0;
 }
 
-int rl_agent_bpf_demand(enum rl_bpf_group group, bool on)
+int rl_agent_bpf_demand(struct rl_agent_bpf *b, enum rl_bpf_group group, bool on)
 {
 	int r = 0;
 	for (size_t i = 0; i < N_ON_DEMAND; i++) {
 		if (on_demand[i].group != group)
 			continue;
-		int ri = attach_pinned(i, on);
+		int ri = attach_pinned(b, i, on);
 		if (ri < 0 && r == 0)
 			r = ri;
 	}
@@ -284,6 +374,12 @@ static int get_pinned(const char *name)
 	snprintf(p, sizeof(p), MAPS_DIR "/%s", name);
 	return bpf_obj_get(p);
 }
+
+static void rlbpf_destroyp(struct rlbpf **skel)
+{
+	rlbpf__destroy(*skel); /* NULL-safe */
+}
+#define _cleanup_skel_ __attribute__((cleanup(rlbpf_destroyp)))
 
 static int *map_slot(struct rl_agent_bpf *b, const char *name)
 {
@@ -356,39 +452,87 @@ static int load_and_pin(struct rl_agent_bpf *b, struct rl_error *err)
 	}
 	_cleanup_close_ int cg = b->cgroup2[0] ? open(b->cgroup2, O_RDONLY | O_DIRECTORY | O_CLOEXEC) : -1;
 	bpf_object__for_each_program(p, b->skel->obj) {
-		char path[PATH_MAX];
+		char path[PATH_MAX], category[64];
+		const char *name = bpf_program__name(p), *tracepoint;
 		enum bpf_attach_type t = bpf_program__expected_attach_type(p);
-		struct bpf_link *l;
+		bool on_demand_prog = is_on_demand(name);
+		struct bpf_link *l = NULL;
 
 		if (!bpf_program__autoload(p))
 			continue;
-		if (t == BPF_CGROUP_INET4_BIND || t == BPF_CGROUP_INET6_BIND) {
-			if (cg < 0)
+		if (tracepoint_of(bpf_program__section_name(p), category, sizeof(category),
+				  &tracepoint)) {
+			r = attach_and_keep(b, bpf_program__fd(p), name, bpf_program__section_name(p));
+			if (r < 0) {
+				char what[160];
+				snprintf(what, sizeof(what), "%s not attached (%s)", name, strerror(-r));
+				note(b, what);
 				continue;
-			l = bpf_program__attach_cgroup(p, cg);
+			}
 		} else {
-			l = bpf_program__attach(p);
+			if (t == BPF_CGROUP_INET4_BIND || t == BPF_CGROUP_INET6_BIND) {
+				if (cg < 0)
+					continue;
+				l = bpf_program__attach_cgroup(p, cg);
+			} else {
+				l = bpf_program__attach(p);
+			}
+			if (!l) {
+				char what[160];
+				snprintf(what, sizeof(what), "%s not attached (%s)", name, strerror(errno));
+				note(b, what);
+				continue;
+			}
+			snprintf(path, sizeof(path), LINKS_DIR "/%s", name);
+			r = bpf_link__pin(l, path);
+			bpf_link__destroy(l); /* the pin holds it now */
+			if (r)
+				return rl_fail_errno(err, r, "cannot pin link %s", path);
 		}
-		if (!l) {
-			char what[160];
-			snprintf(what, sizeof(what), "%s not attached (%s)", bpf_program__name(p),
-				 strerror(errno));
-			note(b, what);
+		bool held = held_index(b, name) >= 0;
+		if (!on_demand_prog && !held)
 			continue;
-		}
-		snprintf(path, sizeof(path), LINKS_DIR "/%s", bpf_program__name(p));
-		r = bpf_link__pin(l, path);
-		bpf_link__destroy(l); /* the pin holds it now */
-		if (r)
-			return rl_fail_errno(err, r, "cannot pin link %s", path);
-		if (is_on_demand(bpf_program__name(p))) {
-			/* attached once to know it can be; kept for later */
-			snprintf(path, sizeof(path), PROGS_DIR "/%s", bpf_program__name(p));
-			if ((r = bpf_program__pin(p, path)))
-				return rl_fail_errno(err, r, "cannot pin program %s", path);
-		}
+		/* on demand: attached once to know it can be, kept for later;
+		 * held: for the next agent to attach again */
+		snprintf(path, sizeof(path), "%s/%s", on_demand_prog ? PROGS_DIR : HELD_DIR, name);
+		if ((r = bpf_program__pin(p, path)))
+			return rl_fail_errno(err, r, "cannot pin program %s", path);
 	}
+	if (b->n_held)
+		note(b, "this kernel cannot pin a tracepoint's attachment (BPF links for perf "
+			"events: Linux 5.15), so rlbpfd holds them: they stop while it restarts");
 	return 0;
+}
+
+/* What an earlier agent held (HELD_DIR), attached again. */
+static int reattach_held(struct rl_agent_bpf *b, struct rl_error *err)
+{
+	_cleanup_skel_ struct rlbpf *skel = rlbpf__open(); /* the sections, not loaded */
+	DIR *d = opendir(HELD_DIR);
+	int r = 0;
+	if (!d)
+		return errno == ENOENT ? 0 : rl_fail_errno(err, errno, "cannot read %s", HELD_DIR);
+	if (!skel) {
+		closedir(d);
+		return rl_fail_errno(err, errno, "opening the BPF object built into rlbpfd failed");
+	}
+	for (struct dirent *e; r == 0 && (e = readdir(d));) {
+		char path[PATH_MAX];
+		if (e->d_name[0] == '.')
+			continue;
+		struct bpf_program *p = bpf_object__find_program_by_name(skel->obj, e->d_name);
+		snprintf(path, sizeof(path), HELD_DIR "/%s", e->d_name);
+		_cleanup_close_ int prog = bpf_obj_get(path);
+		if (!p || prog < 0)
+			r = rl_fail(err, ENOENT, "%s is not a program of this build", path);
+		else if ((r = attach_and_keep(b, prog, e->d_name, bpf_program__section_name(p))) < 0)
+			rl_fail_errno(err, r, "cannot attach %s again", e->d_name);
+	}
+	closedir(d);
+	if (r == 0 && b->n_held)
+		note(b, "this kernel cannot pin a tracepoint's attachment (BPF links for perf "
+			"events: Linux 5.15): attached again, held by this rlbpfd");
+	return r;
 }
 
 int rl_agent_bpf_open(struct rl_agent_bpf *b, struct rl_error *err)
@@ -404,7 +548,7 @@ int rl_agent_bpf_open(struct rl_agent_bpf *b, struct rl_error *err)
 		if (!same_build())
 			note(b, "the pinned programs were another build's: replaced (their containers "
 				"must register again)");
-		else if (reuse(b) == 0)
+		else if (reuse(b) == 0 && reattach_held(b, err) == 0)
 			return 0;
 	}
 	/* a half-made pin directory from a start that failed */
@@ -424,6 +568,8 @@ int rl_agent_bpf_open(struct rl_agent_bpf *b, struct rl_error *err)
 
 void rl_agent_bpf_close(struct rl_agent_bpf *b)
 {
+	while (b->n_held)
+		release(b, b->n_held - 1);
 	int *fds[] = {&b->containers, &b->tasks, &b->events, &b->port_policy, &b->stats};
 	for (size_t i = 0; i < sizeof(fds) / sizeof(fds[0]); i++) {
 		if (*fds[i] >= 0)

@@ -468,7 +468,7 @@ static void programs_sync(struct agent *a)
 		[RL_BPF_RSS] = "per-fault programs", [RL_BPF_PIDS] = "fork exit programs",
 		[RL_BPF_SETID] = "uid change programs", [RL_BPF_BIND] = "bind programs"};
 	for (int g = 0; g < RL_BPF_GROUPS; g++) {
-		int r = rl_agent_bpf_demand(g, need[g]);
+		int r = rl_agent_bpf_demand(&a->bpf, g, need[g]);
 		if (r < 0)
 			LOG("cannot %s the %s: %s", need[g] ? "attach" : "detach", what[g],
 			    strerror(-r));
@@ -983,7 +983,7 @@ static void do_register(struct agent *a, struct client *c, const struct rl_msg *
 			     "this agent could not attach its memory program (rl_rss_stat) on "
 			     "this kernel: `rlbpfd --probe` says why");
 	if (!by_cg && r->pids_limit &&
-	    !((rl_agent_bpf_attached("rl_fork") || rl_agent_bpf_attached("rl_fork_plain")) &&
+	    !((rl_agent_bpf_attached(&a->bpf, "rl_fork") || rl_agent_bpf_attached(&a->bpf, "rl_fork_plain")) &&
 	      rl_agent_bpf_can("rl_exit_clone") &&
 	      rl_agent_bpf_can("rl_exit_clone3")))
 		return reply(a, c, m->hdr.seq, -EOPNOTSUPP,

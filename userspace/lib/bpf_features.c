@@ -506,6 +506,32 @@ static int probe_atomic_fetch(const struct probe_ctx *ctx, char *d, size_t n)
 		   need_words[NEED_ATOMIC_FETCH]);
 }
 
+/* A BPF link for a perf event (Linux 5.15) is what lets a tracepoint's
+ * attachment be pinned. Asked with no event at all: a kernel that knows the
+ * link type rejects the fd (EBADF), one that does not, the type (EINVAL). */
+static int probe_perf_link(const struct probe_ctx *ctx, char *d, size_t n)
+{
+	if (ctx->load_err)
+		return not_tried(ctx, d, n);
+	const struct bpf_insn insns[] = {
+		{ .code = BPF_ALU64 | BPF_MOV | BPF_K, .dst_reg = BPF_REG_0 },
+		{ .code = BPF_JMP | BPF_EXIT },
+	};
+	_cleanup_close_ int prog = bpf_prog_load(BPF_PROG_TYPE_TRACEPOINT, "rl_perf_link", "GPL",
+						 insns, sizeof(insns) / sizeof(insns[0]), NULL);
+	if (prog < 0)
+		return say(-errno, d, n, "loading a trivial tracepoint program: %s", strerror(errno));
+	int link = bpf_link_create(prog, -1, BPF_PERF_EVENT, NULL);
+	int e = link < 0 ? errno : 0;
+	if (link >= 0)
+		close(link);
+	if (e == EBADF)
+		return say(0, d, n, "BPF links for perf events (Linux 5.15): tracepoint "
+			   "attachments are pinned and outlive rlbpfd");
+	return say(0, d, n, "no BPF link for perf events (Linux 5.15; %s): rlbpfd holds its "
+		   "tracepoints' perf events, and they stop while it restarts", strerror(e));
+}
+
 static const struct {
 	const char *name;
 	probe_fn fn;
@@ -526,6 +552,7 @@ static const struct {
 	{ "find_vma", probe_find_vma },
 	{ "bind_no_cap", probe_bind_no_cap },
 	{ "atomic_fetch", probe_atomic_fetch },
+	{ "perf_link", probe_perf_link },
 };
 
 size_t rl_bpf_features_probe(struct rl_bpf_feature *out, size_t max)

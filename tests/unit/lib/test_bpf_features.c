@@ -19,6 +19,7 @@ static const char *const stable_names[] = {
 	"btf",    "bpf_syscall", "ringbuf",     "tracepoint", "tracefs", "tp_btf",
 	"fentry", "kprobe",      "cgroup_bind4", "send_signal", "bpffs",
 	"task_storage", "task_btf", "find_vma", "bind_no_cap", "atomic_fetch",
+	"perf_link",
 };
 #define NR_NAMES (sizeof(stable_names) / sizeof(stable_names[0]))
 
