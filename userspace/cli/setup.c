@@ -208,11 +208,16 @@ static void check_overlay(struct report *rep, const struct rl_host_facts *h,
 		not_ok(rep, true, what, "not in %s and no overlay module for kernel %s",
 		       p->filesystems, h->kernel);
 		fix("sudo modprobe overlay");
+	} else if (!h->overlay.userns_mount && rl_root_mount(&h->overlay) == RL_ROOT_FUSE_OVERLAY) {
+		ok(rep, true, "container roots by fuse-overlayfs (%s): kernel %s is older than 5.11 "
+		   "and cannot mount overlayfs in a user namespace", h->overlay.fuse_path, h->kernel);
 	} else if (!h->overlay.userns_mount) {
 		not_ok(rep, true, what,
-		       "kernel %s is older than 5.11 and cannot mount overlayfs in a user namespace",
-		       h->kernel);
-		fix("sudo apt-get install linux-image-$(dpkg --print-architecture) && sudo reboot");
+		       "kernel %s is older than 5.11 and cannot mount overlayfs in a user namespace, "
+		       "and fuse-overlayfs %s", h->kernel,
+		       !h->overlay.fuse_found ? "is not installed" : "cannot open /dev/fuse");
+		fix(!h->overlay.fuse_found ? "sudo apt-get install fuse-overlayfs"
+					   : "sudo chmod 0666 /dev/fuse");
 	} else {
 		ok(rep, true, "%s%s", what,
 		   h->overlay.listed ? "" : " (as a module, loaded on first mount)");
