@@ -81,7 +81,8 @@ test_docker_exec_api_resize_and_inspect() {
 	_service_start
 	_docker run -d --name dxa busybox sleep 300
 	assert_eq 0 "$RC" "docker run -d (stderr $(_show "$ERR"))"
-	_api POST /containers/dxa/exec '{"Cmd":["sh","-c","sleep 1; stty size >/tmp/size"],"Tty":true}'
+	# the size is read once the resize is done, however slow the machine
+	_api POST /containers/dxa/exec '{"Cmd":["sh","-c","until [ -e /tmp/resized ]; do sleep 0.1; done; stty size >/tmp/size"],"Tty":true}'
 	assert_eq 201 "$CODE" "exec create (body $(_show "$OUT"))"
 	local id
 	id=$(jq -r .Id <<<"$OUT")
@@ -95,6 +96,7 @@ test_docker_exec_api_resize_and_inspect() {
 	assert_eq 200 "$CODE" "resize (body $(_show "$OUT"))"
 	_api POST "/exec/$id/start" '{"Detach":true}'
 	assert_eq 409 "$CODE" "a second start"
+	_docker exec dxa touch /tmp/resized
 	wait_until 100 eval '_api GET "/exec/$id/json"; [ "$(jq -r .Running <<<"$OUT")" = false ]' ||
 		fail "the exec did not end: $(_show "$OUT")"
 	assert_eq 0 "$(jq -r .ExitCode <<<"$OUT")" "exec json after the end: ExitCode"
