@@ -69,7 +69,7 @@ test_shared_memory_mapped_by_many_counts_once() {
 	_need_agent_cgroup
 	# 15 MB of shared memory that eight children map at once
 	rl run --rm --memory 64m busybox hog -r 500000 -n 4 -p 0 -s -R 8
-	assert_eq 0 "$RC" "exit status under --memory 64m (stderr $(_show "$ERR"))"
+	assert_eq 0 "$RC" "exit status under --memory 64m (output $(_show "$OUT"), stderr $(_show "$ERR"))"
 	assert_contains "$OUT" "8 readers map the rows" "all eight mapped the rows at once"
 }
 
