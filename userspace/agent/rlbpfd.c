@@ -133,6 +133,9 @@ static int do_list(struct rl_error *err)
 		return rl_fail_errno(err, errno,
 				     "opening the BPF object built into " PROG
 				     " failed; rebuild it (make build/bin/rlbpfd)");
+	/* as the agent loads it: fitted to this kernel first */
+	char left_out[256];
+	rl_bpf_adapt(skel, left_out, sizeof(left_out));
 	int r = rlbpf__load(skel);
 	if (r)
 		return rl_fail_errno(err, r,
@@ -152,10 +155,13 @@ static int do_list(struct rl_error *err)
 	}
 	printf("maps:\n  %-16s %-12s %12s %s\n", "NAME", "TYPE", "MAX_ENTRIES", "ID");
 	bpf_object__for_each_map(m, skel->obj)
-		printf("  %-16s %-12s %12u %u\n", bpf_map__name(m),
-		       libbpf_bpf_map_type_str(bpf_map__type(m)),
-		       bpf_map__max_entries(m), map_id(bpf_map__fd(m)));
-	printf("feature probes (not loaded; see " PROG " --probe):\n");
+		if (bpf_map__autocreate(m))
+			printf("  %-16s %-12s %12u %u\n", bpf_map__name(m),
+			       libbpf_bpf_map_type_str(bpf_map__type(m)),
+			       bpf_map__max_entries(m), map_id(bpf_map__fd(m)));
+	if (left_out[0])
+		printf("left out on this kernel: %s\n", left_out);
+	printf("not loaded (feature probes, see " PROG " --probe; and what was left out):\n");
 	bpf_object__for_each_program(p, skel->obj) {
 		if (bpf_program__autoload(p))
 			continue;
