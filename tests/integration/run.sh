@@ -278,6 +278,10 @@ echo "rlbpf integration tests: $RLBPF as $T1 (with subordinate ranges) and $T2 (
 # shows it; t_memory.sh checks that inspect says the same).
 if [ -n "$T_AGENT_OFF" ]; then
 	ebpf_cap="none (no agent)"
+elif grep -q 'rl_rss_stat left out' "$agent_log"; then
+	# what rlbpfd --probe reports absent (task_storage, task_btf)
+	ebpf_cap="none (rlbpfd left rl_rss_stat out)"
+	export T_MEM_CAP_OFF="no eBPF memory cap on this kernel: $(grep -o 'rl_rss_stat left out[^;]*' "$agent_log" | head -n1)"
 elif grep -q 'rl_rss_stat not attached' "$agent_log"; then
 	ebpf_cap="none (rlbpfd could not attach rl_rss_stat)"
 	export T_MEM_CAP_OFF="rlbpfd could not attach its memory program on this kernel: $(grep -o 'rl_rss_stat not attached[^;]*' "$agent_log" | head -n1)"

@@ -108,6 +108,18 @@ test_memory_spread_over_twenty_processes_is_capped() {
 	assert_no_processes "$T1" "after the spread container"
 }
 
+test_ebpf_cap_is_refused_naming_what_the_kernel_lacks() {
+	_need_agent
+	[ -n "${T_MEM_CAP_OFF:-}" ] || skip "this kernel has what the eBPF memory cap needs (rlbpfd --probe: task_storage, task_btf)"
+	local before
+	before=$(snapshot "$T1")
+	rl run --rm --memory 32m --memory-enforce ebpf busybox true
+	assert_eq 125 "$RC" "exit status of an eBPF cap the kernel cannot hold"
+	assert_contains "$ERR" "rlbpfd says the eBPF memory cap needs BPF task storage (Linux 5.11)" "the refusal names the kernel feature"
+	assert_contains "$ERR" "--memory-enforce cgroup" "and the way that works here"
+	assert_nothing_left "$T1" "$before" "after the refusal"
+}
+
 test_cap_holds_while_the_agent_restarts() {
 	_need_mem_cap
 	# slow rows: the cap is passed during the restarts

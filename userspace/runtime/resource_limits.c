@@ -97,7 +97,8 @@ const char *rl_limits_cpu_enforcer(const struct rl_limits *l)
 	return l->nano_cpus && l->by_agent == RL_ENFORCER_AGENT_CGROUP ? "agent-cgroup" : "";
 }
 
-void rl_limits_refusal(const struct rl_limits *l, const char *why_agent, char *buf, size_t len)
+void rl_limits_refusal(const struct rl_limits *l, const char *why_agent, bool agent_cannot,
+		       char *buf, size_t len)
 {
 	char what[64];
 	if (l->memory) {
@@ -106,6 +107,11 @@ void rl_limits_refusal(const struct rl_limits *l, const char *why_agent, char *b
 		snprintf(what, sizeof(what), "--memory %s", size);
 	} else {
 		snprintf(what, sizeof(what), "--pids-limit %u", l->pids_limit);
+	}
+	if (agent_cannot) {
+		/* a running agent that said why: its reason is the fix */
+		snprintf(buf, len, "%s cannot be enforced as asked: rlbpfd says %s", what, why_agent);
+		return;
 	}
 	snprintf(buf, len,
 		 "%s cannot be enforced here: rlbpfd %s, and this user has no cgroup v2 tree with "

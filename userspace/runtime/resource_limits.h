@@ -45,4 +45,5 @@ const char *rl_limits_cpu_enforcer(const struct rl_limits *l);
 
 /* Why no limit can be enforced here, with the ways to get one, for the
  * error of a `run` that asked for one: rlbpfd's words in why_agent. */
-void rl_limits_refusal(const struct rl_limits *l, const char *why_agent, char *buf, size_t len);
+void rl_limits_refusal(const struct rl_limits *l, const char *why_agent, bool agent_cannot,
+		       char *buf, size_t len);

@@ -48,7 +48,8 @@ static int registered(int r, const char *why, const struct rl_limits *limits,
 	struct rl_error ignored;
 	if (r < 0 && rl_limits_for_agent(limits)) {
 		char msg[sizeof(err->msg)];
-		rl_limits_refusal(limits, why, msg, sizeof(msg));
+		/* EOPNOTSUPP: a running agent that cannot hold the limit here */
+		rl_limits_refusal(limits, why, r == -EOPNOTSUPP, msg, sizeof(msg));
 		return rl_fail(err, -r, "%s", msg);
 	}
 	if (rl_runtime_dir(dir, sizeof(dir), &ignored) < 0)

@@ -83,10 +83,13 @@ static void enforcement_choice(void **state)
 	assert_true(rl_limits_for_agent(&l));
 	assert_int_equal(rl_limits_enforce(&l, "none", &err), 0);
 	char msg[512];
-	rl_limits_refusal(&l, "not running", msg, sizeof(msg));
+	rl_limits_refusal(&l, "not running", false, msg, sizeof(msg));
 	assert_non_null(strstr(msg, "--memory 32MiB"));
 	assert_non_null(strstr(msg, "sudo rlbpfd"));
 	assert_non_null(strstr(msg, "--memory-enforce=none"));
+	rl_limits_refusal(&l, "the eBPF memory cap needs X", true, msg, sizeof(msg));
+	assert_non_null(strstr(msg, "rlbpfd says the eBPF memory cap needs X"));
+	assert_null(strstr(msg, "sudo rlbpfd"));
 }
 
 int main(void)
