@@ -297,6 +297,10 @@ if [ -z "$T_AGENT_OFF" ] && grep -q 'cgroups for limits: memory v[12]' "$agent_l
 	T_AGENT_MEM_CGROUP=$(grep -o 'cgroups for limits: memory v[12]' "$agent_log" | tail -n 1 | grep -o 'v[12]$')
 	export T_AGENT_MEM_CGROUP
 fi
+# the port policy's bind hooks, where rlbpfd --probe reports bind_no_cap absent
+if [ -z "$T_AGENT_OFF" ] && grep -q 'rl_bind4 left out' "$agent_log"; then
+	export T_PORT_POLICY_OFF="no port policy on this kernel: $(grep -o 'rl_bind4 left out[^;]*' "$agent_log" | head -n1)"
+fi
 t1_cap=$ebpf_cap
 [ -z "$delegated" ] || t1_cap="cgroup2 (delegated $delegated)"
 echo "memory caps: $T1 by $t1_cap, $T2 by $ebpf_cap"

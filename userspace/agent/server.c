@@ -760,8 +760,11 @@ static void load_policy(struct agent *a)
 		}
 		prev = &key;
 	}
-	LOG("port policy: %zu grants from %s%s", pol.n, RL_PORTS_CONF,
-	    pol.bad_lines ? " (bad lines ignored, see above)" : "");
+	const char *missing = rl_bpf_program_unsupported("rl_bind4");
+	LOG("port policy: %zu grants from %s%s%s%s", pol.n, RL_PORTS_CONF,
+	    pol.bad_lines ? " (bad lines ignored, see above)" : "",
+	    pol.n && missing ? "; not in force: this kernel lacks " : "",
+	    pol.n && missing ? missing : "");
 	rl_policy_free(&pol);
 }
 
