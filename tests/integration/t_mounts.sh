@@ -91,6 +91,26 @@ test_read_only_volumes_without_mount_setattr() {
 	assert_contains "$ERR" "Read-only file system" "stderr of 'touch /x' with --read-only"
 }
 
+test_network_host_sys_without_mount_setattr() {
+	# --network host keeps the host's /sys, made read-only mount by mount;
+	# one the user cannot walk to (tracefs below debugfs, mode 0700) is out
+	# of the container's reach too, and is left as it is.
+	if ! mountpoint -q /sys/kernel/debug; then
+		mount -t debugfs debugfs /sys/kernel/debug || skip "cannot mount debugfs on /sys/kernel/debug"
+		trap 'umount -R /sys/kernel/debug' EXIT
+	fi
+	[ "$(stat -c %a /sys/kernel/debug)" = 700 ] || skip "/sys/kernel/debug is not mode 0700 here"
+	# the kernel mounts tracefs there on first use: a mount below 0700
+	ls /sys/kernel/debug/tracing >/dev/null 2>&1
+	mountpoint -q /sys/kernel/debug/tracing || skip "no tracefs below /sys/kernel/debug here"
+	run_without_mount_setattr "$T1" --rm --network host busybox sh -c \
+		'cat /sys/class/net/lo/operstate; grep " /sys " /proc/self/mountinfo; ls /sys/kernel/debug'
+	assert_eq 1 "$RC" "exit status: ls cannot open debugfs (stderr $(_show "$ERR"))"
+	assert_contains "$ERR" "Permission denied" "debugfs refused inside as outside"
+	assert_match "$OUT" ' /sys ro,' "the host's /sys, read-only"
+	assert_match "$OUT" '^unknown$' "lo's state read through it"
+}
+
 test_read_only_volume_below_a_volume_without_mount_setattr() {
 	# A read-only bind of a tree with a mount in it: each mount below is
 	# remounted, keeping the flags the host's mounts lock (nosuid, nodev).

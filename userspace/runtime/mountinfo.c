@@ -160,10 +160,19 @@ int rl_remount_tree_readonly(const char *target, struct rl_error *err)
 	int r = rl_mountinfo_below("/proc/self/mountinfo", path, &mounts, &n, err);
 	if (r < 0)
 		return r;
-	for (size_t i = 0; i < n && r == 0; i++)
+	for (size_t i = 0; i < n && r == 0; i++) {
 		if (mount(NULL, mounts[i].path, NULL,
-			  MS_REMOUNT | MS_BIND | MS_RDONLY | mounts[i].flags, NULL) < 0)
-			r = rl_fail_errno(err, errno, "cannot make %s read-only", mounts[i].path);
+			  MS_REMOUNT | MS_BIND | MS_RDONLY | mounts[i].flags, NULL) == 0)
+			continue;
+		/* Below the target, a mount whose path this user cannot walk (a
+		 * 0700 directory of the host's root above it, such as
+		 * /sys/kernel/debug/tracing under --network host's /sys) is out of
+		 * the container's reach as well: its root has no override over
+		 * files of ids its user namespace does not map. */
+		if (errno == EACCES && strcmp(mounts[i].path, path) != 0)
+			continue;
+		r = rl_fail_errno(err, errno, "cannot make %s read-only", mounts[i].path);
+	}
 	rl_remounts_free(mounts, n);
 	return r;
 }
