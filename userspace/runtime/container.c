@@ -21,6 +21,7 @@
 #include <unistd.h>
 
 #include "runtime/caps.h"
+#include "runtime/fuse_overlay.h"
 #include "lib/cleanup.h"
 #include "lib/envv.h"
 #include "lib/fsutil.h"
@@ -177,7 +178,7 @@ static int drop_privileges(const struct rl_container_spec *s, int seccomp_fd,
 /* Everything between clone and exec, in the new namespaces. Returns the exit
  * code to report when exec cannot be reached. */
 static int child_main(const struct rl_container_spec *s, int sock, int seccomp_fd,
-		      struct rl_error *err)
+		      int fuse_helper, struct rl_error *err)
 {
 	char byte;
 	/* Wait until the supervisor has written our id map (EOF: it died). */
@@ -188,8 +189,10 @@ static int child_main(const struct rl_container_spec *s, int sock, int seccomp_f
 		return rl_fail_errno(err, errno, "cannot set the host name"), RL_EXIT_INTERNAL;
 	/* With the host's network there is no loopback of our own to bring up. */
 	if ((s->opts->network != RL_NET_HOST && loopback_up(err) < 0) ||
-	    rl_mounts_prepare(&s->mounts, err) < 0)
+	    rl_mounts_prepare(&s->mounts, fuse_helper, err) < 0)
 		return RL_EXIT_INTERNAL;
+	if (fuse_helper >= 0)
+		close(fuse_helper);
 
 	int tty_slave = -1;
 	if (s->opts->tty) {
@@ -275,7 +278,14 @@ int rl_container_start(const struct rl_container_spec *s, struct rl_container *c
 				    (s->opts->network == RL_NET_HOST ? 0 : CLONE_NEWNET);
 	/* connected ahead: the map is then one round trip to rlbpfd */
 	struct rl_agent_conn *agent = rl_idmap_connect(s->idmap);
+	/* where the root will be fuse-overlayfs, its server runs outside */
+	int fuse_helper = rl_fuse_overlay_expected()
+				  ? rl_fuse_helper_start(s->mounts.lower, s->mounts.state_dir,
+							 s->mounts.discard_upper)
+				  : -1;
 	pid_t pid = (pid_t)syscall(SYS_clone, flags | SIGCHLD, NULL, NULL, NULL, 0);
+	if (fuse_helper >= 0 && pid != 0)
+		close(fuse_helper);
 	if (pid < 0) {
 		int e = errno;
 		rl_idmap_disconnect(agent);
@@ -296,7 +306,7 @@ int rl_container_start(const struct rl_container_spec *s, struct rl_container *c
 		sigemptyset(&none);
 		sigprocmask(SIG_SETMASK, &none, NULL);
 		struct rl_error child_err = {0};
-		int code = child_main(s, sp[1], prog[0], &child_err);
+		int code = child_main(s, sp[1], prog[0], fuse_helper, &child_err);
 		report(sp[1], code, &child_err);
 		_exit(code);
 	}

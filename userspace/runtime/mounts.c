@@ -75,12 +75,14 @@ static int mount_in(int rootfd, const char *path, const char *fstype, unsigned l
 }
 
 static int mount_fuse_overlay(const struct rl_mount_plan *p, const char *merged,
-			      struct rl_error *err)
+			      int fuse_helper, struct rl_error *err)
 {
-	return rl_fuse_overlay_mount(p->lower, p->state_dir, merged, p->discard_upper, err);
+	return rl_fuse_overlay_mount(p->lower, p->state_dir, merged, p->discard_upper, fuse_helper,
+				     err);
 }
 
-static int mount_overlay(const struct rl_mount_plan *p, const char *merged, struct rl_error *err)
+static int mount_overlay(const struct rl_mount_plan *p, const char *merged, int fuse_helper,
+			 struct rl_error *err)
 {
 	/* The legacy option string cannot quote these characters. */
 	if (strpbrk(p->lower, ",:\\") || strpbrk(p->state_dir, ",:\\"))
@@ -93,7 +95,7 @@ static int mount_overlay(const struct rl_mount_plan *p, const char *merged, stru
 		     p->state_dir, p->state_dir) >= (int)sizeof(opts))
 		return rl_fail(err, ENAMETOOLONG, "overlay options too long");
 	if (rl_fuse_overlay_forced())
-		return mount_fuse_overlay(p, merged, err);
+		return mount_fuse_overlay(p, merged, fuse_helper, err);
 	/* An upper layer that is deleted at exit needs no durability: "volatile"
 	 * spares the sync of the whole upper filesystem (a journal commit and
 	 * a disk flush) that unmounting the overlay would otherwise do as the
@@ -110,7 +112,7 @@ static int mount_overlay(const struct rl_mount_plan *p, const char *merged, stru
 	/* Before 5.11 the kernel refuses overlayfs in a user namespace (EPERM);
 	 * fuse-overlayfs gives the same root from the same directories. */
 	if (errno == EPERM || errno == ENODEV)
-		return mount_fuse_overlay(p, merged, err);
+		return mount_fuse_overlay(p, merged, fuse_helper, err);
 	return rl_fail_errno(err, errno,
 			     "cannot mount the overlay root (lower %s); check 'rlbpf setup'",
 			     p->lower);
@@ -205,14 +207,14 @@ static int mask_proc_and_sys(int rootfd, struct rl_error *err)
 	return 0;
 }
 
-int rl_mounts_prepare(const struct rl_mount_plan *p, struct rl_error *err)
+int rl_mounts_prepare(const struct rl_mount_plan *p, int fuse_helper, struct rl_error *err)
 {
 	/* Nothing we mount may propagate back to the host. */
 	if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0)
 		return rl_fail_errno(err, errno, "cannot make the mount namespace private");
 	char merged[PATH_MAX];
 	snprintf(merged, sizeof(merged), "%s/rootfs", p->state_dir);
-	int r = mount_overlay(p, merged, err);
+	int r = mount_overlay(p, merged, fuse_helper, err);
 	if (r < 0)
 		return r;
 	_cleanup_close_ int rootfd = open(merged, O_PATH | O_DIRECTORY | O_CLOEXEC);

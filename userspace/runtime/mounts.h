@@ -19,8 +19,9 @@ struct rl_mount_plan {
 };
 
 /* Runs in the container's mount namespace, as its root. Leaves the new root
- * mounted at STATE/rootfs, ready for rl_mounts_pivot(). */
-int rl_mounts_prepare(const struct rl_mount_plan *p, struct rl_error *err);
+ * mounted at STATE/rootfs, ready for rl_mounts_pivot(). fuse_helper: see
+ * rl_fuse_overlay_mount(). */
+int rl_mounts_prepare(const struct rl_mount_plan *p, int fuse_helper, struct rl_error *err);
 
 /* pivot_root into STATE/rootfs and detach the old root; then, for
  * --read-only, make / read-only (volumes, /dev, /proc keep their own). */
