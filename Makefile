@@ -39,7 +39,7 @@ RLBPF   := cli/cli cli/run cli/exec cli/ps cli/inspect cli/logs cli/lifecycle cl
 	   runtime/run_opts runtime/idmap runtime/mounts runtime/mountinfo runtime/fuse_overlay runtime/passwd runtime/caps runtime/seccomp \
 	   runtime/seccomp_cache \
 	   runtime/container runtime/init runtime/userns_exec runtime/resource_limits runtime/cgroup2 \
-	   runtime/host_probe \
+	   runtime/host_probe runtime/container_file \
 	   net/network net/portfwd \
 	   proto/agent_client proto/agent_proto proto/trace_fmt \
 	   lib/fsutil lib/pty lib/spawn lib/humantime lib/template lib/memsize lib/signame lib/envv lib/boolopt

@@ -125,6 +125,7 @@ as_user() {
 		vars+=("$1")
 		shift
 	done
+	[ -z "${T_OVERLAY:-}" ] || vars+=("RLBPF_OVERLAY=$T_OVERLAY")
 	local gid
 	IFS=: read -r _ _ _ gid _ home _ < <(getent passwd "$user")
 	# where run.sh delegated a cgroup v2 tree to the user, the user's

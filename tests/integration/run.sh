@@ -11,6 +11,8 @@
 #                      build; e.g. for a packaged rlbpf.
 #   T_CMD_TIMEOUT      seconds before a hung command is killed (default 120).
 #   T_CASE_TIMEOUT     seconds before a hung case is killed (default 600).
+#   T_OVERLAY=fuse     every container of the test users gets a fuse-overlayfs
+#                      root (RLBPF_OVERLAY=fuse), as on kernels before 5.11.
 #
 # Each case runs in its own bash process with lib.sh; it is reported as ok,
 # FAIL or skip, and the last line is "N passed, N failed, N skipped". The exit

@@ -17,6 +17,7 @@
 #include "supervise/state.h"
 #include "supervise/status.h"
 #include "lib/userdb.h"
+#include "runtime/container_file.h"
 
 /* One line of a uid_map: ids [inside, inside+count) are outside+. */
 struct map_extent {
@@ -45,18 +46,10 @@ static long to_container_uid(const struct map_extent *m, size_t n, unsigned long
 /* The name for uid in the container's /etc/passwd, or the number. The file
  * is the container's to plant: it is resolved inside its root, and only a
  * regular file is read. */
-static void user_name(int rootfd, long uid, char *buf, size_t len)
+static void user_name(const char *passwd, long uid, char *buf, size_t len)
 {
 	snprintf(buf, len, "%ld", uid);
-	int fd = rootfd < 0 ? -1 : rl_open_in_root(rootfd, "/etc/passwd", O_RDONLY | O_NONBLOCK);
-	struct stat st;
-	if (fd >= 0 && (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode))) {
-		close(fd);
-		fd = -1;
-	}
-	_cleanup_fclose_ FILE *f = fd >= 0 ? fdopen(fd, "re") : NULL;
-	if (fd >= 0 && !f)
-		close(fd);
+	_cleanup_fclose_ FILE *f = passwd ? fmemopen((void *)passwd, strlen(passwd), "r") : NULL;
 	_cleanup_free_ char *line = NULL;
 	size_t cap = 0;
 	while (f && getline(&line, &cap, f) > 0) {
@@ -156,7 +149,7 @@ int cmd_top(int argc, char **argv)
 		fprintf(stderr, "rlbpf top: container %s is not running\n", argv[1]);
 		return RL_EXIT_INTERNAL;
 	}
-	char ns_path[64], passwd[96];
+	char ns_path[64];
 	struct stat ns;
 	snprintf(ns_path, sizeof(ns_path), "/proc/%d/ns/pid", (int)s.pid);
 	if (stat(ns_path, &ns) < 0) {
@@ -164,9 +157,9 @@ int cmd_top(int argc, char **argv)
 			strerror(errno));
 		return RL_EXIT_INTERNAL;
 	}
-	/* The container's own /etc/passwd, through its PID 1's root. */
-	snprintf(passwd, sizeof(passwd), "/proc/%d/root", (int)s.pid);
-	_cleanup_close_ int rootfd = open(passwd, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	/* The container's own /etc/passwd, as its PID 1 sees it. */
+	_cleanup_free_ char *passwd = NULL;
+	rl_container_file_read(s.pid, "/etc/passwd", 4u << 20, &passwd);
 	struct map_extent map[16];
 	size_t n_map = read_uid_map(s.pid, map, 16);
 
@@ -182,7 +175,7 @@ int cmd_top(int argc, char **argv)
 		if (cuid < 0)
 			snprintf(user, sizeof(user), "?");
 		else
-			user_name(rootfd, cuid, user, sizeof(user));
+			user_name(passwd, cuid, user, sizeof(user));
 		if (rl_userdb_lookup((uid_t)p.uid, huser, sizeof(huser), NULL, 0) < 0)
 			snprintf(huser, sizeof(huser), "%lu", p.uid);
 		int secs = (int)p.cpu_seconds;

@@ -17,10 +17,12 @@
 #include "supervise/state.h"
 #include "proto/trace_fmt.h"
 #include "lib/userdb.h"
+#include "runtime/container_file.h"
 
 #define PROG "rlbpf trace"
 #define RECONNECT_TRIES 300 /* x 100 ms */
 #define NAME_CACHE 64
+#define PASSWD_MAX (4u << 20) /* a container's /etc/passwd, at most */
 
 static volatile sig_atomic_t stop;
 
@@ -84,18 +86,12 @@ static const char *container_user(struct name_cache *cache, const struct rl_even
 			if (!strcmp(cache[i].id, m->id))
 				break;
 		if (i == NAME_CACHE || !cache[i].id[0]) {
-			char path[64];
 			slot = i == NAME_CACHE ? (size_t)(m->init_pid % NAME_CACHE) : i;
 			free(cache[slot].passwd);
 			cache[slot].passwd = NULL;
 			memcpy(cache[slot].id, m->id, RL_ID_LEN);
-			snprintf(path, sizeof(path), "/proc/%u/root/etc/passwd", m->init_pid);
-			_cleanup_fclose_ FILE *f = fopen(path, "re");
-			size_t cap = 0;
-			if (f && getdelim(&cache[slot].passwd, &cap, '\0', f) < 0) {
-				free(cache[slot].passwd);
-				cache[slot].passwd = NULL;
-			}
+			rl_container_file_read((pid_t)m->init_pid, "/etc/passwd", PASSWD_MAX,
+					       &cache[slot].passwd);
 			i = slot;
 		}
 		if (cache[i].passwd && passwd_name(cache[i].passwd, uid, buf, len))
