@@ -14,7 +14,9 @@
 #   VMTEST_MODE    test | shell (a login shell on the serial console)
 #   VMTEST_KDIR    build/vmtest/kernels/RELEASE (its lib/modules)
 #   VMTEST_FILTER  optional case filter for tests/integration/run.sh
-#                  (comma-separated)
+#                  (comma-separated); overrides VMTEST_SUITE
+#   VMTEST_SUITE   matrix (the cases in vmtest/matrix.cases) | full (every
+#                  case, the userspace-only ones too)
 set -u
 export PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
 export HOME=/root LANG=C.UTF-8 TERM=linux
@@ -175,11 +177,19 @@ cat "$out/probe.txt"
 # to suite.log, which the host parses. Run as a child so that this PID 1
 # stays free to reap the orphans the cases leave to it.
 filters=()
-[ -n "${VMTEST_FILTER:-}" ] && IFS=, read -r -a filters <<<"$VMTEST_FILTER"
+vm_cell=1
+if [ -n "${VMTEST_FILTER:-}" ]; then
+	IFS=, read -r -a filters <<<"$VMTEST_FILTER"
+elif [ "${VMTEST_SUITE:-matrix}" = full ]; then
+	vm_cell=""
+else
+	mapfile -t filters < <(sed -e 's/#.*//' -e 's/[[:space:]]//g' -e '/^$/d' "$repo/vmtest/matrix.cases")
+	[ ${#filters[@]} -gt 0 ] || say "FAILED: no case in vmtest/matrix.cases" | tee -a "$out/setup-errors"
+fi
 cd "$repo" || exit 1
 start=$(date +%s)
 head -n1 /proc/stat >"$out/stat.before"
-(T_VM_CELL=1 RLBPF_TEST_PREFIX=$prefix tests/integration/run.sh "${filters[@]}" 2>&1 </dev/null |
+(T_VM_CELL=$vm_cell RLBPF_TEST_PREFIX=$prefix tests/integration/run.sh "${filters[@]}" 2>&1 </dev/null |
 	tee "$out/suite.log"
 	exit "${PIPESTATUS[0]}") &
 wait $!

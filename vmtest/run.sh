@@ -20,11 +20,17 @@
 #                   (.ci/run writes it from `make test`)
 #   VMTEST_JOBS     cells booted at once (default: one per host cpu under
 #                   TCG, one per two under KVM; at most 4)
-#   VMTEST_TIMEOUT  seconds before a hung VM is killed (default 1800)
+#   VMTEST_TIMEOUT  seconds before a hung VM is killed (default 1800; 7200
+#                   for VMTEST_SUITE=full)
 #   VMTEST_ACCEL    kvm or tcg (default: kvm when it really works, else tcg)
 #   VMTEST_MEM      guest memory in MiB (default 1536)
 #   VMTEST_SMP      guest cpus (default 1 under TCG, 2 under KVM)
+#   VMTEST_SUITE    matrix (default): the cases of vmtest/matrix.cases, one
+#                   or more for each thing a kernel or cgroup layout changes;
+#                   full: the whole suite, userspace-only cases too (an hour
+#                   or more a cell under TCG)
 #   VMTEST_FILTER   case filters for tests/integration/run.sh, comma-separated
+#                   (instead of VMTEST_SUITE's)
 #   VMTEST_APPEND   more kernel command line for the guests
 #
 # How a cell runs: vmtest/init.sh (busybox, in a small initramfs with the
@@ -44,9 +50,12 @@ B=$repo/build/vmtest
 
 KERNELS=${VMTEST_KERNELS:-5.10,6.1,6.12}
 CGROUPS=${VMTEST_CGROUPS:-v1,v2}
-TIMEOUT=${VMTEST_TIMEOUT:-1800}
 MEM=${VMTEST_MEM:-1536}
 FILTER=${VMTEST_FILTER:-}
+SUITE=${VMTEST_SUITE:-matrix}
+default_timeout=1800
+[ "$SUITE" = full ] && default_timeout=7200
+TIMEOUT=${VMTEST_TIMEOUT:-$default_timeout}
 shell_mode=0
 
 die() {
@@ -105,6 +114,7 @@ mkdir -p "$B/debs" "$B/kernels" "$B/logs" "$B/out"
 # Two runs in one tree would reinstall the prefix under each other's guests.
 exec 9>"$B/.lock"
 flock -n 9 || die "another vmtest is running in this tree ($B/.lock)"
+case $SUITE in matrix | full) ;; *) die "VMTEST_SUITE must be matrix or full, not '$SUITE'" ;; esac
 case $FILTER in *[[:space:]]*) die "VMTEST_FILTER: separate filters with commas, not spaces (it goes on the kernel command line)" ;; esac
 started=$(date +%s)
 
@@ -283,7 +293,7 @@ run_cell() {
 	[ "$shell_mode" = 1 ] && mode=shell
 	# mitigations=off: the guest runs only the suite, and under TCG the
 	# speculation mitigations cost 40% of the run (measured on 6.1).
-	local append="console=ttyS0 panic=-1 quiet loglevel=4 mitigations=off ${VMTEST_APPEND:-} VMTEST_REPO=$repo VMTEST_PREFIX=$B/prefix VMTEST_CGROUP=$layout VMTEST_MODE=$mode VMTEST_KDIR=$kdir"
+	local append="console=ttyS0 panic=-1 quiet loglevel=4 mitigations=off ${VMTEST_APPEND:-} VMTEST_REPO=$repo VMTEST_PREFIX=$B/prefix VMTEST_CGROUP=$layout VMTEST_MODE=$mode VMTEST_KDIR=$kdir VMTEST_SUITE=$SUITE"
 	[ -n "$FILTER" ] && append="$append VMTEST_FILTER=$FILTER"
 	local qemu=(qemu-system-x86_64 -machine q35 -accel "$accel" -cpu "$cpu" -smp "$smp" -m "$MEM"
 		-nodefaults -display none -no-reboot

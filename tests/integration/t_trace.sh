@@ -53,11 +53,11 @@ test_trace_setuid_inside_with_both_uids() {
 # link for a perf event) the programs on the perf events rlbpfd holds, named
 # as the kernel keeps them (15 characters).
 _links() {
-	local id
+	local ids
 	ls /sys/fs/bpf/rlbpf/links 2>/dev/null
-	for id in $(bpftool perf show -j 2>/dev/null | jq -r --argjson pids "[$(pgrep -x -d, rlbpfd)]" '.[] | select(.pid as $p | $pids | index($p)) | .prog_id'); do
-		bpftool prog show id "$id" -j 2>/dev/null | jq -r .name
-	done
+	ids=$(bpftool perf show -j 2>/dev/null | jq -c --argjson pids "[$(pgrep -x -d, rlbpfd)]" '[.[] | select(.pid as $p | $pids | index($p)) | .prog_id]')
+	[ "${ids:-[]}" != "[]" ] || return 0
+	bpftool prog show -j 2>/dev/null | jq -r --argjson ids "$ids" '.[] | select(.id as $i | $ids | index($i)) | .name'
 }
 _linked() {
 	local name
