@@ -222,7 +222,8 @@ test_without_an_enforcer_memory_is_refused_not_ignored() {
 }
 
 test_pids_limit_kills_tasks_born_past_it() {
-	_need_ebpf_cap
+	# the fork programs only: no eBPF memory cap needed
+	_need_agent
 	# sh and five sleeps make six tasks; the sixth to eighth sleep die at birth
 	rl run --rm --pids-limit 6 --memory-enforce ebpf busybox sh -c \
 		'for i in 1 2 3 4 5 6 7 8; do sleep 30 & done

@@ -82,7 +82,7 @@ test_trace_syscall_programs_attach_only_while_wanted() {
 }
 
 test_trace_fork_exits_attach_only_for_an_ebpf_pids_limit() {
-	_need_ebpf_cap
+	_need_agent # the fork programs only
 	[ -d /sys/fs/bpf/rlbpf/progs ] || skip "no pinned programs to look at"
 	assert_true "no fork exit program while BPF keeps no --pids-limit ($(_links | xargs))" _unlinked rl_exit_clone
 	rlbpf_run "$T1" -d --name tr-pids --pids-limit 10 --memory-enforce ebpf busybox sleep 30

@@ -421,7 +421,7 @@ static int load_and_pin(struct rl_agent_bpf *b, struct rl_error *err)
 		return rl_fail_errno(err, errno, "opening the BPF object built into rlbpfd failed");
 	/* an older kernel: what only the eBPF memory cap needs is left out,
 	 * and a limit it would hold is refused with the reason */
-	char left_out[256];
+	char left_out[1024];
 	rl_bpf_adapt(b->skel, left_out, sizeof(left_out));
 	if (left_out[0])
 		note(b, left_out);

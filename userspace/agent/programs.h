@@ -21,7 +21,7 @@ struct rl_agent_bpf {
 	bool reused;
 	int containers, tasks, events, port_policy, stats; /* map fds */
 	char cgroup2[64];   /* where bind4/bind6 are attached; "" if not */
-	char notes[1024];   /* what was degraded, for the log */
+	char notes[2048];   /* what was degraded, for the log */
 	struct {
 		char prog[32];
 		int fd; /* the perf event that holds prog attached */

@@ -134,7 +134,7 @@ static int do_list(struct rl_error *err)
 				     "opening the BPF object built into " PROG
 				     " failed; rebuild it (make build/bin/rlbpfd)");
 	/* as the agent loads it: fitted to this kernel first */
-	char left_out[256];
+	char left_out[1024];
 	rl_bpf_adapt(skel, left_out, sizeof(left_out));
 	int r = rlbpf__load(skel);
 	if (r)

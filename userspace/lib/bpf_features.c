@@ -212,7 +212,7 @@ static int open_and_load(const char *prog, struct rlbpf **out)
 			if (!strstr(bpf_map__name(m), ".rodata"))
 				bpf_map__set_autocreate(m, false);
 	} else {
-		char left_out[256];
+		char left_out[1024];
 		rl_bpf_adapt(skel, left_out, sizeof(left_out));
 	}
 	int r = rlbpf__load(skel);
