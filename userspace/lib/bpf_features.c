@@ -126,6 +126,8 @@ static bool have(enum need n)
 	/* asked once: the answer does not change while we run */
 	static int known[N_NEEDS]; /* 0 unknown, 1 yes, -1 no */
 	if (!known[n]) {
+		/* a "no" is an answer here, not an error for libbpf to narrate */
+		libbpf_print_fn_t saved = libbpf_set_print(drop_libbpf_output);
 		int r;
 		if (n == NEED_TASK_STORAGE)
 			r = libbpf_probe_bpf_map_type(BPF_MAP_TYPE_TASK_STORAGE, NULL);
@@ -137,6 +139,7 @@ static bool have(enum need n)
 						    n == NEED_TASK_BTF ? BPF_FUNC_get_current_task_btf
 								       : BPF_FUNC_find_vma,
 						    NULL);
+		libbpf_set_print(saved);
 		known[n] = r == 1 ? 1 : -1;
 	}
 	return known[n] > 0;
