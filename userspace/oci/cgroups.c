@@ -456,6 +456,81 @@ static int apply_v2(const struct rl_oci_spec *s, json_t *res, pid_t pid, json_t 
 	return put(dir, "cgroup.procs", text, err);
 }
 
+/* ---- a hybrid host's cgroup2 hierarchy, for what its v1 hierarchies lack
+ * (Debian's 6.12 is built without the v1 memory controller): the limits
+ * go there rather than nowhere. */
+#define HYBRID_UNIFIED "/sys/fs/cgroup/unified"
+
+static bool unified_has(const char *ctrl)
+{
+	_cleanup_fclose_ FILE *f = fopen(HYBRID_UNIFIED "/cgroup.controllers", "re");
+	char word[32];
+	while (f && fscanf(f, "%31s", word) == 1)
+		if (strcmp(word, ctrl) == 0)
+			return true;
+	return false;
+}
+
+/* Of memory, pids and cpu, those no v1 hierarchy holds and the cgroup2
+ * hierarchy beside them does, each with linux.resources' part for it
+ * (maybe empty: the cgroup is made anyway, for a later update); NULL when
+ * there are none. A part asked for that no hierarchy holds is refused. */
+static int beyond_v1(const struct hierarchy *h, int n, json_t *res, json_t **rest,
+		     struct rl_error *err)
+{
+	*rest = NULL;
+	for (const char *k = "memory\0pids\0cpu\0"; *k; k += strlen(k) + 1) {
+		json_t *part = json_object_get(res, k);
+		bool asked = json_object_size(part) > 0;
+		if (mounted(h, n, k))
+			continue;
+		if (!unified_has(k)) {
+			if (!asked)
+				continue;
+			json_decref(*rest);
+			*rest = NULL;
+			return rl_fail(err, EOPNOTSUPP,
+				       "config.json: linux.resources.%s needs the %s controller, which "
+				       "this host mounts in no cgroup hierarchy", k, k);
+		}
+		if (!*rest)
+			*rest = json_object();
+		json_object_set_new(*rest, k, asked ? json_incref(part) : json_object());
+	}
+	return 0;
+}
+
+/* HYBRID_UNIFIED/cgroupsPath, each level handing its children what
+ * `rest` holds, then rest's v2 files; the process joins it. */
+static int apply_beyond_v1(const struct rl_oci_spec *s, json_t *rest, pid_t pid, json_t *dirs,
+			   json_t *all, struct rl_error *err)
+{
+	const char *k;
+	json_t *v;
+	char dir[PATH_MAX], text[24];
+	if (snprintf(dir, sizeof(dir), HYBRID_UNIFIED "%s%s", s->cgroups_path[0] == '/' ? "" : "/",
+		     s->cgroups_path) >= (int)sizeof(dir))
+		return rl_fail(err, ENAMETOOLONG, "cgroupsPath too long");
+	int r = make_dir(dir, dirs, all, err);
+	if (r < 0)
+		return r;
+	for (size_t i = strlen(HYBRID_UNIFIED); dir[i]; i++) {
+		if (dir[i] != '/')
+			continue;
+		dir[i] = '\0';
+		json_object_foreach(rest, k, v) {
+			snprintf(text, sizeof(text), "+%s", k);
+			if ((r = put(dir, "cgroup.subtree_control", text, err)) < 0)
+				return r;
+		}
+		dir[i] = '/';
+	}
+	if ((r = put_v2(dir, rest, err)) < 0)
+		return r;
+	snprintf(text, sizeof(text), "%d", pid);
+	return put(dir, "cgroup.procs", text, err);
+}
+
 int rl_oci_cgroups_apply(const struct rl_oci_spec *s, pid_t pid, json_t **made,
 			 struct rl_error *err)
 {
@@ -483,7 +558,12 @@ int rl_oci_cgroups_apply(const struct rl_oci_spec *s, pid_t pid, json_t **made,
 		if ((r = put(dir, "cgroup.procs", pidtext, err)) < 0)
 			return r;
 	}
-	return 0;
+	json_t *rest;
+	int r = beyond_v1(h, n, res, &rest, err);
+	if (r == 0 && rest)
+		r = apply_beyond_v1(s, rest, pid, dirs, all, err);
+	json_decref(rest);
+	return r;
 }
 
 int *rl_oci_cgroups_open(json_t *made, struct rl_error *err)
@@ -617,6 +697,23 @@ int rl_oci_cgroups_update(json_t *made, json_t *res, struct rl_error *err)
 		return 0;
 	}
 	if ((r = refuse_missing(h, n, res, err)) < 0)
+		return r;
+	/* what v1 lacks went to the cgroup2 hierarchy beside it */
+	json_t *rest;
+	if ((r = beyond_v1(h, n, res, &rest, err)) < 0)
+		return r;
+	bool placed = false;
+	json_array_foreach(all, i, d)
+		if (rest && r == 0 && json_is_string(d) &&
+		    strncmp(json_string_value(d), HYBRID_UNIFIED "/", strlen(HYBRID_UNIFIED) + 1) == 0) {
+			placed = true;
+			r = put_v2(json_string_value(d), rest, err);
+		}
+	if (r == 0 && rest && !placed)
+		r = rl_fail(err, EOPNOTSUPP, "this container's cgroups hold no %s controller: "
+			    "recreate it to set that limit", json_object_iter_key(json_object_iter(rest)));
+	json_decref(rest);
+	if (r < 0)
 		return r;
 	for (int k = 0; k < n; k++) {
 		size_t len = strlen(h[k].mount);
