@@ -66,11 +66,12 @@ test_runtime_pauses_resumes_and_updates_the_cgroups_it_made() {
 	command -v runc >/dev/null || skip "runc (for 'runc spec') is not installed"
 	local b=$T_CASE_DIR/bundle cg=/rlbpf-it-$$-pause/c1 n1 n2
 	# the init's loop forks nothing (read -t on a fifo of its own for the
-	# pause between counts): under --pids-limit 4 below, a fork of its own
+	# pause between counts; made anew, as c2 below runs in the same root
+	# and an error of its init would land in a later command's stderr): under --pids-limit 4 below, a fork of its own
 	# that failed would end it. While /quiet exists it writes nothing: a
 	# page cache page charged while the hog killed at 32 MiB is still being
 	# freed makes the kernel's OOM killer take the init next.
-	_bundle "$b" '["sh","-c","mkfifo /f; exec 3<>/f; i=0; while true; do i=$((i+1)); [ -e /quiet ] || echo $i >/n; read -t 0.05 x <&3; done"]'
+	_bundle "$b" '["sh","-c","rm -f /f; mkfifo /f; exec 3<>/f; i=0; while true; do i=$((i+1)); [ -e /quiet ] || echo $i >/n; read -t 0.05 x <&3; done"]'
 	jq --arg cg "$cg" '.root.readonly = false | .linux.cgroupsPath = $cg' "$b/config.json" >"$b/c.json" && mv "$b/c.json" "$b/config.json"
 	_rt run -d --bundle "$b" c1 </dev/null
 	assert_eq 0 "$RC" "run -d (stderr $(_show "$ERR"))"
