@@ -1,4 +1,4 @@
-/* links: runtime/host_probe runtime/fuse_overlay runtime/mountinfo lib/fsutil lib/cgroup_mounts runtime/idmap lib/subid lib/spawn lib/paths lib/userdb lib/error proto/agent_client proto/agent_proto */
+/* links: runtime/host_probe runtime/fuse_overlay lib/pty runtime/mountinfo lib/fsutil lib/cgroup_mounts runtime/idmap lib/subid lib/spawn lib/paths lib/userdb lib/error proto/agent_client proto/agent_proto */
 /* Host probes fed fixture files in a temp dir: sysctls, /proc/filesystems,
  * mountinfo, /proc/self/cgroup, cgroup2 trees, subuid files, the agent
  * socket. Nothing here depends on the machine the tests run on. */
