@@ -116,6 +116,16 @@ static int map_helper_error(const struct map_helper *h, struct rl_error *err)
 		       h->args[5], h->args[6], how, h->run.msg[0] ? ": " : "", h->run.msg, h->what);
 }
 
+/* Whether /proc/PID/FILE holds a map: a map is written once, and an agent
+ * that answered too late may have written it after all. */
+static bool map_written(pid_t pid, const char *file)
+{
+	char path[64], c;
+	snprintf(path, sizeof(path), "/proc/%d/%s", (int)pid, file);
+	_cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC);
+	return fd >= 0 && read(fd, &c, 1) == 1;
+}
+
 static int apply_helpers(const struct rl_idmap *m, pid_t pid, struct rl_error *err)
 {
 	static char *const envp[] = {"PATH=/usr/sbin:/usr/bin:/sbin:/bin", "LC_ALL=C", NULL};
@@ -134,7 +144,7 @@ static int apply_helpers(const struct rl_idmap *m, pid_t pid, struct rl_error *e
 		return r;
 	rl_helper_finish(&h[1].run);
 	for (int i = 0; i < 2; i++)
-		if (!rl_helper_ok(&h[i].run))
+		if (!rl_helper_ok(&h[i].run) && !map_written(pid, i == 0 ? "uid_map" : "gid_map"))
 			return map_helper_error(&h[i], err);
 	return 0;
 }
