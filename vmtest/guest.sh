@@ -14,7 +14,7 @@
 #   VMTEST_MODE    test | shell (a login shell on the serial console)
 #   VMTEST_KDIR    build/vmtest/kernels/RELEASE (its lib/modules)
 #   VMTEST_FILTER  optional case filter for tests/integration/run.sh
-#                  (comma-separated); overrides VMTEST_SUITE
+#                  (comma-separated); instead of VMTEST_SUITE's cases
 #   VMTEST_SUITE   matrix (the cases in vmtest/matrix.cases) | full (every
 #                  case, the userspace-only ones too)
 set -u
@@ -178,10 +178,12 @@ cat "$out/probe.txt"
 # stays free to reap the orphans the cases leave to it.
 filters=()
 vm_cell=1
+# full: the userspace-only cases too, of the filter's cases or of all
+[ "${VMTEST_SUITE:-matrix}" = full ] && vm_cell=""
 if [ -n "${VMTEST_FILTER:-}" ]; then
 	IFS=, read -r -a filters <<<"$VMTEST_FILTER"
 elif [ "${VMTEST_SUITE:-matrix}" = full ]; then
-	vm_cell=""
+	:
 else
 	mapfile -t filters < <(sed -e 's/#.*//' -e 's/[[:space:]]//g' -e '/^$/d' "$repo/vmtest/matrix.cases")
 	[ ${#filters[@]} -gt 0 ] || say "FAILED: no case in vmtest/matrix.cases" | tee -a "$out/setup-errors"

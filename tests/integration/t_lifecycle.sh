@@ -198,7 +198,9 @@ test_twenty_at_once() {
 	done
 	wait
 	assert_eq 20 "$(cat "$dir"/* | grep -cE '^[0-9a-f]{64}$')" "twenty run -d printed an ID each (got $(_show "$(cat "$dir"/*)"))"
-	assert_eq 20 "$(cat "$dir"/* | sort -u | wc -l)" "the twenty IDs are distinct (got $(_show "$(cat "$dir"/* | sort | uniq -c)"))"
+	# (a run may also say, on a machine too slow for the agent's answer,
+	# that tracing is off for it: only the IDs are counted)
+	assert_eq 20 "$(cat "$dir"/* | grep -E '^[0-9a-f]{64}$' | sort -u | wc -l)" "the twenty IDs are distinct (got $(_show "$(cat "$dir"/* | sort | uniq -c)"))"
 	rl ps --format json
 	assert_eq 20 "$(echo "$OUT" | jq -r .Names | sort -u | wc -l)" "twenty distinct names"
 	# Twenty IDs over sixteen hex digits: two share a first digit.
