@@ -24,9 +24,6 @@ static __always_inline bool rl_is_new_thread(__u32 child_tid)
 
 /* Counts a new task, and marks it to die at birth when it takes its
  * container past --pids-limit: a tracepoint cannot make fork fail, but the
- * child can be killed before it runs a single instruction of its own. */
-/* Counts a new task, and marks it to die at birth when it takes its
- * container past --pids-limit: a tracepoint cannot make fork fail, but the
  * child can be killed before it runs a single instruction of its own.
  * fetch: this kernel takes atomics that return the old value (5.12); a
  * program holding one loads nowhere else, so each form is a program. */

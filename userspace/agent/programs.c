@@ -297,15 +297,14 @@ static bool tracepoint_of(const char *section, char *category, size_t len, const
 	return true;
 }
 
-/* Attaches the tracepoint program prog (a fd) named name from section and
- * pins the link, or holds it where it cannot be pinned. */
-static int attach_and_keep(struct rl_agent_bpf *b, int prog, const char *name, const char *section)
+/* Attaches the program prog (a fd) named name to tracepoint
+ * category/tracepoint and pins the link, or holds it where it cannot be
+ * pinned. */
+static int attach_and_keep(struct rl_agent_bpf *b, int prog, const char *name,
+			   const char *category, const char *tracepoint)
 {
-	char category[64], link_path[PATH_MAX];
-	const char *tracepoint;
+	char link_path[PATH_MAX];
 	bool pinnable;
-	if (!tracepoint_of(section, category, sizeof(category), &tracepoint))
-		return -EINVAL;
 	int fd = attach_tracepoint(prog, category, tracepoint, &pinnable);
 	if (fd < 0)
 		return fd;
@@ -319,7 +318,7 @@ static int attach_and_keep(struct rl_agent_bpf *b, int prog, const char *name, c
 
 static int attach_pinned(struct rl_agent_bpf *b, size_t i, bool on)
 {
-	char link[PATH_MAX], prog_path[PATH_MAX], section[64];
+	char link[PATH_MAX], prog_path[PATH_MAX];
 	snprintf(link, sizeof(link), LINKS_DIR "/%s", on_demand[i].name);
 	snprintf(prog_path, sizeof(prog_path), PROGS_DIR "/%s", on_demand[i].name);
 	ssize_t held = held_index(b, on_demand[i].name);
@@ -337,10 +336,8 @@ static int attach_pinned(struct rl_agent_bpf *b, size_t i, bool on)
 		return 0; /* it did not attach at load: rl_agent_bpf_can() says so */
 	if (prog < 0)
 		return -errno;
-	if (on_demand[i].syscall) {
-		snprintf(section, sizeof(section), "tp/syscalls/%s", on_demand[i].syscall);
-		return attach_and_keep(b, prog, on_demand[i].name, section);
-	}
+	if (on_demand[i].syscall)
+		return attach_and_keep(b, prog, on_demand[i].name, "syscalls", on_demand[i].syscall);
 	_cleanup_close_ int fd = bpf_raw_tracepoint_open(NULL, prog);
 	if (fd < 0)
 		return -errno;
@@ -374,12 +371,6 @@ static int get_pinned(const char *name)
 	snprintf(p, sizeof(p), MAPS_DIR "/%s", name);
 	return bpf_obj_get(p);
 }
-
-static void rlbpf_destroyp(struct rlbpf **skel)
-{
-	rlbpf__destroy(*skel); /* NULL-safe */
-}
-#define _cleanup_skel_ __attribute__((cleanup(rlbpf_destroyp)))
 
 static int *map_slot(struct rl_agent_bpf *b, const char *name)
 {
@@ -462,7 +453,7 @@ static int load_and_pin(struct rl_agent_bpf *b, struct rl_error *err)
 			continue;
 		if (tracepoint_of(bpf_program__section_name(p), category, sizeof(category),
 				  &tracepoint)) {
-			r = attach_and_keep(b, bpf_program__fd(p), name, bpf_program__section_name(p));
+			r = attach_and_keep(b, bpf_program__fd(p), name, category, tracepoint);
 			if (r < 0) {
 				char what[160];
 				snprintf(what, sizeof(what), "%s not attached (%s)", name, strerror(-r));
@@ -517,15 +508,17 @@ static int reattach_held(struct rl_agent_bpf *b, struct rl_error *err)
 		return rl_fail_errno(err, errno, "opening the BPF object built into rlbpfd failed");
 	}
 	for (struct dirent *e; r == 0 && (e = readdir(d));) {
-		char path[PATH_MAX];
+		char path[PATH_MAX], category[64];
+		const char *tracepoint;
 		if (e->d_name[0] == '.')
 			continue;
 		struct bpf_program *p = bpf_object__find_program_by_name(skel->obj, e->d_name);
 		snprintf(path, sizeof(path), HELD_DIR "/%s", e->d_name);
 		_cleanup_close_ int prog = bpf_obj_get(path);
-		if (!p || prog < 0)
-			r = rl_fail(err, ENOENT, "%s is not a program of this build", path);
-		else if ((r = attach_and_keep(b, prog, e->d_name, bpf_program__section_name(p))) < 0)
+		if (!p || prog < 0 ||
+		    !tracepoint_of(bpf_program__section_name(p), category, sizeof(category), &tracepoint))
+			r = rl_fail(err, ENOENT, "%s is not a tracepoint program of this build", path);
+		else if ((r = attach_and_keep(b, prog, e->d_name, category, tracepoint)) < 0)
 			rl_fail_errno(err, r, "cannot attach %s again", e->d_name);
 	}
 	closedir(d);

@@ -101,11 +101,6 @@ static int do_probe(void)
 	return 0;
 }
 
-static void destroy_skel(struct rlbpf **skel)
-{
-	rlbpf__destroy(*skel);
-}
-
 static __u32 prog_id(int fd)
 {
 	struct bpf_prog_info info = { 0 };
@@ -125,7 +120,7 @@ static __u32 map_id(int fd)
  * links are made and nothing is pinned. */
 static int do_list(struct rl_error *err)
 {
-	__attribute__((cleanup(destroy_skel))) struct rlbpf *skel = rlbpf__open();
+	_cleanup_skel_ struct rlbpf *skel = rlbpf__open();
 	struct bpf_program *p;
 	struct bpf_map *m;
 

@@ -109,7 +109,6 @@ static bool filter_matches(const char *key, const char *v, const void *ctx)
 	return s->state == RL_EXITED && *v && !*end && code == s->exit_code; /* exited */
 }
 
-
 static int add(const struct rl_state *st, void *ctx)
 {
 	struct listing *l = ctx;

@@ -40,11 +40,10 @@ struct probe_ctx {
 
 typedef int (*probe_fn)(const struct probe_ctx *ctx, char *detail, size_t len);
 
-static void rlbpf_destroyp(struct rlbpf **skel)
+void rl_bpf_skel_destroyp(struct rlbpf **skel)
 {
 	rlbpf__destroy(*skel); /* NULL-safe */
 }
-#define _cleanup_skel_ __attribute__((cleanup(rlbpf_destroyp)))
 
 static int drop_libbpf_output(enum libbpf_print_level level, const char *fmt,
 			      va_list ap)

@@ -26,3 +26,7 @@ struct rlbpf;
  * of what has two (rl_fork, rl_fork_plain); what was left out and why into why
  * ("" if nothing). */
 void rl_bpf_adapt(struct rlbpf *skel, char *why, size_t len);
+
+/* The skeleton destroyed at the end of its scope: _cleanup_skel_. */
+void rl_bpf_skel_destroyp(struct rlbpf **skel);
+#define _cleanup_skel_ __attribute__((cleanup(rl_bpf_skel_destroyp)))

@@ -17,6 +17,7 @@
 
 #include "lib/cleanup.h"
 #include "lib/pty.h"
+#include "runtime/host_probe.h"
 #include "runtime/mountinfo.h"
 
 bool rl_fuse_overlay_find(char *path, size_t len)
@@ -190,10 +191,8 @@ bool rl_fuse_overlay_expected(void)
 	if (rl_fuse_overlay_forced())
 		return true;
 	struct utsname u;
-	unsigned major = 0, minor = 0;
 	/* overlayfs in a user namespace came in 5.11 */
-	return uname(&u) == 0 && sscanf(u.release, "%u.%u", &major, &minor) == 2 &&
-	       (major < 5 || (major == 5 && minor < 11));
+	return uname(&u) == 0 && !rl_kernel_at_least(u.release, 5, 11);
 }
 
 int rl_fuse_helper_start(const char *lower, const char *state_dir, bool no_sync)
