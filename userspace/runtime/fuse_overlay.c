@@ -15,6 +15,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <linux/close_range.h>
+
 #include "lib/cleanup.h"
 #include "lib/pty.h"
 #include "runtime/host_probe.h"
@@ -163,9 +165,7 @@ static void helper_main(int sock, const char *prog, const char *lower, const cha
 	if (sock != 3 && dup2(sock, 3) < 0)
 		_exit(1);
 	sock = 3;
-	if (syscall(SYS_close_range, 4U, ~0U, 0U) < 0)
-		for (int fd = 4; fd < 4096; fd++)
-			close(fd);
+	close_range(4, ~0U, 0);
 	fcntl(sock, F_SETFD, FD_CLOEXEC);
 	/* the container's /dev/fuse and user namespace; EOF: it needs none */
 	int fuse = rl_fd_recv(sock);
