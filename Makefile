@@ -42,7 +42,7 @@ RLBPF   := cli/cli cli/run cli/exec cli/ps cli/inspect cli/logs cli/lifecycle cl
 	   runtime/host_probe runtime/container_file \
 	   net/network net/portfwd \
 	   proto/agent_client proto/agent_proto proto/trace_fmt \
-	   lib/fsutil lib/pty lib/spawn lib/humantime lib/template lib/memsize lib/signame lib/envv lib/boolopt
+	   lib/fsutil lib/pty lib/spawn lib/humantime lib/template lib/memsize lib/signame lib/envv lib/boolopt lib/printable
 # The privileged agent: agent/, proto/ and lib/ only.
 RLBPFD  := agent/rlbpfd agent/server agent/programs agent/registry agent/policy agent/cgroups agent/idmap_writer \
 	   proto/agent_proto

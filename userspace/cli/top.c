@@ -18,6 +18,7 @@
 #include "supervise/status.h"
 #include "lib/userdb.h"
 #include "runtime/container_file.h"
+#include "runtime/passwd.h"
 
 /* One line of a uid_map: ids [inside, inside+count) are outside+. */
 struct map_extent {
@@ -41,27 +42,6 @@ static long to_container_uid(const struct map_extent *m, size_t n, unsigned long
 		if (host >= m[i].outside && host - m[i].outside < m[i].count)
 			return (long)(m[i].inside + host - m[i].outside);
 	return -1;
-}
-
-/* The name for uid in the container's /etc/passwd, or the number. The file
- * is the container's to plant: it is resolved inside its root, and only a
- * regular file is read. */
-static void user_name(const char *passwd, long uid, char *buf, size_t len)
-{
-	snprintf(buf, len, "%ld", uid);
-	_cleanup_fclose_ FILE *f = passwd ? fmemopen((void *)passwd, strlen(passwd), "r") : NULL;
-	_cleanup_free_ char *line = NULL;
-	size_t cap = 0;
-	while (f && getline(&line, &cap, f) > 0) {
-		char *name = line, *c1 = strchr(line, ':'), *c2 = c1 ? strchr(c1 + 1, ':') : NULL;
-		if (!c2)
-			continue;
-		*c1 = '\0';
-		if (strtol(c2 + 1, NULL, 10) == uid && c2[1] != ':') {
-			snprintf(buf, len, "%s", name);
-			return;
-		}
-	}
 }
 
 struct proc_view {
@@ -174,8 +154,8 @@ int cmd_top(int argc, char **argv)
 		long cuid = to_container_uid(map, n_map, p.uid);
 		if (cuid < 0)
 			snprintf(user, sizeof(user), "?");
-		else
-			user_name(passwd, cuid, user, sizeof(user));
+		else if (!rl_passwd_name(passwd, (uid_t)cuid, user, sizeof(user)))
+			snprintf(user, sizeof(user), "%ld", cuid);
 		if (rl_userdb_lookup((uid_t)p.uid, huser, sizeof(huser), NULL, 0) < 0)
 			snprintf(huser, sizeof(huser), "%lu", p.uid);
 		int secs = (int)p.cpu_seconds;

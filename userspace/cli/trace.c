@@ -18,6 +18,8 @@
 #include "proto/trace_fmt.h"
 #include "lib/userdb.h"
 #include "runtime/container_file.h"
+#include "runtime/passwd.h"
+#include "lib/printable.h"
 
 #define PROG "rlbpf trace"
 #define RECONNECT_TRIES 300 /* x 100 ms */
@@ -58,23 +60,6 @@ struct name_cache {
 	char *passwd; /* file contents, or NULL when unreadable */
 };
 
-static const char *passwd_name(const char *text, uint32_t uid, char *buf, size_t len)
-{
-	for (const char *l = text; l && *l;) {
-		const char *nl = strchr(l, '\n');
-		size_t n = nl ? (size_t)(nl - l) : strlen(l);
-		const char *c1 = memchr(l, ':', n);
-		const char *c2 = c1 ? memchr(c1 + 1, ':', n - (size_t)(c1 + 1 - l)) : NULL;
-		if (c1 && c2 && (size_t)(c1 - l) < len && strtoul(c2 + 1, NULL, 10) == uid &&
-		    c2[1] >= '0' && c2[1] <= '9') {
-			rl_trace_clean(buf, l, (size_t)(c1 - l));
-			return buf;
-		}
-		l = nl ? nl + 1 : NULL;
-	}
-	return NULL;
-}
-
 static const char *container_user(struct name_cache *cache, const struct rl_event_meta *m,
 				  uint32_t uid, char *buf, size_t len)
 {
@@ -94,12 +79,12 @@ static const char *container_user(struct name_cache *cache, const struct rl_even
 					       &cache[slot].passwd);
 			i = slot;
 		}
-		if (cache[i].passwd && passwd_name(cache[i].passwd, uid, buf, len))
+		if (rl_passwd_name(cache[i].passwd, uid, buf, len))
 			return buf;
 	} else {
 		char name[64];
 		if (rl_userdb_lookup(uid, name, sizeof(name), NULL, 0) == 0) {
-			rl_trace_clean(buf, name, len - 1);
+			rl_printable_copy(buf, name, len - 1);
 			return buf;
 		}
 	}
@@ -125,7 +110,7 @@ static const char *host_user(struct host_cache *hc, uint32_t uid, char *buf, siz
 		}
 	char name[64];
 	if (rl_userdb_lookup(uid, name, sizeof(name), NULL, 0) == 0)
-		rl_trace_clean(buf, name, len - 1);
+		rl_printable_copy(buf, name, len - 1);
 	else
 		snprintf(buf, len, "%u", uid);
 	struct host_cache *slot = &hc[uid % HOST_CACHE];

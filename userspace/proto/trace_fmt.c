@@ -9,13 +9,7 @@
 #include <sys/wait.h>
 #include <time.h>
 
-void rl_trace_clean(char *dst, const char *src, size_t max)
-{
-	size_t i = 0;
-	for (; i < max && src[i]; i++)
-		dst[i] = src[i] >= ' ' && src[i] <= '~' ? src[i] : '?';
-	dst[i] = 0;
-}
+#include "lib/printable.h"
 
 static const char *setid_call_name(uint32_t call)
 {
@@ -51,7 +45,7 @@ void rl_trace_detail(const struct rl_event_meta *m, const struct rl_event *ev, c
 	switch (ev->hdr.type) {
 	case RL_EV_EXEC: {
 		char f[RL_FILENAME_LEN + 1];
-		rl_trace_clean(f, ev->u.exec.filename, sizeof(ev->u.exec.filename));
+		rl_printable_copy(f, ev->u.exec.filename, sizeof(ev->u.exec.filename));
 		snprintf(buf, len, "%s", f);
 		break;
 	}
@@ -158,7 +152,7 @@ void rl_trace_print_line(FILE *out, const struct rl_event_meta *m, const struct 
 	int w = no_trunc ? 0 : 16, uw = no_trunc ? 0 : 10;
 	rl_trace_time(m, t, sizeof(t));
 	rl_trace_detail(m, ev, detail, sizeof(detail));
-	rl_trace_clean(comm, ev->hdr.comm, RL_COMM_LEN);
+	rl_printable_copy(comm, ev->hdr.comm, RL_COMM_LEN);
 	if (no_trunc)
 		fprintf(out, "%-12s %-16s %-7u %-5u %-10s %-10s %-16s %-12s %s\n", t, name,
 			ev->hdr.host_pid, ev->hdr.ns_pid, user, huser, comm,
@@ -188,7 +182,7 @@ json_t *rl_trace_json(const struct rl_event_meta *m, const struct rl_event *ev, 
 	gmtime_r(&sec, &tm);
 	strftime(a, sizeof(a), "%Y-%m-%dT%H:%M:%S", &tm);
 	snprintf(t, sizeof(t), "%s.%09uZ", a, (unsigned)(m->wall_ns % 1000000000ull));
-	rl_trace_clean(comm, ev->hdr.comm, RL_COMM_LEN);
+	rl_printable_copy(comm, ev->hdr.comm, RL_COMM_LEN);
 	json_t *o = json_object();
 	json_object_set_new(o, "time", json_string(t));
 	json_object_set_new(o, "event", json_string(rl_event_name(ev->hdr.type)));
@@ -205,7 +199,7 @@ json_t *rl_trace_json(const struct rl_event_meta *m, const struct rl_event *ev, 
 	json_object_set_new(o, "alert", json_boolean(m->flags & RL_META_ALERT));
 	switch (ev->hdr.type) {
 	case RL_EV_EXEC:
-		rl_trace_clean(fname, ev->u.exec.filename, sizeof(ev->u.exec.filename));
+		rl_printable_copy(fname, ev->u.exec.filename, sizeof(ev->u.exec.filename));
 		json_object_set_new(o, "filename", json_string(fname));
 		break;
 	case RL_EV_SETID:

@@ -10,12 +10,6 @@
 
 #include "proto/agent_proto.h"
 
-/* Copies at most max bytes of src (stopping at a NUL) into dst[max + 1],
- * with anything but printable ASCII replaced by '?': names and file names
- * come from containers, and a terminal or a JSON parser must not get their
- * control bytes or broken UTF-8. */
-void rl_trace_clean(char *dst, const char *src, size_t max);
-
 /* The DETAIL column: what happened, in words. */
 void rl_trace_detail(const struct rl_event_meta *m, const struct rl_event *ev, char *buf,
 		     size_t len);

@@ -10,6 +10,7 @@
 
 #include "lib/cleanup.h"
 #include "lib/fsutil.h"
+#include "lib/printable.h"
 
 static bool parse_id(const char *s, unsigned *out)
 {
@@ -42,12 +43,12 @@ static int split(char *line, char **fields, int max)
 	return n;
 }
 
-/* Calls fn on each line of a colon-separated file, split into at most max
+typedef bool entry_fn(char **fields, int n, void *ctx);
+
+/* Calls fn on each line of colon-separated text, split into at most max
  * fields, until it returns true. Lines of any length are read whole. */
-static bool each_entry(const char *path, int max, bool (*fn)(char **fields, int n, void *ctx),
-		       void *ctx)
+static bool each_line(FILE *f, int max, entry_fn *fn, void *ctx)
 {
-	_cleanup_fclose_ FILE *f = rl_fopen_regular(path);
 	_cleanup_free_ char *line = NULL;
 	size_t cap = 0;
 	while (f && getline(&line, &cap, f) >= 0) {
@@ -57,6 +58,14 @@ static bool each_entry(const char *path, int max, bool (*fn)(char **fields, int 
 			return true;
 	}
 	return false;
+}
+
+/* As each_line, on a file that must be a regular one (the container's to
+ * plant). */
+static bool each_entry(const char *path, int max, entry_fn *fn, void *ctx)
+{
+	_cleanup_fclose_ FILE *f = rl_fopen_regular(path);
+	return each_line(f, max, fn, ctx);
 }
 
 struct passwd_query {
@@ -163,4 +172,17 @@ int rl_user_resolve(const char *spec, const char *passwd_path, const char *group
 		each_entry(group_path, 4, add_if_member, &m);
 	}
 	return 0;
+}
+
+bool rl_passwd_name(const char *passwd, uid_t uid, char *name, size_t len)
+{
+	if (!passwd || !*passwd || !len)
+		return false;
+	struct rl_user user;
+	struct passwd_query q = {.uid = uid, .out = &user};
+	_cleanup_fclose_ FILE *f = fmemopen((void *)passwd, strlen(passwd), "r");
+	if (!each_line(f, 7, match_passwd, &q))
+		return false;
+	rl_printable_copy(name, q.found_name, len - 1);
+	return true;
 }

@@ -1,6 +1,7 @@
 /* Resolves `-u USER[:GROUP]` against the container's own /etc/passwd and
  * /etc/group, as Docker does: numbers need no entry, names do. */
 #pragma once
+#include <stdbool.h>
 #include <stddef.h>
 #include <sys/types.h>
 
@@ -19,3 +20,8 @@ struct rl_user {
 /* spec NULL means root. Files that are missing count as empty. */
 int rl_user_resolve(const char *spec, const char *passwd_path, const char *group_path,
 		    struct rl_user *out, struct rl_error *err);
+
+/* The name a container's passwd (its contents, as rl_container_file_read
+ * gives them) has for uid, into name, printable ASCII only (anything else
+ * '?'); false when no entry names uid. For `rlbpf top` and `rlbpf trace`. */
+bool rl_passwd_name(const char *passwd, uid_t uid, char *name, size_t len);

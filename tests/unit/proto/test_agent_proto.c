@@ -1,4 +1,4 @@
-/* links: proto/agent_proto agent/registry proto/trace_fmt */
+/* links: proto/agent_proto agent/registry proto/trace_fmt lib/printable */
 #include <errno.h>
 #include <setjmp.h>
 #include <stdarg.h>

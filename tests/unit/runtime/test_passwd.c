@@ -1,4 +1,4 @@
-/* links: runtime/passwd lib/fsutil lib/error */
+/* links: runtime/passwd lib/fsutil lib/printable lib/error */
 #include <errno.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -433,6 +433,30 @@ static void result_is_reset_each_call(void **state)
 	assert_int_equal(u.gid, 0);
 }
 
+/* rlbpf top and trace name a container's uids from its passwd's text. */
+static void name_of_a_uid_from_the_text(void **state)
+{
+	(void)state;
+	char name[16];
+	assert_true(rl_passwd_name(passwd_text, 0, name, sizeof(name)));
+	assert_string_equal(name, "root");
+	/* the first entry for a uid, past lines that are not entries */
+	assert_true(rl_passwd_name(passwd_text, 1000, name, sizeof(name)));
+	assert_string_equal(name, "alice");
+	assert_true(rl_passwd_name(passwd_text, 1004, name, sizeof(name)));
+	assert_string_equal(name, "dave");
+	assert_false(rl_passwd_name(passwd_text, 5, name, sizeof(name)));
+	assert_false(rl_passwd_name(passwd_text, 4242, name, sizeof(name)));
+	assert_false(rl_passwd_name("", 0, name, sizeof(name)));
+	assert_false(rl_passwd_name(NULL, 0, name, sizeof(name)));
+	/* the container wrote the name: no control bytes reach a terminal, and
+	 * a long one is cut to the buffer */
+	assert_true(rl_passwd_name("\033[2Jev\xc3\xa9il:x:7:7::/:/bin/sh\n", 7, name, sizeof(name)));
+	assert_string_equal(name, "?[2Jev??il");
+	assert_true(rl_passwd_name("averyveryverylongname:x:8:8::/:/bin/sh\n", 8, name, sizeof(name)));
+	assert_string_equal(name, "averyveryverylo");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -457,6 +481,7 @@ int main(void)
 		cmocka_unit_test(malformed_lines_skipped),
 		cmocka_unit_test(missing_files_are_empty),
 		cmocka_unit_test(result_is_reset_each_call),
+		cmocka_unit_test(name_of_a_uid_from_the_text),
 	};
 	return cmocka_run_group_tests(tests, make_files, remove_files);
 }
