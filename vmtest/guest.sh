@@ -64,7 +64,14 @@ case $repo in
 	;;
 esac
 must_mount tmpfs run /run mode=0755,nosuid,nodev
-must_mount tmpfs tmp /tmp mode=1777,nosuid,nodev
+# /tmp is the cell's scratch disk where vmtest/run.sh gave one, as on a
+# host: a file there is page cache, which a memory cgroup reclaims, where
+# a tmpfs's pages are shmem (and the guest's RAM).
+if [ -b /dev/vda ] && must_mount ext4 /dev/vda /tmp nosuid,nodev; then
+	chmod 1777 /tmp
+else
+	must_mount tmpfs tmp /tmp mode=1777,nosuid,nodev
+fi
 if [ -n "$kept" ]; then
 	mkdir -p "$repo" && mount --bind /vmtest-repo "$repo" ||
 		say "cannot mount $repo again" | tee -a "$out/setup-errors"

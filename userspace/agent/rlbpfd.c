@@ -88,11 +88,14 @@ static int do_probe(void)
 	struct rl_bpf_feature f[32];
 	size_t n = rl_bpf_features_probe(f, sizeof(f) / sizeof(f[0]));
 
-	printf("%-13s %-6s %-8s %s\n", "FEATURE", "STATUS", "ERRNO", "DETAIL");
+	printf("%-13s %-8s %-10s %s\n", "FEATURE", "STATUS", "ERRNO", "DETAIL");
 	for (size_t i = 0; i < n; i++) {
-		const char *name = f[i].status ? strerrorname_np(-f[i].status) : NULL;
-		printf("%-13s %-6s %-8s %s\n", f[i].name, f[i].status ? "FAIL" : "OK",
-		       f[i].status ? (name ? name : "?") : "-", f[i].detail);
+		const char *name = f[i].status < 0 ? strerrorname_np(-f[i].status) : NULL;
+		const char *status = f[i].status < 0			     ? "FAIL"
+				     : f[i].status == RL_FEATURE_FALLBACK ? "FALLBACK"
+									 : "OK";
+		printf("%-13s %-8s %-10s %s\n", f[i].name, status,
+		       f[i].status < 0 ? (name ? name : "?") : "-", f[i].detail);
 	}
 	fflush(stdout); /* the note belongs after the table */
 	if (geteuid() != 0)

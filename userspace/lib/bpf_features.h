@@ -4,10 +4,14 @@
 #pragma once
 #include <stddef.h>
 
+/* status of a feature the kernel lacks where rlbpf does without it in
+ * another way (the detail says which) */
+#define RL_FEATURE_FALLBACK 1
+
 struct rl_bpf_feature {
 	const char *name; /* stable short name, e.g. "btf", "tp_btf", "ringbuf" */
-	int status;       /* 0 works, negative errno as the kernel answered */
-	char detail[160]; /* human words: what was tried and what came back */
+	int status;       /* 0 works, RL_FEATURE_FALLBACK, or the kernel's negative errno */
+	char detail[256]; /* human words: what was tried and what came back */
 };
 
 /* Fills up to `max` entries and returns how many. */
