@@ -280,9 +280,9 @@ static void text_bpf(const struct info *in)
 		const struct rl_bpf_feature *b = &in->feat[i];
 		if (in->feat_need_root && b->status == -EPERM)
 			continue;
-		if (b->status == 0)
-			printf(" %s: yes%s%s%s\n", b->name, b->detail[0] ? " (" : "", b->detail,
-			       b->detail[0] ? ")" : "");
+		if (b->status == 0 || b->status == RL_FEATURE_FALLBACK)
+			printf(" %s: %s%s%s%s\n", b->name, b->status ? "fallback" : "yes",
+			       b->detail[0] ? " (" : "", b->detail, b->detail[0] ? ")" : "");
 		else
 			printf(" %s: no (%s%s%s)\n", b->name, errname(b->status),
 			       b->detail[0] ? ": " : "", b->detail);
@@ -459,10 +459,11 @@ static json_t *json_bpf(const struct info *in)
 	json_t *list = json_array();
 	for (size_t i = 0; i < in->n_feat; i++) {
 		const struct rl_bpf_feature *b = &in->feat[i];
-		json_array_append_new(list, json_pack("{s:s, s:b, s:o, s:s}", "name", b->name, "ok",
-						      b->status == 0, "error",
-						      b->status ? json_string(errname(b->status))
-								: json_null(),
+		json_array_append_new(list, json_pack("{s:s, s:b, s:b, s:o, s:s}", "name", b->name,
+						      "ok", b->status == 0, "fallback",
+						      b->status == RL_FEATURE_FALLBACK, "error",
+						      b->status < 0 ? json_string(errname(b->status))
+								    : json_null(),
 						      "detail", b->detail));
 	}
 	return json_pack("{s:b, s:o, s:o}", "needs_root", in->feat_need_root, "hint",
