@@ -11,6 +11,8 @@
 #   VMTEST_PREFIX  the install of rlbpf to test (made on the host)
 #   VMTEST_CGROUP  v1 (hybrid: v1 controllers + cgroup2 at
 #                  /sys/fs/cgroup/unified, as systemd's legacy mode) | v2
+#   VMTEST_ACCEL   kvm | tcg (QEMU's; under tcg the suite runs with
+#                  T_EMULATED=1)
 #   VMTEST_MODE    test | shell (a login shell on the serial console)
 #   VMTEST_KDIR    build/vmtest/kernels/RELEASE (its lib/modules)
 #   VMTEST_FILTER  optional case filter for tests/integration/run.sh
@@ -198,7 +200,9 @@ fi
 cd "$repo" || exit 1
 start=$(date +%s)
 head -n1 /proc/stat >"$out/stat.before"
-(T_VM_CELL=$vm_cell RLBPF_TEST_PREFIX=$prefix tests/integration/run.sh "${filters[@]}" 2>&1 </dev/null |
+emulated=""
+[ "${VMTEST_ACCEL:-}" = tcg ] && emulated=1
+(T_VM_CELL=$vm_cell T_EMULATED=$emulated RLBPF_TEST_PREFIX=$prefix tests/integration/run.sh "${filters[@]}" 2>&1 </dev/null |
 	tee "$out/suite.log"
 	exit "${PIPESTATUS[0]}") &
 wait $!

@@ -307,7 +307,7 @@ run_cell() {
 	[ "$shell_mode" = 1 ] && mode=shell
 	# mitigations=off: the guest runs only the suite, and under TCG the
 	# speculation mitigations cost 40% of the run (measured on 6.1).
-	local append="console=ttyS0 panic=-1 quiet loglevel=4 mitigations=off ${VMTEST_APPEND:-} VMTEST_REPO=$repo VMTEST_PREFIX=$B/prefix VMTEST_CGROUP=$layout VMTEST_MODE=$mode VMTEST_KDIR=$kdir VMTEST_SUITE=$SUITE"
+	local append="console=ttyS0 panic=-1 quiet loglevel=4 mitigations=off ${VMTEST_APPEND:-} VMTEST_REPO=$repo VMTEST_PREFIX=$B/prefix VMTEST_CGROUP=$layout VMTEST_ACCEL=$accel VMTEST_MODE=$mode VMTEST_KDIR=$kdir VMTEST_SUITE=$SUITE"
 	[ -n "$FILTER" ] && append="$append VMTEST_FILTER=$FILTER"
 	local qemu=(qemu-system-x86_64 -machine q35 -accel "$accel" -cpu "$cpu" -smp "$smp" -m "$MEM"
 		-nodefaults -display none -no-reboot

@@ -11,6 +11,10 @@
 #                      build; e.g. for a packaged rlbpf.
 #   T_CMD_TIMEOUT      seconds before a hung command is killed (default 120).
 #   T_CASE_TIMEOUT     seconds before a hung case is killed (default 600).
+#   T_EMULATED=1       the machine is emulated (a vmtest guest under TCG,
+#                      where a command costs ten to a hundred times more):
+#                      a case whose kernel-bound wait would outlast its
+#                      bound there skips, saying so
 #   T_OVERLAY=fuse     every container of the test users gets a fuse-overlayfs
 #                      root (RLBPF_OVERLAY=fuse), as on kernels before 5.11.
 #

@@ -79,18 +79,17 @@ test_redis_snapshot_under_load_survives_the_ebpf_cap() {
 # On a fuse-overlayfs root the binaries' pages are the FUSE mount's own page
 # cache, charged to the container: under a cap below its use the kernel
 # reclaims them and faults them back through the server for as long as that
-# frees anything, and the OOM kill comes after this thrash (tens of seconds
-# on the host, many minutes under TCG), not in the seconds overlayfs takes.
-_oom_wait_tries() {
-	if as_user "$T1" "$RLBPF" info 2>/dev/null | grep -q "^Container Root: fuse-overlayfs"; then
-		echo 3000
-	else
-		echo 100
-	fi
-}
+# frees anything, and the OOM kill comes after this thrash (about 70 s
+# natively, more than the case's 600 s under TCG), not in the seconds
+# overlayfs takes.
+_fuse_root() { as_user "$T1" "$RLBPF" info 2>/dev/null | grep -q "^Container Root: fuse-overlayfs"; }
 
 _redis_killed_below_use() {
-	local rootfs
+	local rootfs tries=100
+	if _fuse_root; then
+		[ -z "${T_EMULATED:-}" ] || skip "fuse-overlayfs root under emulation: the thrash before the OOM kill (about 70 s natively) outlasts the case's bound; T_OVERLAY=fuse runs it natively"
+		tries=3000
+	fi
 	rootfs=$(_redis_rootfs)
 	rl run -d --name redis-small --memory 48m "$@" --network none "$rootfs" redis-server \
 		--save '' --appendonly no --dir /tmp --protected-mode no --enable-debug-command yes
@@ -98,7 +97,7 @@ _redis_killed_below_use() {
 	[ "$RC" = 0 ] || return 0
 	wait_until 100 _redis_up redis-small || fail "redis did not answer"
 	_redis redis-small debug populate 600000 key 100 >/dev/null
-	wait_until "$(_oom_wait_tries)" eval '[ "$(as_user "$T1" "$RLBPF" inspect -f "{{.State.Status}}" redis-small)" = exited ]' ||
+	wait_until "$tries" eval '[ "$(as_user "$T1" "$RLBPF" inspect -f "{{.State.Status}}" redis-small)" = exited ]' ||
 		fail "redis holding 100 MB outlived --memory 48m"
 	rl inspect -f '{{.State.ExitCode}} {{.State.OOMKilled}}' redis-small
 	assert_eq "137 true" "$OUT" "redis past its cap: 137 and OOMKilled, as Docker"
