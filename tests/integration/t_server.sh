@@ -79,7 +79,7 @@ test_redis_snapshot_under_load_survives_the_ebpf_cap() {
 # On a fuse-overlayfs root the binaries' pages are the FUSE mount's own page
 # cache, charged to the container: under a cap below its use the kernel
 # reclaims them and faults them back through the server for as long as that
-# frees anything, and the OOM kill comes after this thrash (about 70 s
+# frees anything, and the OOM kill comes after this thrash (30 to 80 s
 # natively, more than the case's 600 s under TCG), not in the seconds
 # overlayfs takes.
 _fuse_root() { as_user "$T1" "$RLBPF" info 2>/dev/null | grep -q "^Container Root: fuse-overlayfs"; }
@@ -87,7 +87,7 @@ _fuse_root() { as_user "$T1" "$RLBPF" info 2>/dev/null | grep -q "^Container Roo
 _redis_killed_below_use() {
 	local rootfs tries=100
 	if _fuse_root; then
-		[ -z "${T_EMULATED:-}" ] || skip "fuse-overlayfs root under emulation: the thrash before the OOM kill (about 70 s natively) outlasts the case's bound; T_OVERLAY=fuse runs it natively"
+		[ -z "${T_EMULATED:-}" ] || skip "fuse-overlayfs root under emulation: the thrash before the OOM kill (30 to 80 s natively) outlasts the case's bound; T_OVERLAY=fuse runs it natively"
 		tries=3000
 	fi
 	rootfs=$(_redis_rootfs)
