@@ -503,7 +503,8 @@ static int probe_atomic_fetch(const struct probe_ctx *ctx, char *d, size_t n)
 		return not_tried(ctx, d, n);
 	if (have(NEED_ATOMIC_FETCH))
 		return say(0, d, n, "%s: --pids-limit's count at each fork", need_words[NEED_ATOMIC_FETCH]);
-	return say(RL_FEATURE_FALLBACK, d, n, "no %s: rl_fork_plain counts each fork for --pids-limit with a plain add "
+	return say(RL_FEATURE_FALLBACK, d, n,
+		   "no %s: rl_fork_plain counts each fork for --pids-limit with a plain add "
 		   "and a read (two forks at one instant may both be refused at the limit)",
 		   need_words[NEED_ATOMIC_FETCH]);
 }
@@ -530,8 +531,10 @@ static int probe_perf_link(const struct probe_ctx *ctx, char *d, size_t n)
 	if (e == EBADF)
 		return say(0, d, n, "BPF links for perf events (Linux 5.15): tracepoint "
 			   "attachments are pinned and outlive rlbpfd");
-	return say(RL_FEATURE_FALLBACK, d, n, "no BPF link for perf events (Linux 5.15; %s): rlbpfd holds its "
-		   "tracepoints' perf events, and they stop while it restarts", strerror(e));
+	return say(RL_FEATURE_FALLBACK, d, n,
+		   "no BPF link for perf events (Linux 5.15; %s): rlbpfd holds its "
+		   "tracepoints' perf events, and they stop while it restarts",
+		   strerror(e));
 }
 
 static const struct {
