@@ -176,11 +176,13 @@ EOF
 # _podman ARG...: podman as rlbpf-t1.
 _podman() { as_user "$T1" HOME="$(_podman_home)" podman "$@"; }
 
-# Podman keeps a pause process (catatonit) for its user namespace; the
-# suite's later cases expect nothing of the user's left running.
+# Podman keeps a pause process for its user namespace: catatonit where it
+# is installed (podman only recommends it), else podman's own, named
+# "podman pause". The suite's later cases expect nothing of the user's
+# left running.
 _podman_done() {
 	_podman rm -a -f -t 0 >/dev/null 2>&1
-	pkill -KILL -u "$T1" -x catatonit 2>/dev/null || true
+	pkill -KILL -u "$T1" -x 'catatonit|podman pause' 2>/dev/null || true
 }
 
 _need_podman() {
