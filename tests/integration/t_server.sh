@@ -22,13 +22,16 @@ _redis() { as_user "$T1" "$RLBPF" exec "$1" redis-cli "${@:2}" 2>&1; }
 
 _redis_up() { [ "$(_redis "$1" ping)" = PONG ]; }
 
-# Peak of the container's memory as the kernel counts it.
+# Peak of the container's memory as the kernel counts it; where cgroup v2
+# keeps no peak (memory.peak came in 5.19), its use now: the dataset is
+# still held at the end, so that must be past 100 MB as well.
 _peak() {
 	local cg
 	# rlbpfd's (rlbpf/ID), or the user's delegated one (rlbpf-SHORTID)
 	for cg in $(find /sys/fs/cgroup -maxdepth 8 -type d \( -path "*/rlbpf/$1" -o -name "rlbpf-${1:0:12}" \) 2>/dev/null); do
 		cat "$cg/memory.max_usage_in_bytes" 2>/dev/null && return
 		cat "$cg/memory.peak" 2>/dev/null && return
+		cat "$cg/memory.current" 2>/dev/null && return
 	done
 }
 
