@@ -56,7 +56,7 @@ API     := api/server api/system api/containers api/images api/lifecycle api/cre
 	   api/logs api/log_reader api/request api/exec api/exec_run \
 	   api/stats api/events api/container_event api/filters api/json_lines \
 	   supervise/state supervise/status supervise/logfile supervise/inspect_doc supervise/attach_socket \
-	   supervise/state_watch supervise/stats_sample \
+	   supervise/state_watch supervise/stats_sample runtime/cgroup2 lib/cgroup_mounts \
 	   image/store image/reference runtime/userns_exec runtime/idmap lib/subid lib/spawn lib/pty \
 	   proto/agent_client proto/agent_proto lib/fsutil lib/humantime lib/error lib/paths lib/userdb
 API     += api/image_pull api/image_load api/image_inspect api/image_registry api/image_progress \

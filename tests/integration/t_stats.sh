@@ -128,14 +128,16 @@ test_stats_cpu_percent_of_a_busy_loop() {
 
 _has_a_row() { as_user "$T1" "$RLBPF" logs "$1" 2>/dev/null | grep -q '^row 1:'; }
 
-test_stats_mem_usage_grows_with_a_hog() {
+# _mem_usage_grows [RUN-OPTION...]: MEM USAGE and MEM % of a hog against
+# the same program holding one value.
+_mem_usage_grows() {
 	_need_agent
 	# one row of 500000 uint64 (3.8 MiB) at once, the next ones 100 s later;
 	# beside it the same program holding one value, so that only what the
 	# hog allocated differs
-	rl run -d --name st-hog busybox hog -r 500000 -n 4 -p 100000
+	rl run -d --name st-hog "$@" busybox hog -r 500000 -n 4 -p 100000
 	assert_eq 0 "$RC" "run -d hog (stderr $(_show "$ERR"))"
-	rl run -d --name st-nohog busybox hog -r 1 -n 2 -p 100000
+	rl run -d --name st-nohog "$@" busybox hog -r 1 -n 2 -p 100000
 	assert_eq 0 "$RC" "run -d hog -r 1 (stderr $(_show "$ERR"))"
 	local c
 	for c in st-hog st-nohog; do
@@ -157,6 +159,16 @@ test_stats_mem_usage_grows_with_a_hog() {
 	perc=$(_stat st-hog MemPerc)
 	if _above "${perc%\%}" 0; then pass; else fail "MEM % of the hog: expected above 0, got $(_show "$perc")"; fi
 	_rm_all
+}
+
+test_stats_mem_usage_grows_with_a_hog() {
+	_mem_usage_grows
+}
+
+# Under --memory the count is a cgroup's: rlbpfd's, or on a cgroup v2 host
+# that delegates one to the user, the container's own.
+test_stats_mem_usage_grows_with_a_hog_under_a_limit() {
+	_mem_usage_grows --memory 256m
 }
 
 test_stats_format_json_and_templates() {

@@ -963,10 +963,13 @@ static void do_register(struct agent *a, struct client *c, const struct rl_msg *
 	bool by_cg = limited && !own && !(r->flags & RL_REG_EBPF) &&
 		     rl_cg_can(&a->cg, &want, cg_why, sizeof(cg_why));
 	/* a container whose memory no cgroup limits is still counted by one,
-	 * as Docker's are, unless it asked for the eBPF cap; on cgroup v1 only:
-	 * there the move leaves its cgroup v2 (its login session) alone */
+	 * as Docker's are, unless it asked for the eBPF cap; on cgroup v1,
+	 * where the move leaves its cgroup v2 (its login session) alone, and on
+	 * v2 too where the eBPF count cannot run (before 5.11): nothing else
+	 * would count it */
+	bool ebpf_counts = !rl_bpf_program_unsupported("rl_rss_stat");
 	want.account = a->cg.have[RL_CG_MEMORY] && !own && !(r->flags & RL_REG_EBPF) &&
-		       (by_cg || (!want.memory && !a->cg.v2[RL_CG_MEMORY]));
+		       (by_cg || (!want.memory && (!a->cg.v2[RL_CG_MEMORY] || !ebpf_counts)));
 	if (limited && (r->flags & RL_REG_CGROUP) && !by_cg)
 		return reply(a, c, m->hdr.seq, -EOPNOTSUPP,
 			     "cannot make cgroups for these limits: %s; use --memory-enforce=ebpf or auto",

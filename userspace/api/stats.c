@@ -119,7 +119,7 @@ static int take(struct stats *s, char *why, size_t len)
 	s->pre = s->now;
 	struct reading *n = &s->now;
 	*n = (struct reading){.taken = true, .cpu_ns = rep.cpu_ns, .system_ns = host_cpu_ns(),
-			      .mem_usage = rep.rss_bytes, .pids = rep.nr_threads,
+			      .mem_usage = rl_stats_mem_usage(&s->st, &rep), .pids = rep.nr_threads,
 			      .mem_limit = rl_stats_mem_limit(&rep, &s->rec, s->host_mem),
 			      .pids_limit = rl_stats_pids_limit(&rep, &s->rec)};
 	rl_now_rfc3339(n->read, sizeof(n->read));

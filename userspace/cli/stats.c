@@ -381,7 +381,7 @@ static void take_sample(struct stats_run *run, struct followed *f,
 	f->sampled = true;
 	f->cpu_ns = rep->cpu_ns;
 	f->at_ns = at;
-	f->v.mem_usage = rep->rss_bytes;
+	f->v.mem_usage = rl_stats_mem_usage(&f->st, rep);
 	f->v.mem_limit = rl_stats_mem_limit(rep, &f->rec, run->host_mem);
 	f->v.pids = rep->nr_threads;
 }

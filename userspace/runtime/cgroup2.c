@@ -174,14 +174,40 @@ static void remove_when_empty(const char *dir)
 	}
 }
 
+/* The container's cgroup as rl_cgroup2_enter recorded it into dir. */
+static bool recorded_dir(const char *state_dir, char *dir, size_t len)
+{
+	char record[PATH_MAX + 16];
+	snprintf(record, sizeof(record), "%s/" RL_CGROUP2_RECORD, state_dir);
+	_cleanup_fclose_ FILE *f = fopen(record, "re");
+	if (!f || !fgets(dir, (int)len, f))
+		return false;
+	dir[strcspn(dir, "\n")] = '\0';
+	return dir[0] == '/';
+}
+
+bool rl_cgroup2_memory_usage(const char *state_dir, uint64_t *bytes)
+{
+	char dir[PATH_MAX], text[64], stat[8192];
+	if (!recorded_dir(state_dir, dir, sizeof(dir)) ||
+	    read_text(dir, "memory.current", text, sizeof(text)) <= 0)
+		return false;
+	uint64_t usage = strtoull(text, NULL, 10), inactive = 0;
+	if (read_text(dir, "memory.stat", stat, sizeof(stat)) > 0) {
+		const char *k = strstr(stat, "\ninactive_file ");
+		if (k)
+			inactive = strtoull(k + 15, NULL, 10);
+	}
+	*bytes = inactive < usage ? usage - inactive : usage;
+	return true;
+}
+
 bool rl_cgroup2_finish(const char *state_dir)
 {
 	char record[PATH_MAX + 16], dir[PATH_MAX], events[512];
-	snprintf(record, sizeof(record), "%s/" RL_CGROUP2_RECORD, state_dir);
-	_cleanup_fclose_ FILE *f = fopen(record, "re");
-	if (!f || !fgets(dir, sizeof(dir), f))
+	if (!recorded_dir(state_dir, dir, sizeof(dir)))
 		return false;
-	dir[strcspn(dir, "\n")] = '\0';
+	snprintf(record, sizeof(record), "%s/" RL_CGROUP2_RECORD, state_dir);
 	bool oom = false;
 	if (read_text(dir, "memory.events", events, sizeof(events)) > 0) {
 		const char *k = strstr(events, "oom_kill ");

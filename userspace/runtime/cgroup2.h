@@ -32,6 +32,12 @@ int rl_cgroup2_find_parent(const struct rl_cgroup2_limits *want, char *parent, s
 int rl_cgroup2_enter(const char *parent, const char *id, const struct rl_cgroup2_limits *l,
 		     pid_t pid, const char *state_dir, struct rl_error *err);
 
+/* What its own cgroup counts of its memory, as `docker stats` shows it
+ * (usage less the inactive file cache): the kernel's own count, where the
+ * agent's eBPF one may not run (before 5.11). False for a container
+ * without one. */
+bool rl_cgroup2_memory_usage(const char *state_dir, uint64_t *bytes);
+
 /* After the container's end: whether the kernel's OOM killer ended
  * something in it; removes the cgroup and its record. False, and nothing
  * done, for a container without one. */

@@ -5,6 +5,7 @@
 #include <sys/sysinfo.h>
 
 #include "lib/humantime.h"
+#include "runtime/cgroup2.h"
 #include "supervise/status.h"
 
 void rl_stats_recorded_read(const struct rl_state *st, struct rl_stats_recorded *out)
@@ -59,6 +60,12 @@ int rl_stats_ask(struct rl_agent_conn *conn, const char *id, const volatile sig_
 	else
 		snprintf(why, len, "cannot read the counters from rlbpfd: %s", said);
 	return r;
+}
+
+uint64_t rl_stats_mem_usage(const struct rl_state *st, const struct rl_msg_stats_reply *rep)
+{
+	uint64_t own;
+	return rl_cgroup2_memory_usage(st->dir, &own) ? own : rep->rss_bytes;
 }
 
 uint64_t rl_stats_mem_limit(const struct rl_msg_stats_reply *rep,

@@ -35,6 +35,10 @@ uint64_t rl_stats_host_memory(void);
 int rl_stats_ask(struct rl_agent_conn *conn, const char *id, const volatile sig_atomic_t *stop,
 		 struct rl_msg_stats_reply *rep, char *why, size_t len);
 
+/* Its memory use: its own cgroup's count where it has one (the user's
+ * delegated cgroup v2), else the agent's (its cgroups', or the eBPF one). */
+uint64_t rl_stats_mem_usage(const struct rl_state *st, const struct rl_msg_stats_reply *rep);
+
 /* The limits that apply, as Docker shows them: the agent's cap, else the
  * recorded --memory, else the host's memory; the agent's pids limit, else
  * the recorded one (0: none). */

@@ -1,4 +1,4 @@
-/* links: cli/stats supervise/stats_sample lib/memsize lib/template lib/error supervise/state supervise/status proto/agent_client proto/agent_proto lib/humantime lib/paths lib/userdb lib/fsutil runtime/userns_exec runtime/idmap lib/subid lib/spawn */
+/* links: cli/stats supervise/stats_sample lib/memsize lib/template lib/error supervise/state supervise/status proto/agent_client proto/agent_proto lib/humantime lib/paths lib/userdb lib/fsutil runtime/userns_exec runtime/idmap lib/subid lib/spawn runtime/cgroup2 lib/cgroup_mounts */
 #include <errno.h>
 #include <setjmp.h>
 #include <stdarg.h>

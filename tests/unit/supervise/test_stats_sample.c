@@ -1,4 +1,4 @@
-/* links: supervise/stats_sample supervise/state supervise/status lib/humantime lib/paths lib/userdb lib/fsutil runtime/userns_exec runtime/idmap proto/agent_client proto/agent_proto lib/subid lib/spawn lib/error */
+/* links: supervise/stats_sample supervise/state supervise/status lib/humantime lib/paths lib/userdb lib/fsutil runtime/userns_exec runtime/idmap proto/agent_client proto/agent_proto lib/subid lib/spawn lib/error runtime/cgroup2 lib/cgroup_mounts */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
