@@ -6,6 +6,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
@@ -113,7 +114,15 @@ int rl_exec_spawn(const char *path, char *const argv[], const struct rl_exec_std
 	*io = (struct rl_exec_io){.pid = -1, .pidfd = -1, .term = -1, .in = -1, .out = -1, .err = -1};
 	int child[3] = {-1, -1, -1}; /* the process's stdin, stdout, stderr */
 	int r = how->tty ? terminal(how, io, child, err) : pipes(how, io, child, err);
+	/* A hangup sent before the exec must meet the default dispositions,
+	 * not the service's (SIGHUP ignored under nohup): blocked over the
+	 * fork, it stays pending until the child has reset them. */
+	sigset_t all, saved;
+	sigfillset(&all);
+	pthread_sigmask(SIG_SETMASK, &all, &saved);
 	pid_t pid = r == 0 ? fork() : -1;
+	if (pid != 0)
+		pthread_sigmask(SIG_SETMASK, &saved, NULL);
 	if (pid == 0) {
 		/* only what is safe between fork and exec in a threaded program */
 		if (how->tty && (setsid() < 0 || ioctl(child[0], TIOCSCTTY, 0) < 0))

@@ -33,14 +33,15 @@ int rl_api_rlbpf_path(char *buf, size_t len)
 void rl_api_child_defaults(void)
 {
 	close_range(3, ~0U, 0);
+	/* the service ignores SIGPIPE, and may have been started with SIGINT
+	 * ignored (a shell's background job): what it runs gets the defaults,
+	 * and passes them on to the containers it starts. Unblocked after, so
+	 * that a signal held pending over the fork meets the defaults. */
+	for (int sig = 1; sig < NSIG; sig++)
+		signal(sig, SIG_DFL);
 	sigset_t none;
 	sigemptyset(&none);
 	sigprocmask(SIG_SETMASK, &none, NULL);
-	/* the service ignores SIGPIPE, and may have been started with SIGINT
-	 * ignored (a shell's background job): what it runs gets the defaults,
-	 * and passes them on to the containers it starts */
-	for (int sig = 1; sig < NSIG; sig++)
-		signal(sig, SIG_DFL);
 }
 
 static void trim(char *s)
