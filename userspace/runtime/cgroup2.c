@@ -174,11 +174,11 @@ static void remove_when_empty(const char *dir)
 	}
 }
 
-/* The container's cgroup as rl_cgroup2_enter recorded it into dir. */
-static bool recorded_dir(const char *state_dir, char *dir, size_t len)
+/* The container's cgroup as rl_cgroup2_enter recorded it into dir; the
+ * record's path into record[PATH_MAX + 16]. */
+static bool recorded_dir(const char *state_dir, char *record, char *dir, size_t len)
 {
-	char record[PATH_MAX + 16];
-	snprintf(record, sizeof(record), "%s/" RL_CGROUP2_RECORD, state_dir);
+	snprintf(record, PATH_MAX + 16, "%s/" RL_CGROUP2_RECORD, state_dir);
 	_cleanup_fclose_ FILE *f = fopen(record, "re");
 	if (!f || !fgets(dir, (int)len, f))
 		return false;
@@ -188,8 +188,8 @@ static bool recorded_dir(const char *state_dir, char *dir, size_t len)
 
 bool rl_cgroup2_memory_usage(const char *state_dir, uint64_t *bytes)
 {
-	char dir[PATH_MAX], text[64], stat[8192];
-	if (!recorded_dir(state_dir, dir, sizeof(dir)) ||
+	char record[PATH_MAX + 16], dir[PATH_MAX], text[64], stat[8192];
+	if (!recorded_dir(state_dir, record, dir, sizeof(dir)) ||
 	    read_text(dir, "memory.current", text, sizeof(text)) <= 0)
 		return false;
 	uint64_t usage = strtoull(text, NULL, 10), inactive = 0;
@@ -205,9 +205,8 @@ bool rl_cgroup2_memory_usage(const char *state_dir, uint64_t *bytes)
 bool rl_cgroup2_finish(const char *state_dir)
 {
 	char record[PATH_MAX + 16], dir[PATH_MAX], events[512];
-	if (!recorded_dir(state_dir, dir, sizeof(dir)))
+	if (!recorded_dir(state_dir, record, dir, sizeof(dir)))
 		return false;
-	snprintf(record, sizeof(record), "%s/" RL_CGROUP2_RECORD, state_dir);
 	bool oom = false;
 	if (read_text(dir, "memory.events", events, sizeof(events)) > 0) {
 		const char *k = strstr(events, "oom_kill ");
